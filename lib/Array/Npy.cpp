@@ -1,0 +1,2 @@
+//===- Npy.cpp - NumPy's .npy format --------------------------------------===//
+#include "thjit/Array/Npy.h"
