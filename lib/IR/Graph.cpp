@@ -72,7 +72,7 @@ void Graph::replace(const Var &old, const Var &replacement) {
 }
 
 void Graph::replaceAll(const std::vector<std::pair<Var, Var>> &pairs) {
-  std::map<Var, Var> subst;
+  std::map<Var, Var, VarLess> subst;
   for (const auto &[old, repl] : pairs) {
     if (!isAssignable(repl.type(), old.type()))
       throw TypeError("cannot replace a value of type " + old.type()->str() +

@@ -21,7 +21,7 @@ const TensorType *TensorType::get(DType dtype,
   return slot.get();
 }
 
-const TensorType *TensorType::get(DType dtype, int ndim) {
+const TensorType *TensorType::ofRank(DType dtype, int ndim) {
   return get(dtype, std::vector<int64_t>(ndim, kUnknown));
 }
 

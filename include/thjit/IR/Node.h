@@ -181,14 +181,17 @@ public:
     return ref == o.ref && idx == o.idx;
   }
   bool operator!=(const Var &o) const { return !(*this == o); }
-  /// Identity, for use as a map key.
-  bool operator<(const Var &o) const {
-    return ref.get() != o.ref.get() ? ref.get() < o.ref.get() : idx < o.idx;
-  }
 
 private:
   NodeRef ref;
   unsigned idx = 0;
+};
+
+/// Orders Vars by identity, for use as map keys (`<` on Vars builds a graph).
+struct VarLess {
+  bool operator()(const Var &a, const Var &b) const {
+    return a.node() != b.node() ? a.node() < b.node() : a.index() < b.index();
+  }
 };
 
 struct VarHash {

@@ -26,7 +26,7 @@ public:
   /// unknown sizes).
   static const TensorType *get(DType dtype, const std::vector<int64_t> &shape);
   /// Rank `ndim`, no size known.
-  static const TensorType *get(DType dtype, int ndim);
+  static const TensorType *ofRank(DType dtype, int ndim);
   /// Theano's broadcastable pattern: true dims have size 1, others unknown.
   static const TensorType *getBroadcastable(DType dtype,
                                             const std::vector<bool> &bcast);

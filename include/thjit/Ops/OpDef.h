@@ -1,0 +1,93 @@
+//===- thjit/Ops/OpDef.h - What every op provides ---------------*- C++ -*-===//
+///
+/// \file
+/// An OpDef is one op's whole story, defined in lib/Ops/<Family>.cpp: type
+/// inference, symbolic shape inference, the reference kernel (the semantics:
+/// constant folding, the debug mode and the tests compare against it) and
+/// the gradient (L-op). The table is built once from an explicit list of the
+/// families (no static constructors).
+///
+//===----------------------------------------------------------------------===//
+#ifndef THJIT_OPS_OPDEF_H
+#define THJIT_OPS_OPDEF_H
+
+#include "thjit/IR/Node.h"
+
+#include <vector>
+
+namespace thjit {
+
+/// The symbolic shape of a value: one int64 scalar per axis.
+using SymShape = std::vector<Var>;
+
+struct OpDef {
+  /// The result types for these operands and attributes. Throws TypeError or
+  /// ValueError with a message that names the problem (the caller prefixes
+  /// the op's name).
+  std::vector<const TensorType *> (*inferTypes)(OpKind kind,
+                                                const std::vector<Var> &operands,
+                                                const Attrs &attrs) = nullptr;
+  /// The shapes of the results as int64 scalar graphs, given the operands'.
+  std::vector<SymShape> (*inferShape)(const Node &node,
+                                      const std::vector<SymShape> &operands) =
+      nullptr;
+  /// The reference kernel: fresh results (or views of operands) for these
+  /// operand values. Throws ShapeError/IndexError/ValueError for bad values.
+  std::vector<NDArray> (*evaluate)(const Node &node,
+                                   const std::vector<NDArray> &operands) =
+      nullptr;
+  /// Gradients with respect to each operand given the gradients of the
+  /// results (an undefined Var is a result nothing depends on). An undefined
+  /// Var in the answer means "no gradient" (integer operands, indices).
+  /// Null when the op is not differentiable at all.
+  std::vector<Var> (*lop)(const Node &node,
+                          const std::vector<Var> &resultGrads) = nullptr;
+  /// One line for the op reference.
+  const char *doc = "";
+};
+
+/// The definition of an op kind.
+const OpDef &opDef(OpKind kind);
+
+/// The families fill their entries of the table.
+void registerElemwiseOps(OpDef *table);
+void registerReduceOps(OpDef *table);
+void registerBlasOps(OpDef *table);
+void registerShapeOps(OpDef *table);
+void registerSubtensorOps(OpDef *table);
+void registerNNetOps(OpDef *table);
+
+/// Result types by inference, for the verifier.
+std::vector<const TensorType *> inferNodeTypes(const Node &node);
+/// The symbolic shape of every result of `node` (operand shapes computed
+/// recursively, leaves by shape_i).
+std::vector<SymShape> inferNodeShape(const Node &node);
+/// Evaluates a node's reference kernel; errors get the node's creation
+/// place appended.
+std::vector<NDArray> evaluateNode(const Node &node,
+                                  const std::vector<NDArray> &operands);
+
+/// Eager NumPy arithmetic (no graph): the element-wise op `kind` with NumPy's
+/// broadcasting, on arrays of any dtypes; `castTo` for Cast.
+NDArray evalElemwise(OpKind kind, const std::vector<NDArray> &operands,
+                     std::optional<DType> castTo = {});
+
+/// Helpers the families share.
+/// Normalizes an axis against a rank (negative counts from the end);
+/// ValueError naming `op` when out of range.
+int normalizeAxis(int axis, int ndim, const char *op);
+/// The static integer value of a 0-d constant (or of a shape_i whose size
+/// the type knows), if any.
+std::optional<int64_t> staticInt(const Var &v);
+/// Fits a gradient to the type of the value it is the gradient of: sums
+/// the leading axes `g` has in excess and the axes `x` broadcasts (size 1)
+/// where `g` does not, then casts to x's dtype.
+Var fitGradient(const Var &g, const Var &x);
+/// The basic index `spec` applied to `x` with the values of its operands:
+/// a view. IndexError for an index out of range, ValueError for a zero step.
+NDArray applyIndex(const NDArray &x, const std::vector<IndexEntry> &spec,
+                   const std::vector<NDArray> &indexValues);
+
+} // namespace thjit
+
+#endif

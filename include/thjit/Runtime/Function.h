@@ -1,0 +1,86 @@
+//===- thjit/Runtime/Function.h - Compiled functions ------------*- C++ -*-===//
+///
+/// \file
+/// function(): Theano's theano.function. It copies the user's graph into a
+/// Graph, applies givens, checks inputs, outputs and updates, and returns a
+/// callable Function. A call checks its arguments against the input types,
+/// evaluates every node, and only then applies all updates together (each
+/// computed from the values before the call): a call that fails changes no
+/// shared variable.
+///
+/// Today every mode evaluates with the reference kernels (lib/Ops); the CPU
+/// JIT will make FAST_RUN native, and the reference evaluator stays as the
+/// REFERENCE mode and the oracle of the DEBUG mode.
+///
+//===----------------------------------------------------------------------===//
+#ifndef THJIT_RUNTIME_FUNCTION_H
+#define THJIT_RUNTIME_FUNCTION_H
+
+#include "thjit/IR/Graph.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace thjit {
+
+/// What function() does with an input no output or update uses.
+enum class OnUnusedInput { Raise, Warn, Ignore };
+
+struct FunctionOptions {
+  /// (shared variable, new value) pairs, applied together after a call.
+  std::vector<std::pair<Var, Var>> updates;
+  /// (variable, replacement) pairs substituted in the graph before compiling.
+  std::vector<std::pair<Var, Var>> givens;
+  OnUnusedInput onUnusedInput = OnUnusedInput::Raise;
+  /// Accept arguments whose conversion to the input's dtype loses precision.
+  bool allowInputDowncast = false;
+  /// FAST_RUN (default), FAST_COMPILE or REFERENCE.
+  std::string mode;
+  /// The name printed for the function ("f" when empty).
+  std::string name;
+};
+
+class Function {
+public:
+  /// Runs the function: one array per input, one result per output.
+  std::vector<NDArray> operator()(const std::vector<NDArray> &args) const;
+
+  const std::vector<Var> &inputs() const;
+  /// The number of outputs (updates not included).
+  size_t numOutputs() const;
+  const std::string &name() const;
+  /// The graph the function evaluates: its outputs are the function's
+  /// outputs followed by the update values.
+  const Graph &graph() const;
+  /// The printed graph, with `update NAME = ...` lines for updates.
+  std::string str() const;
+
+  /// Converts an argument to input i's type: a lossless conversion is always
+  /// accepted, a lossy one only with allowInputDowncast. TypeError otherwise,
+  /// naming the input and both types.
+  NDArray convertArgument(size_t i, const NDArray &arg) const;
+
+  struct Impl;
+
+private:
+  friend Function function(std::vector<Var>, std::vector<Var>,
+                           FunctionOptions);
+  std::shared_ptr<const Impl> impl;
+};
+
+/// Compiles a function. Errors (CompileError, TypeError, ValueError) name the
+/// offending variable: an input that is not a symbolic input, a missing or
+/// unused input, an update of a non-shared variable or of another type.
+Function function(std::vector<Var> inputs, std::vector<Var> outputs,
+                  FunctionOptions options = {});
+
+/// Evaluates a graph's outputs with the reference kernels, given values for
+/// its inputs (the evaluator function() uses).
+std::vector<NDArray> evaluateGraph(const Graph &g,
+                                   const std::vector<NDArray> &inputValues);
+
+} // namespace thjit
+
+#endif

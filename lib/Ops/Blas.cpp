@@ -1,0 +1,409 @@
+//===- Blas.cpp - dot, tensordot, batched_dot -----------------------------===//
+///
+/// \file
+/// Products of arrays. `dot` follows numpy.dot for vectors and matrices (the
+/// Dot op) and for higher ranks lowers to TensorDot; BatchedDot is Theano's
+/// batched_dot. The reference kernels compute in double (or complex, int64)
+/// with plain loops: they are the semantics, not the speed.
+///
+//===----------------------------------------------------------------------===//
+#include "thjit/Ops/OpDef.h"
+#include "thjit/Ops/Ops.h"
+#include "thjit/Support/Format.h"
+
+#include <algorithm>
+#include <complex>
+#include <numeric>
+
+namespace thjit {
+
+static constexpr int64_t kUnknown = TensorType::kUnknown;
+
+static DType productDType(DType a, DType b) { return promoteTypes(a, b); }
+
+static void checkInner(const TensorType *a, int axisA, const TensorType *b,
+                       int axisB) {
+  int64_t sa = a->size(axisA), sb = b->size(axisB);
+  if (sa != kUnknown && sb != kUnknown && sa != sb)
+    throw ShapeError("shapes " + a->str() + " and " + b->str() +
+                     " are not aligned: axis " + std::to_string(axisA) +
+                     " (size " + std::to_string(sa) + ") and axis " +
+                     std::to_string(axisB) + " (size " + std::to_string(sb) +
+                     ") differ");
+}
+
+/// C = A (m x k) * B (k x n), contiguous, in compute type T.
+template <class T>
+static void matmulInto(const T *a, const T *b, T *c, int64_t m, int64_t k,
+                       int64_t n) {
+  std::fill(c, c + m * n, T(0));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t p = 0; p < k; ++p) {
+      T av = a[i * k + p];
+      for (int64_t j = 0; j < n; ++j)
+        c[i * n + j] += av * b[p * n + j];
+    }
+}
+
+static DType computeDType(DType t) {
+  if (isBool(t) || isSignedInt(t))
+    return DType::Int64;
+  if (isUnsignedInt(t))
+    return DType::UInt64;
+  if (isFloat(t))
+    return DType::Float64;
+  return DType::Complex128;
+}
+
+/// The matrix product of a (m x k) and b (k x n) arrays of any layout, with
+/// result dtype `out`.
+static NDArray matmul2d(const NDArray &a, const NDArray &b, DType out) {
+  if (a.dim(1) != b.dim(0))
+    throw ShapeError("shapes " + formatShape(a.shape()) + " and " +
+                     formatShape(b.shape()) + " are not aligned: " +
+                     std::to_string(a.dim(1)) + " (dim 1) != " +
+                     std::to_string(b.dim(0)) + " (dim 0)");
+  DType k = computeDType(out);
+  NDArray ac = a.astype(k), bc = b.astype(k);
+  NDArray c = NDArray::empty(k, {a.dim(0), b.dim(1)});
+  dispatchDType(k, [&](auto zero) {
+    using T = decltype(zero);
+    if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, uint64_t> ||
+                  std::is_same_v<T, double> ||
+                  std::is_same_v<T, std::complex<double>>)
+      matmulInto(ac.data<T>(), bc.data<T>(), c.data<T>(), a.dim(0), a.dim(1),
+                 b.dim(1));
+  });
+  return c.astype(out);
+}
+
+/// numpy.tensordot in the reference: both operands reshaped to matrices.
+static NDArray tensordotEval(const NDArray &a, const NDArray &b,
+                             const std::vector<int> &axesA,
+                             const std::vector<int> &axesB, DType out) {
+  std::vector<int> freeA, freeB;
+  for (int i = 0; i < a.ndim(); ++i)
+    if (std::find(axesA.begin(), axesA.end(), i) == axesA.end())
+      freeA.push_back(i);
+  for (int i = 0; i < b.ndim(); ++i)
+    if (std::find(axesB.begin(), axesB.end(), i) == axesB.end())
+      freeB.push_back(i);
+  Shape shape;
+  int64_t m = 1, n = 1, k = 1;
+  for (int i : freeA) {
+    shape.push_back(a.dim(i));
+    m *= a.dim(i);
+  }
+  for (int i : freeB) {
+    shape.push_back(b.dim(i));
+    n *= b.dim(i);
+  }
+  for (size_t i = 0; i < axesA.size(); ++i) {
+    if (a.dim(axesA[i]) != b.dim(axesB[i]))
+      throw ShapeError("shapes " + formatShape(a.shape()) + " and " +
+                       formatShape(b.shape()) + " are not aligned: axis " +
+                       std::to_string(axesA[i]) + " and axis " +
+                       std::to_string(axesB[i]) + " differ");
+    k *= a.dim(axesA[i]);
+  }
+  std::vector<int> permA = freeA, permB = axesB;
+  permA.insert(permA.end(), axesA.begin(), axesA.end());
+  permB.insert(permB.end(), freeB.begin(), freeB.end());
+  NDArray am = a.permute(permA).reshape({m, k});
+  NDArray bm = b.permute(permB).reshape({k, n});
+  return matmul2d(am, bm, out).reshape(shape);
+}
+
+// ---- dot (vectors and matrices) -----------------------------------------------
+
+static std::vector<const TensorType *>
+dotTypes(OpKind, const std::vector<Var> &ops, const Attrs &) {
+  const TensorType *a = ops[0].type(), *b = ops[1].type();
+  if (a->ndim() < 1 || a->ndim() > 2 || b->ndim() < 1 || b->ndim() > 2)
+    throw TypeError("dot of " + a->str() + " and " + b->str() +
+                    ": the Dot op takes vectors and matrices");
+  checkInner(a, a->ndim() - 1, b, 0);
+  std::vector<int64_t> shape;
+  if (a->ndim() == 2)
+    shape.push_back(a->size(0));
+  if (b->ndim() == 2)
+    shape.push_back(b->size(1));
+  return {TensorType::get(productDType(a->dtype(), b->dtype()), shape)};
+}
+
+static std::vector<SymShape> dotShape(const Node &n,
+                                      const std::vector<SymShape> &in) {
+  SymShape out;
+  if (in[0].size() == 2)
+    out.push_back(in[0][0]);
+  if (in[1].size() == 2)
+    out.push_back(in[1][1]);
+  return {out};
+}
+
+static std::vector<NDArray> dotEval(const Node &n,
+                                    const std::vector<NDArray> &in) {
+  DType out = n.resultTypes()[0]->dtype();
+  int last = in[0].ndim() - 1;
+  return {tensordotEval(in[0], in[1], {last}, {0}, out)};
+}
+
+static std::vector<Var> dotGrad(const Node &n, const std::vector<Var> &g) {
+  const Var &x = n.operand(0), &y = n.operand(1);
+  const Var &gz = g[0];
+  int rx = x.ndim(), ry = y.ndim();
+  if (rx == 1 && ry == 1)
+    return {gz * y, gz * x};
+  if (rx == 2 && ry == 1)
+    return {outer(gz, y), dot(transpose(x), gz)};
+  if (rx == 1 && ry == 2)
+    return {dot(y, gz), outer(x, gz)};
+  return {dot(gz, transpose(y)), dot(transpose(x), gz)};
+}
+
+// ---- tensordot ------------------------------------------------------------------
+
+static void splitAxes(const Attrs &a, std::vector<int> &axesA,
+                      std::vector<int> &axesB) {
+  size_t half = a.axes.size() / 2;
+  axesA.assign(a.axes.begin(), a.axes.begin() + half);
+  axesB.assign(a.axes.begin() + half, a.axes.end());
+}
+
+static std::vector<int> freeAxes(int ndim, const std::vector<int> &contracted) {
+  std::vector<int> out;
+  for (int i = 0; i < ndim; ++i)
+    if (std::find(contracted.begin(), contracted.end(), i) == contracted.end())
+      out.push_back(i);
+  return out;
+}
+
+static std::vector<const TensorType *>
+tensordotTypes(OpKind, const std::vector<Var> &ops, const Attrs &a) {
+  const TensorType *x = ops[0].type(), *y = ops[1].type();
+  std::vector<int> axesA, axesB;
+  splitAxes(a, axesA, axesB);
+  if (axesA.size() != axesB.size() || a.axes.size() % 2)
+    throw ValueError("the two axis lists must have the same length");
+  auto check = [](const std::vector<int> &axes, const TensorType *t) {
+    std::vector<int> sorted = axes;
+    std::sort(sorted.begin(), sorted.end());
+    for (size_t i = 0; i < sorted.size(); ++i)
+      if (sorted[i] < 0 || sorted[i] >= t->ndim() ||
+          (i && sorted[i] == sorted[i - 1]))
+        throw ValueError("invalid axes for " + t->str());
+  };
+  check(axesA, x);
+  check(axesB, y);
+  std::vector<int64_t> shape;
+  for (size_t i = 0; i < axesA.size(); ++i)
+    checkInner(x, axesA[i], y, axesB[i]);
+  for (int i : freeAxes(x->ndim(), axesA))
+    shape.push_back(x->size(i));
+  for (int i : freeAxes(y->ndim(), axesB))
+    shape.push_back(y->size(i));
+  return {TensorType::get(productDType(x->dtype(), y->dtype()), shape)};
+}
+
+static std::vector<SymShape> tensordotShape(const Node &n,
+                                            const std::vector<SymShape> &in) {
+  std::vector<int> axesA, axesB;
+  splitAxes(n.attrs(), axesA, axesB);
+  SymShape out;
+  for (int i : freeAxes(n.operand(0).ndim(), axesA))
+    out.push_back(in[0][i]);
+  for (int i : freeAxes(n.operand(1).ndim(), axesB))
+    out.push_back(in[1][i]);
+  return {out};
+}
+
+static std::vector<NDArray> tensordotEvalNode(const Node &n,
+                                              const std::vector<NDArray> &in) {
+  std::vector<int> axesA, axesB;
+  splitAxes(n.attrs(), axesA, axesB);
+  return {tensordotEval(in[0], in[1], axesA, axesB,
+                        n.resultTypes()[0]->dtype())};
+}
+
+/// The rank of v among the sorted values of `set`.
+static int rankIn(const std::vector<int> &set, int v) {
+  std::vector<int> sorted = set;
+  std::sort(sorted.begin(), sorted.end());
+  return int(std::find(sorted.begin(), sorted.end(), v) - sorted.begin());
+}
+
+static std::vector<Var> tensordotGrad(const Node &n,
+                                      const std::vector<Var> &g) {
+  const Var &a = n.operand(0), &b = n.operand(1);
+  std::vector<int> axesA, axesB;
+  splitAxes(n.attrs(), axesA, axesB);
+  std::vector<int> freeA = freeAxes(a.ndim(), axesA);
+  std::vector<int> freeB = freeAxes(b.ndim(), axesB);
+  int nfa = (int)freeA.size(), nfb = (int)freeB.size();
+  // ga = tensordot(g, b) over b's free axes: axes [freeA..., contracted b
+  // axes in increasing order]; then permuted into a's order.
+  std::vector<int> gAxesB, gAxesA;
+  for (int i = 0; i < nfb; ++i)
+    gAxesB.push_back(nfa + i);
+  for (int i = 0; i < nfa; ++i)
+    gAxesA.push_back(i);
+  Var ta = tensordot(g[0], b, gAxesB, freeB);
+  std::vector<int> permA(a.ndim());
+  for (int j = 0; j < a.ndim(); ++j) {
+    auto f = std::find(freeA.begin(), freeA.end(), j);
+    if (f != freeA.end()) {
+      permA[j] = int(f - freeA.begin());
+    } else {
+      int k = int(std::find(axesA.begin(), axesA.end(), j) - axesA.begin());
+      permA[j] = nfa + rankIn(axesB, axesB[k]);
+    }
+  }
+  Var tb = tensordot(a, g[0], freeA, gAxesA);
+  std::vector<int> permB(b.ndim());
+  for (int j = 0; j < b.ndim(); ++j) {
+    auto f = std::find(freeB.begin(), freeB.end(), j);
+    if (f != freeB.end()) {
+      permB[j] = (int)axesA.size() + int(f - freeB.begin());
+    } else {
+      int k = int(std::find(axesB.begin(), axesB.end(), j) - axesB.begin());
+      permB[j] = rankIn(axesA, axesA[k]);
+    }
+  }
+  return {transpose(ta, permA), transpose(tb, permB)};
+}
+
+// ---- batched_dot ------------------------------------------------------------------
+
+static std::vector<const TensorType *>
+batchedDotTypes(OpKind, const std::vector<Var> &ops, const Attrs &) {
+  const TensorType *a = ops[0].type(), *b = ops[1].type();
+  if (a->ndim() < 2 || a->ndim() > 3 || b->ndim() < 2 || b->ndim() > 3)
+    throw TypeError("batched_dot of " + a->str() + " and " + b->str() +
+                    ": each operand must have rank 2 or 3");
+  checkInner(a, 0, b, 0);
+  checkInner(a, a->ndim() - 1, b, 1);
+  std::vector<int64_t> shape{a->size(0) != kUnknown ? a->size(0) : b->size(0)};
+  if (a->ndim() == 3)
+    shape.push_back(a->size(1));
+  if (b->ndim() == 3)
+    shape.push_back(b->size(2));
+  return {TensorType::get(productDType(a->dtype(), b->dtype()), shape)};
+}
+
+static std::vector<SymShape> batchedDotShape(const Node &n,
+                                             const std::vector<SymShape> &in) {
+  SymShape out{in[0][0]};
+  if (in[0].size() == 3)
+    out.push_back(in[0][1]);
+  if (in[1].size() == 3)
+    out.push_back(in[1][2]);
+  return {out};
+}
+
+static std::vector<NDArray> batchedDotEval(const Node &n,
+                                           const std::vector<NDArray> &in) {
+  const NDArray &a = in[0], &b = in[1];
+  if (a.dim(0) != b.dim(0))
+    throw ShapeError("the batch sizes differ: " + formatShape(a.shape()) +
+                     " and " + formatShape(b.shape()));
+  DType t = n.resultTypes()[0]->dtype();
+  Shape shape{a.dim(0)};
+  if (a.ndim() == 3)
+    shape.push_back(a.dim(1));
+  if (b.ndim() == 3)
+    shape.push_back(b.dim(2));
+  NDArray out = NDArray::empty(t, shape);
+  for (int64_t i = 0; i < a.dim(0); ++i)
+    out.select(0, i).assign(tensordotEval(a.select(0, i), b.select(0, i),
+                                          {a.ndim() - 2}, {0}, t));
+  return {out};
+}
+
+static std::vector<Var> batchedDotGrad(const Node &n,
+                                       const std::vector<Var> &g) {
+  const Var &a = n.operand(0), &b = n.operand(1);
+  const Var &gz = g[0];
+  int ra = a.ndim(), rb = b.ndim();
+  if (ra == 3 && rb == 3)
+    return {batchedDot(gz, transpose(b, {0, 2, 1})),
+            batchedDot(transpose(a, {0, 2, 1}), gz)};
+  if (ra == 2 && rb == 2)
+    return {dimshuffle(gz, {0, -1}) * b, dimshuffle(gz, {0, -1}) * a};
+  if (ra == 3 && rb == 2)
+    return {dimshuffle(gz, {0, 1, -1}) * dimshuffle(b, {0, -1, 1}),
+            batchedDot(transpose(a, {0, 2, 1}), gz)};
+  return {batchedDot(b, gz),
+          dimshuffle(a, {0, 1, -1}) * dimshuffle(gz, {0, -1, 1})};
+}
+
+// ---- Builders -------------------------------------------------------------------
+
+Var dot(const Var &a, const Var &b) {
+  if (a.ndim() == 0 || b.ndim() == 0)
+    return mul(a, b);
+  if (a.ndim() <= 2 && b.ndim() <= 2)
+    return makeOp(OpKind::Dot, {a, b})[0];
+  return tensordot(a, b, {a.ndim() - 1}, {b.ndim() >= 2 ? b.ndim() - 2 : 0});
+}
+
+Var matmul(const Var &a, const Var &b) {
+  if (a.ndim() == 0 || b.ndim() == 0)
+    throw ValueError("matmul: an operand is a scalar; use * instead");
+  if (a.ndim() > 2 || b.ndim() > 2)
+    throw NotImplementedError("matmul (@) of rank " +
+                              std::to_string(std::max(a.ndim(), b.ndim())) +
+                              " operands; use batched_dot or tensordot");
+  return dot(a, b);
+}
+
+Var outer(const Var &a, const Var &b) {
+  Var x = a.ndim() == 1 ? a : flatten(a, 1);
+  Var y = b.ndim() == 1 ? b : flatten(b, 1);
+  return dimshuffle(x, {0, -1}) * dimshuffle(y, {-1, 0});
+}
+
+Var batchedDot(const Var &a, const Var &b) {
+  return makeOp(OpKind::BatchedDot, {a, b})[0];
+}
+
+Var tensordot(const Var &a, const Var &b, const std::vector<int> &axesA,
+              const std::vector<int> &axesB) {
+  if (axesA.size() != axesB.size())
+    throw ValueError("tensordot: the axis lists have lengths " +
+                     std::to_string(axesA.size()) + " and " +
+                     std::to_string(axesB.size()));
+  Attrs attrs;
+  for (int x : axesA)
+    attrs.axes.push_back(normalizeAxis(x, a.ndim(), "tensordot"));
+  for (int y : axesB)
+    attrs.axes.push_back(normalizeAxis(y, b.ndim(), "tensordot"));
+  return makeOp(OpKind::TensorDot, {a, b}, attrs)[0];
+}
+
+Var tensordot(const Var &a, const Var &b, int n) {
+  if (n < 0 || n > a.ndim() || n > b.ndim())
+    throw ValueError("tensordot: cannot contract " + std::to_string(n) +
+                     " axes of " + a.type()->str() + " and " +
+                     b.type()->str());
+  std::vector<int> axesA, axesB;
+  for (int i = 0; i < n; ++i) {
+    axesA.push_back(a.ndim() - n + i);
+    axesB.push_back(i);
+  }
+  return tensordot(a, b, axesA, axesB);
+}
+
+void registerBlasOps(OpDef *t) {
+  t[(int)OpKind::Dot] = {dotTypes, dotShape, dotEval, dotGrad,
+                         "numpy.dot of vectors and matrices"};
+  t[(int)OpKind::TensorDot] = {tensordotTypes, tensordotShape,
+                               tensordotEvalNode, tensordotGrad,
+                               "numpy.tensordot: sums of products over "
+                               "pairs of axes"};
+  t[(int)OpKind::BatchedDot] = {batchedDotTypes, batchedDotShape,
+                                batchedDotEval, batchedDotGrad,
+                                "dot(a[i], b[i]) for each i of the first "
+                                "axis"};
+}
+
+} // namespace thjit

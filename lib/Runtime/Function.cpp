@@ -1,0 +1,258 @@
+//===- Function.cpp - function(): checks, evaluation, updates -------------===//
+#include "thjit/Runtime/Function.h"
+#include "thjit/Ops/OpDef.h"
+#include "thjit/Support/Format.h"
+
+#include <iostream>
+#include <set>
+#include <unordered_map>
+
+namespace thjit {
+
+struct Function::Impl {
+  std::vector<Var> inputs;
+  size_t numOutputs = 0;
+  Graph graph;
+  /// The shared variable each update writes, in order after the outputs.
+  std::vector<Var> updated;
+  bool allowInputDowncast = false;
+  std::string name;
+};
+
+static std::string nameOrPosition(const Var &v, size_t i) {
+  if (!v.name().empty())
+    return "'" + v.name() + "'";
+  return "#" + std::to_string(i + 1);
+}
+
+static const std::set<std::string> &knownModes() {
+  static const std::set<std::string> modes{"", "FAST_RUN", "FAST_COMPILE",
+                                           "REFERENCE"};
+  return modes;
+}
+
+Function function(std::vector<Var> inputs, std::vector<Var> outputs,
+                  FunctionOptions options) {
+  if (!knownModes().count(options.mode))
+    throw ValueError("function: unknown mode '" + options.mode +
+                     "'; use FAST_RUN, FAST_COMPILE or REFERENCE");
+  std::set<Node *> seen;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Var &in = inputs[i];
+    if (!in.defined())
+      throw ValueError("function: input " + std::to_string(i + 1) +
+                       " is undefined");
+    if (in.isShared())
+      throw TypeError("function: input " + nameOrPosition(in, i) +
+                      " is a shared variable; shared variables are implicit "
+                      "inputs of every function and cannot be listed");
+    if (!in.isInput())
+      throw TypeError("function: input " + nameOrPosition(in, i) +
+                      " is not a symbolic input variable (it was computed "
+                      "by " +
+                      std::string(in.node()->name()) +
+                      "); only variables made by scalar(), matrix(), ... can "
+                      "be inputs");
+    if (!seen.insert(in.node()).second)
+      throw ValueError("function: input " + nameOrPosition(in, i) +
+                       " is listed twice");
+  }
+  for (size_t i = 0; i < outputs.size(); ++i)
+    if (!outputs[i].defined())
+      throw ValueError("function: output " + std::to_string(i + 1) +
+                       " is undefined");
+
+  auto impl = std::make_shared<Function::Impl>();
+  impl->inputs = inputs;
+  impl->numOutputs = outputs.size();
+  impl->allowInputDowncast = options.allowInputDowncast;
+  impl->name = options.name.empty() ? "f" : options.name;
+
+  std::vector<Var> all = outputs;
+  std::set<Node *> updatedNodes;
+  for (const auto &[sharedVar, value] : options.updates) {
+    if (!sharedVar.defined() || !value.defined())
+      throw ValueError("function: an update is undefined");
+    if (!sharedVar.isShared())
+      throw TypeError("function: updates must be shared variables; " +
+                      (sharedVar.name().empty() ? std::string("a value")
+                                                : sharedVar.name()) +
+                      " of type " + sharedVar.type()->str() + " is not");
+    if (!updatedNodes.insert(sharedVar.node()).second)
+      throw ValueError("function: shared variable " + sharedVar.name() +
+                       " is updated twice");
+    if (!isAssignable(value.type(), sharedVar.type()))
+      throw TypeError(
+          "function: the update of shared variable " +
+          (sharedVar.name().empty() ? std::string("") : sharedVar.name() + " ") +
+          "has type " + value.type()->str() + " but the variable has type " +
+          sharedVar.type()->str() +
+          (value.dtype() != sharedVar.dtype()
+               ? std::string("; cast the new value to ") +
+                     dtypeName(sharedVar.dtype())
+               : std::string("")) +
+          value.node()->whereCreated());
+    impl->updated.push_back(sharedVar);
+    all.push_back(value);
+  }
+
+  Graph g(inputs, all);
+  if (!options.givens.empty()) {
+    for (const auto &[old, repl] : options.givens)
+      if (!old.defined() || !repl.defined())
+        throw ValueError("function: a given is undefined");
+    g.replaceAll(options.givens);
+  }
+  for (const Var &missing : g.missingInputs())
+    throw ValueError("function: the outputs depend on input " +
+                     (missing.name().empty() ? std::string("(unnamed)")
+                                             : missing.name()) +
+                     " of type " + missing.type()->str() +
+                     ", which is not among the function's inputs" +
+                     missing.node()->whereCreated());
+  if (options.onUnusedInput != OnUnusedInput::Ignore) {
+    std::set<Node *> used(g.nodes().begin(), g.nodes().end());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (used.count(inputs[i].node()))
+        continue;
+      std::string msg = "function: input " + nameOrPosition(inputs[i], i) +
+                        " is not used by any output or update";
+      if (options.onUnusedInput == OnUnusedInput::Raise)
+        throw ValueError(msg + "; pass on_unused_input='ignore' (or 'warn') "
+                               "to allow it");
+      std::cerr << "warning: " << msg << "\n";
+    }
+  }
+  verifyGraph(g, inferNodeTypes);
+  impl->graph = std::move(g);
+  Function f;
+  f.impl = impl;
+  return f;
+}
+
+const std::vector<Var> &Function::inputs() const { return impl->inputs; }
+size_t Function::numOutputs() const { return impl->numOutputs; }
+const std::string &Function::name() const { return impl->name; }
+const Graph &Function::graph() const { return impl->graph; }
+
+std::string Function::str() const {
+  std::vector<GraphResult> results;
+  const auto &outs = impl->graph.outputs();
+  for (size_t i = 0; i < impl->numOutputs; ++i)
+    results.push_back({"", outs[i]});
+  for (size_t i = 0; i < impl->updated.size(); ++i) {
+    std::string label = impl->updated[i].name();
+    if (label.empty())
+      label = "%shared";
+    results.push_back({label, outs[impl->numOutputs + i]});
+  }
+  return printGraph(impl->graph, impl->name, results);
+}
+
+NDArray Function::convertArgument(size_t i, const NDArray &arg) const {
+  const Var &in = impl->inputs[i];
+  const TensorType *t = in.type();
+  std::string who = impl->name + ": input " + nameOrPosition(in, i) +
+                    " (argument " + std::to_string(i + 1) + ")";
+  std::string got = std::string(dtypeName(arg.dtype())) + " array of shape " +
+                    formatShape(arg.shape());
+  if (!arg.defined())
+    throw TypeError(who + " has no value");
+  if (arg.ndim() != t->ndim())
+    throw TypeError(who + " has type " + t->str() + " (rank " +
+                    std::to_string(t->ndim()) + ") but got a " + got);
+  NDArray value = arg;
+  if (arg.dtype() != t->dtype()) {
+    bool lossless = promoteTypes(arg.dtype(), t->dtype()) == t->dtype();
+    if (!lossless && !impl->allowInputDowncast)
+      throw TypeError(who + " has type " + t->str() + " but got a " + got +
+                      "; converting " + dtypeName(arg.dtype()) + " to " +
+                      dtypeName(t->dtype()) +
+                      " may lose precision (cast the data, or pass "
+                      "allow_input_downcast=True)");
+    value = arg.astype(t->dtype());
+  }
+  std::string why = typeMismatch(value, t);
+  if (!why.empty())
+    throw TypeError(who + " has type " + t->str() + " but got a " + got +
+                    ": " + why);
+  return value;
+}
+
+std::vector<NDArray> evaluateGraph(const Graph &g,
+                                   const std::vector<NDArray> &inputValues) {
+  const std::vector<Node *> &nodes = g.nodes();
+  std::unordered_map<Node *, std::vector<NDArray>> values;
+  for (size_t i = 0; i < g.inputs().size(); ++i)
+    values[g.inputs()[i].node()] = {inputValues[i]};
+  // Free each intermediate after its last use.
+  std::unordered_map<Node *, size_t> lastUse;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    for (const Var &v : nodes[i]->operands())
+      lastUse[v.node()] = i;
+  std::set<Node *> outputNodes;
+  for (const Var &o : g.outputs())
+    outputNodes.insert(o.node());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    Node *n = nodes[i];
+    switch (n->kind()) {
+    case OpKind::Input:
+      if (!values.count(n))
+        throw ValueError("evaluate: no value for input " + n->userName());
+      continue;
+    case OpKind::Shared:
+      values[n] = {n->sharedStorage()->get()};
+      continue;
+    case OpKind::Constant:
+      values[n] = {n->constantValue()};
+      continue;
+    default:
+      break;
+    }
+    std::vector<NDArray> operands;
+    for (const Var &v : n->operands())
+      operands.push_back(values.at(v.node())[v.index()]);
+    values[n] = evaluateNode(*n, operands);
+    for (const Var &v : n->operands())
+      if (lastUse[v.node()] == i && !outputNodes.count(v.node()))
+        values.erase(v.node());
+  }
+  std::vector<NDArray> out;
+  for (const Var &o : g.outputs())
+    out.push_back(values.at(o.node())[o.index()]);
+  return out;
+}
+
+std::vector<NDArray> Function::operator()(const std::vector<NDArray> &args) const {
+  if (args.size() != impl->inputs.size())
+    throw TypeError(impl->name + "() takes " +
+                    std::to_string(impl->inputs.size()) + " argument" +
+                    (impl->inputs.size() == 1 ? "" : "s") + " but " +
+                    std::to_string(args.size()) +
+                    (args.size() == 1 ? " was" : " were") + " given");
+  std::vector<NDArray> converted;
+  for (size_t i = 0; i < args.size(); ++i)
+    converted.push_back(convertArgument(i, args[i]));
+  std::vector<NDArray> results = evaluateGraph(impl->graph, converted);
+  converted.clear();
+  // Results own their memory: no aliasing of arguments, shared values,
+  // constants or one another.
+  for (NDArray &r : results)
+    if (r.buffer().use_count() > 1 || !r.isContiguous())
+      r = r.copy();
+  for (size_t i = 0; i < impl->updated.size(); ++i) {
+    NDArray &v = results[impl->numOutputs + i];
+    std::string why = typeMismatch(v, impl->updated[i].type());
+    if (!why.empty())
+      throw TypeError(impl->name + ": the new value of shared variable " +
+                      impl->updated[i].name() + " does not fit its type " +
+                      impl->updated[i].type()->str() + ": " + why);
+  }
+  for (size_t i = 0; i < impl->updated.size(); ++i)
+    impl->updated[i].node()->sharedStorage()->set(
+        results[impl->numOutputs + i]);
+  results.resize(impl->numOutputs);
+  return results;
+}
+
+} // namespace thjit
