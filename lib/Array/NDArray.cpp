@@ -187,7 +187,28 @@ NDArray NDArray::transpose() const {
   return permute(perm);
 }
 
+// Throws IndexError unless 0 <= axis < bound.
+static void checkAxis(int axis, int bound, const char *what) {
+  if (axis < 0 || axis >= bound)
+    throw IndexError(std::string(what) + ": axis " + std::to_string(axis) +
+                     " is out of bounds for an array of rank " +
+                     std::to_string(bound));
+}
+
 NDArray NDArray::permute(const std::vector<int> &perm) const {
+  std::vector<bool> seen(ndim(), false);
+  bool valid = (int)perm.size() == ndim();
+  for (size_t i = 0; valid && i < perm.size(); ++i) {
+    valid = perm[i] >= 0 && perm[i] < ndim() && !seen[perm[i]];
+    if (valid)
+      seen[perm[i]] = true;
+  }
+  if (!valid) {
+    std::vector<int64_t> axes(perm.begin(), perm.end());
+    throw ValueError("axes " + formatShape(axes) +
+                     " are not a permutation of the axes of an array of rank " +
+                     std::to_string(ndim()));
+  }
   Shape shape(perm.size()), strides(perm.size());
   for (size_t i = 0; i < perm.size(); ++i) {
     shape[i] = dims[perm[i]];
@@ -198,6 +219,9 @@ NDArray NDArray::permute(const std::vector<int> &perm) const {
 
 NDArray NDArray::slice(int axis, int64_t first, int64_t stop,
                        int64_t step) const {
+  checkAxis(axis, ndim(), "slice");
+  if (step == 0)
+    throw ValueError("slice step cannot be zero");
   int64_t n = 0;
   if (step > 0 && stop > first)
     n = (stop - first + step - 1) / step;
@@ -212,6 +236,11 @@ NDArray NDArray::slice(int axis, int64_t first, int64_t stop,
 }
 
 NDArray NDArray::select(int axis, int64_t index) const {
+  checkAxis(axis, ndim(), "select");
+  if (index < 0 || index >= dims[axis])
+    throw IndexError("index " + std::to_string(index) +
+                     " is out of bounds for axis " + std::to_string(axis) +
+                     " with size " + std::to_string(dims[axis]));
   Shape shape = dims, strides = steps;
   shape.erase(shape.begin() + axis);
   strides.erase(strides.begin() + axis);
@@ -220,6 +249,7 @@ NDArray NDArray::select(int axis, int64_t index) const {
 }
 
 NDArray NDArray::expandDims(int axis) const {
+  checkAxis(axis, ndim() + 1, "expandDims");
   Shape shape = dims, strides = steps;
   shape.insert(shape.begin() + axis, 1);
   strides.insert(strides.begin() + axis, 0);
@@ -244,6 +274,10 @@ NDArray NDArray::broadcastTo(const Shape &shape) const {
   if (shape.size() < dims.size())
     throw ShapeError("cannot broadcast an array of shape " + formatShape(dims) +
                      " to the smaller rank shape " + formatShape(shape));
+  for (int64_t d : shape)
+    if (d < 0)
+      throw ValueError("cannot broadcast to shape " + formatShape(shape) +
+                       " with a negative dimension");
   size_t lead = shape.size() - dims.size();
   Shape strides(shape.size(), 0);
   for (size_t i = 0; i < dims.size(); ++i) {

@@ -3,6 +3,8 @@
 #include "thjit/Support/Format.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -167,6 +169,33 @@ Scalar Scalar::load(const void *p, DType t) {
   return s;
 }
 
+// A double rounded to float16 once. Going through float naively rounds
+// twice and can land on a float16 tie that the double was not on; rounding
+// to float with the "round to odd" rule first keeps the second rounding
+// exact.
+static Half halfFromDouble(double d) {
+  float f = (float)d;
+  if ((double)f == d || std::isnan(d))
+    return Half(f);
+  if (std::fabs((double)f) > std::fabs(d))
+    f = std::nextafter(f, 0.0f); // truncate toward zero
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  bits |= 1; // sticky bit: the value was inexact
+  std::memcpy(&f, &bits, 4);
+  return Half(f);
+}
+
+// The real value of `s` as floating type R with a single rounding (integers
+// convert directly, not through double, as NumPy's casts do).
+template <class R> static R toReal(const Scalar &s) {
+  if (isSignedInt(s.dtype()))
+    return (R)s.toInt();
+  if (isUnsignedInt(s.dtype()))
+    return (R)s.toUInt();
+  return (R)s.toDouble();
+}
+
 void Scalar::store(void *p, DType t) const {
   dispatchDType(t, [&](auto zero) {
     using T = decltype(zero);
@@ -174,9 +203,9 @@ void Scalar::store(void *p, DType t) const {
     if constexpr (std::is_same_v<T, bool>)
       v = toBool();
     else if constexpr (std::is_same_v<T, Half>)
-      v = Half((float)toDouble());
+      v = halfFromDouble(toDouble());
     else if constexpr (std::is_floating_point_v<T>)
-      v = (T)toDouble();
+      v = toReal<T>(*this);
     else if constexpr (std::is_integral_v<T>) {
       // Integers wrap as NumPy's astype does; floats saturate first.
       if (kindOf(type) == Kind::Float || kindOf(type) == Kind::Complex)
@@ -185,8 +214,10 @@ void Scalar::store(void *p, DType t) const {
         v = (T)toUInt();
     } else {
       using R = typename T::value_type;
-      auto c = toComplex();
-      v = T((R)c.real(), (R)c.imag());
+      if (kindOf(type) == Kind::Complex)
+        v = T((R)f, (R)imag);
+      else
+        v = T(toReal<R>(*this), R(0));
     }
     std::memcpy(p, &v, sizeof(T));
   });
@@ -236,6 +267,43 @@ size_t Scalar::hash() const {
   return h;
 }
 
+// The shortest decimal that reads back as the same float16 (NumPy prints
+// float16 scalars with their own shortest digits, not float32's), laid out
+// as Python lays out floats. Among the decimals of the shortest length that
+// read back, the one nearest the value wins, as in NumPy's Dragon4.
+static std::string formatHalf(double v) {
+  if (!std::isfinite(v) || v == 0)
+    return formatPyFloat(v);
+  uint16_t bits = Half((float)v).bits;
+  for (int digits = 1; digits <= 5; ++digits) {
+    // The nearest `digits`-digit decimal and its two neighbours: the
+    // decimals just below and above the value are among them.
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.*e", digits - 1, std::fabs(v));
+    int exp10 = std::atoi(std::strchr(buf, 'e') + 1) - (digits - 1);
+    long long nearest = 0;
+    for (const char *c = buf; *c != 'e'; ++c)
+      if (*c >= '0' && *c <= '9')
+        nearest = nearest * 10 + (*c - '0');
+    double best = 0;
+    long long bestDigits = -1;
+    for (long long m : {nearest - 1, nearest, nearest + 1}) {
+      std::snprintf(buf, sizeof(buf), "%llde%d", m, exp10);
+      double d = std::copysign(std::strtod(buf, nullptr), v);
+      if (m <= 0 || halfFromDouble(d).bits != bits)
+        continue;
+      double err = std::fabs(d - v), bestErr = std::fabs(best - v);
+      if (bestDigits < 0 || err < bestErr || (err == bestErr && m % 2 == 0)) {
+        best = d;
+        bestDigits = m;
+      }
+    }
+    if (bestDigits >= 0)
+      return formatPyFloat(best);
+  }
+  return formatPyFloat(v); // not reached: 5 digits always suffice
+}
+
 std::string Scalar::str() const {
   switch (kindOf(type)) {
   case Kind::Bool:
@@ -245,6 +313,8 @@ std::string Scalar::str() const {
   case Kind::Unsigned:
     return std::to_string(u);
   case Kind::Float:
+    if (type == DType::Float16)
+      return formatHalf(f);
     return formatPyFloat(f, type != DType::Float64);
   case Kind::Complex: {
     bool single = type == DType::Complex64;
@@ -257,8 +327,9 @@ std::string Scalar::str() const {
     std::string im = part(imag);
     if (f == 0 && !std::signbit(f))
       return im + "j";
-    return "(" + part(f) + (imag >= 0 || std::isnan(imag) ? "+" : "") + im +
-           "j)";
+    // A negative zero imaginary part prints as "-0j", as in Python.
+    bool plus = !std::signbit(imag) || std::isnan(imag);
+    return "(" + part(f) + (plus ? "+" : "") + im + "j)";
   }
   }
   return "?";

@@ -337,7 +337,8 @@ struct ClipFn {
 /// How an op's result dtype follows from its operands'.
 enum class Rule {
   Same,    ///< the promoted dtype (add, maximum, ...)
-  Float,   ///< the promoted dtype upcast to a float (exp, true_div, ...)
+  Float,   ///< the promoted dtype upcast to a float (exp, arctan2, ...)
+  Divide,  ///< the promoted dtype, float64 for bools and integers (true_div)
   Bool,    ///< bool (comparisons, logical ops, isnan)
   Integer, ///< the promoted dtype, which must be bool or an integer
   Real,    ///< the real type of the promoted dtype (abs)
@@ -364,7 +365,7 @@ ElemInfo info(OpKind kind) {
   case OpKind::Add: return {2, R::Same, true, B::Keep, "a + b"};
   case OpKind::Sub: return {2, R::Same, true, B::Reject, "a - b"};
   case OpKind::Mul: return {2, R::Same, true, B::Keep, "a * b"};
-  case OpKind::TrueDiv: return {2, R::Float, true, B::Keep, "a / b (true division: integers give floats)"};
+  case OpKind::TrueDiv: return {2, R::Divide, true, B::Keep, "a / b (true division: integers give floats)"};
   case OpKind::FloorDiv: return {2, R::Same, false, B::AsInt8, "a // b, rounding toward -inf; integer division by zero gives 0"};
   case OpKind::Mod: return {2, R::Same, false, B::AsInt8, "a % b with the sign of b; integer modulo by zero gives 0"};
   case OpKind::Pow: return {2, R::Same, true, B::AsInt8, "a ** b"};
@@ -553,6 +554,10 @@ Dtypes elemwiseDtypes(OpKind kind, const std::vector<DType> &in,
     DType f = upcastToFloat(p);
     return {f, f};
   }
+  case Rule::Divide: {
+    DType f = isInexact(p) ? p : DType::Float64;
+    return {f, f};
+  }
   case Rule::Bool:
     return {promoteAll(in), DType::Bool};
   case Rule::Integer:
@@ -656,7 +661,11 @@ NDArray evalElemwise(OpKind kind, const std::vector<NDArray> &operands,
       a = a.astype(k);
     in.push_back(a.broadcastTo(shape));
   }
-  NDArray out = withScalarFn(kind, [&](auto fn) -> NDArray {
+  // The kernel holds booleans as int64, where ~ is not logical not.
+  OpKind fnKind = kind == OpKind::Invert && isBool(d.compute)
+                      ? OpKind::LogicalNot
+                      : kind;
+  NDArray out = withScalarFn(fnKind, [&](auto fn) -> NDArray {
     auto go = [&](auto zero) -> NDArray {
       using T = decltype(zero);
       switch (ei.arity) {

@@ -299,7 +299,8 @@ static Var reduce(OpKind kind, const Var &x, const Axes &axes, bool keepdims) {
   Attrs a;
   a.axes = normalizeAxes(axes, x.ndim(), opName(kind));
   a.keepdims = keepdims;
-  if (a.axes.empty() && kind != OpKind::Sum && kind != OpKind::Prod &&
+  // max and min of a 0-d value are the value (all and any give bools).
+  if (a.axes.empty() && (kind == OpKind::Max || kind == OpKind::Min) &&
       x.ndim() == 0)
     return x;
   return makeOp(kind, {x}, a)[0];

@@ -241,8 +241,14 @@ static std::vector<Var> reshapeGrad(const Node &n, const std::vector<Var> &g) {
   return {reshape(g[0], shape(n.operand(0))), Var()};
 }
 
+/// Integer sizes as int64; other dtypes are left for type inference to
+/// reject.
+static Var asInt64Sizes(const Var &sizes) {
+  return isInteger(sizes.dtype()) ? cast(sizes, DType::Int64) : sizes;
+}
+
 Var reshape(const Var &x, const Var &newShape) {
-  return makeOp(OpKind::Reshape, {x, cast(newShape, DType::Int64)})[0];
+  return makeOp(OpKind::Reshape, {x, asInt64Sizes(newShape)})[0];
 }
 
 Var reshape(const Var &x, const std::vector<Operand> &newShape) {
@@ -752,7 +758,7 @@ static std::vector<Var> splitGrad(const Node &n, const std::vector<Var> &g) {
 }
 
 std::vector<Var> split(const Var &x, const Operand &sizes, int n, int axis) {
-  Var s = sizes.isVar() ? cast(sizes.asVar(), DType::Int64) : asTensor(sizes);
+  Var s = sizes.isVar() ? asInt64Sizes(sizes.asVar()) : asTensor(sizes);
   if (s.ndim() != 1 || s.type()->size(0) != n)
     throw ValueError("split: " + std::to_string(n) +
                      " pieces asked for, but the sizes are " +

@@ -53,6 +53,7 @@ private:
   X(AssertionError)                                                            \
   X(SyntaxError)                                                               \
   X(IOError)                                                                   \
+  X(ImportError)                                                               \
   X(CompileError)                                                              \
   X(NotImplementedError)                                                       \
   X(RuntimeError)

@@ -1,0 +1,60 @@
+//===- thjit/Frontend/Interpreter.h - Running scripts -----------*- C++ -*-===//
+///
+/// \file
+/// The interpreter of the script language (LANGUAGE.md): it walks the AST of
+/// Parser.h over the C++ API. Errors a script causes are reported as
+/// `FILE:LINE:COL: error: KIND: message` with the source line and a caret;
+/// a script stops at its first uncaught error, the REPL goes on.
+///
+//===----------------------------------------------------------------------===//
+#ifndef THJIT_FRONTEND_INTERPRETER_H
+#define THJIT_FRONTEND_INTERPRETER_H
+
+#include "thjit/Frontend/Value.h"
+
+#include <iosfwd>
+#include <memory>
+#include <string>
+
+namespace thjit::frontend {
+
+struct InterpreterOptions {
+  /// Print the graph of every function the script compiles (--emit=graph);
+  /// the script's own output is then suppressed.
+  bool printGraphs = false;
+  /// The mode functions get when the script does not say (--mode=).
+  std::string defaultMode;
+};
+
+class Interpreter {
+public:
+  Interpreter(std::ostream &out, std::ostream &err,
+              InterpreterOptions options = {});
+  ~Interpreter();
+
+  /// Runs a script; returns the process exit status (0, or 1 after an
+  /// uncaught error, which is printed).
+  int runSource(const std::string &source, const std::string &filename);
+  int runFile(const std::string &path);
+  /// Runs one REPL input: prints the value of an expression statement,
+  /// prints an error and returns false when one occurs.
+  bool runInteractive(const std::string &source);
+
+  /// Where `print` writes.
+  std::ostream &out();
+  /// Calls a callable value.
+  Value call(const Value &callee, CallArgs &args);
+  /// Called by `function(...)` with each compiled function.
+  void functionCompiled(const Function &f);
+  const InterpreterOptions &options() const;
+
+  struct Impl;
+  Impl *impl_();
+
+private:
+  std::unique_ptr<Impl> impl;
+};
+
+} // namespace thjit::frontend
+
+#endif
