@@ -62,6 +62,15 @@ std::vector<Var> grad(const Var &cost, const std::vector<Var> &wrt,
       }
   }
 
+  // Which nodes the cost depends on at all (consider_constant cuts): a wrt
+  // among them without a gradient depends on the cost only through integer
+  // or piecewise-constant values, and its gradient is zero, not undefined.
+  std::unordered_set<Node *> reached{cost.node()};
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it)
+    if (reached.count(*it) && !constants.count(*it))
+      for (const Var &v : (*it)->operands())
+        reached.insert(v.node());
+
   std::map<Var, std::vector<Var>, VarLess> contributions;
   contributions[cost].push_back(onesLike(cost));
   auto total = [&](const Var &v) -> Var {
@@ -122,6 +131,8 @@ std::vector<Var> grad(const Var &cost, const std::vector<Var> &wrt,
   std::vector<Var> out;
   for (const Var &w : wrt) {
     Var gw = total(w);
+    if (!gw.defined() && reached.count(w.node()))
+      gw = zerosLike(w);
     if (!gw.defined()) {
       std::string msg = "grad: the cost does not depend on " + describe(w) +
                         " (it is disconnected from the cost)";

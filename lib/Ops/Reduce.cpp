@@ -340,8 +340,10 @@ static DType meanDType(DType t) {
 Var mean(const Var &x, const Axes &axes, bool keepdims) {
   std::vector<int> ax = normalizeAxes(axes, x.ndim(), "mean");
   DType t = meanDType(x.dtype());
-  Var s = cast(sum(x, Axes(ax), keepdims), t);
-  return trueDiv(s, countOf(x, ax, realPart(t)));
+  // As NumPy: integers are summed in float64, float16 in float32.
+  DType acc = t == DType::Float16 ? DType::Float32 : t;
+  Var s = sum(cast(x, acc), Axes(ax), keepdims);
+  return cast(trueDiv(s, countOf(x, ax, realPart(acc))), t);
 }
 
 Var var(const Var &x, const Axes &axes, bool keepdims, int ddof) {

@@ -204,22 +204,21 @@ static std::vector<SymShape> subtensorShape(const Node &n,
       continue;
     }
     Var len = in[0][axis];
-    if (t->size(outAxis) != kUnknown) {
+    // The slice's operands, taken even when its size is known.
+    std::vector<Index> idx{Index::slice()};
+    Index &s = idx[0];
+    if (e.hasStart)
+      s.start = Operand(values[next++]);
+    if (e.hasStop)
+      s.stop = Operand(values[next++]);
+    if (e.hasStep)
+      s.step = Operand(values[next++]);
+    if (t->size(outAxis) != kUnknown)
       out.push_back(constant(Scalar::fromInt(t->size(outAxis))));
-    } else if (!e.hasStart && !e.hasStop && !e.hasStep) {
+    else if (!e.hasStart && !e.hasStop && !e.hasStep)
       out.push_back(len);
-    } else {
-      // The count of a slice of arange(len): exact Python semantics.
-      std::vector<Index> idx{Index::slice()};
-      Index &s = idx[0];
-      if (e.hasStart)
-        s.start = Operand(values[next++]);
-      if (e.hasStop)
-        s.stop = Operand(values[next++]);
-      if (e.hasStep)
-        s.step = Operand(values[next++]);
+    else // the count of a slice of arange(len): exact Python semantics
       out.push_back(shapeOf(subtensor(arange(0, len, 1), idx), 0));
-    }
     ++axis;
     ++outAxis;
   }
