@@ -45,16 +45,6 @@ static void matmulInto(const T *a, const T *b, T *c, int64_t m, int64_t k,
     }
 }
 
-static DType computeDType(DType t) {
-  if (isBool(t) || isSignedInt(t))
-    return DType::Int64;
-  if (isUnsignedInt(t))
-    return DType::UInt64;
-  if (isFloat(t))
-    return DType::Float64;
-  return DType::Complex128;
-}
-
 /// The matrix product of a (m x k) and b (k x n) arrays of any layout, with
 /// result dtype `out`.
 static NDArray matmul2d(const NDArray &a, const NDArray &b, DType out) {
@@ -63,7 +53,7 @@ static NDArray matmul2d(const NDArray &a, const NDArray &b, DType out) {
                      formatShape(b.shape()) + " are not aligned: " +
                      std::to_string(a.dim(1)) + " (dim 1) != " +
                      std::to_string(b.dim(0)) + " (dim 0)");
-  DType k = computeDType(out);
+  DType k = kernelDType(out);
   NDArray ac = a.astype(k), bc = b.astype(k);
   NDArray c = NDArray::empty(k, {a.dim(0), b.dim(1)});
   dispatchDType(k, [&](auto zero) {

@@ -23,6 +23,16 @@ const OpDef &opDef(OpKind kind) {
   return table[(int)kind];
 }
 
+DType kernelDType(DType t) {
+  if (isBool(t) || isSignedInt(t))
+    return DType::Int64;
+  if (isUnsignedInt(t))
+    return DType::UInt64;
+  if (isFloat(t))
+    return DType::Float64;
+  return DType::Complex128;
+}
+
 int normalizeAxis(int axis, int ndim, const char *op) {
   if (axis < -ndim || axis >= ndim) {
     if (ndim == 0)

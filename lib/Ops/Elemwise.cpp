@@ -572,17 +572,6 @@ Dtypes elemwiseDtypes(OpKind kind, const std::vector<DType> &in,
   return {p, p};
 }
 
-/// The C++ type the reference kernel computes in for a dtype.
-DType kernelDType(DType t) {
-  if (isBool(t) || isSignedInt(t))
-    return DType::Int64;
-  if (isUnsignedInt(t))
-    return DType::UInt64;
-  if (isFloat(t))
-    return DType::Float64;
-  return DType::Complex128;
-}
-
 template <class T> DType dtypeOfCType() {
   if constexpr (std::is_same_v<T, bool>)
     return DType::Bool;

@@ -197,10 +197,7 @@ static std::vector<NDArray> reduceEval(const Node &n,
     cols *= x.dim(a);
   }
   int64_t rows = shapeSize(keptShape);
-  DType k = isBool(x.dtype()) || isSignedInt(x.dtype()) ? DType::Int64
-            : isUnsignedInt(x.dtype())                  ? DType::UInt64
-            : isFloat(x.dtype())                        ? DType::Float64
-                                                        : DType::Complex128;
+  DType k = kernelDType(x.dtype());
   NDArray flat = x.permute(perm).astype(k).reshape({rows, cols});
   const TensorType *rt = n.resultTypes()[0];
   NDArray out = NDArray::empty(rt->dtype(), keptShape);

@@ -73,6 +73,10 @@ NDArray evalElemwise(OpKind kind, const std::vector<NDArray> &operands,
                      std::optional<DType> castTo = {});
 
 /// Helpers the families share.
+/// The 64-bit type reference kernels compute in for a dtype: int64 (bool
+/// and signed ints), uint64, float64 (all floats) or complex128. Storing the
+/// result back applies integer wrap-around and float rounding once.
+DType kernelDType(DType t);
 /// Normalizes an axis against a rank (negative counts from the end);
 /// ValueError naming `op` when out of range.
 int normalizeAxis(int axis, int ndim, const char *op);
