@@ -120,7 +120,7 @@ class Var;
 class NodeRef {
 public:
   NodeRef() = default;
-  NodeRef(Node *n);
+  explicit NodeRef(Node *n);
   NodeRef(const NodeRef &o) : NodeRef(o.ptr) {}
   NodeRef(NodeRef &&o) noexcept : ptr(o.ptr) { o.ptr = nullptr; }
   NodeRef &operator=(NodeRef o) noexcept {
