@@ -118,6 +118,8 @@ private:
   ExprPtr parseTest();
   ExprPtr parseOrTest();
   ExprPtr parseAndTest();
+  ExprPtr parseBoolOp(TokenKind keyword, BoolOp op,
+                      ExprPtr (Parser::*operand)());
   ExprPtr parseNotTest();
   ExprPtr parseComparison();
   ExprPtr parseBinary(int minPrecedence);
@@ -785,26 +787,24 @@ ExprPtr Parser::parseTest() {
 }
 
 ExprPtr Parser::parseOrTest() {
-  ExprPtr first = parseAndTest();
-  if (!at(TokenKind::KwOr))
-    return first;
-  auto expr = std::make_unique<BoolOpExpr>(first->loc);
-  expr->op = BoolOp::Or;
-  expr->values.push_back(std::move(first));
-  while (accept(TokenKind::KwOr))
-    expr->values.push_back(parseAndTest());
-  return expr;
+  return parseBoolOp(TokenKind::KwOr, BoolOp::Or, &Parser::parseAndTest);
 }
 
 ExprPtr Parser::parseAndTest() {
-  ExprPtr first = parseNotTest();
-  if (!at(TokenKind::KwAnd))
+  return parseBoolOp(TokenKind::KwAnd, BoolOp::And, &Parser::parseNotTest);
+}
+
+/// `a OP b OP c` for one short-circuit operator, flattened into one node.
+ExprPtr Parser::parseBoolOp(TokenKind keyword, BoolOp op,
+                            ExprPtr (Parser::*operand)()) {
+  ExprPtr first = (this->*operand)();
+  if (!at(keyword))
     return first;
   auto expr = std::make_unique<BoolOpExpr>(first->loc);
-  expr->op = BoolOp::And;
+  expr->op = op;
   expr->values.push_back(std::move(first));
-  while (accept(TokenKind::KwAnd))
-    expr->values.push_back(parseNotTest());
+  while (accept(keyword))
+    expr->values.push_back((this->*operand)());
   return expr;
 }
 

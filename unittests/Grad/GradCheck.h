@@ -12,6 +12,7 @@
 #ifndef THJIT_UNITTESTS_GRAD_GRADCHECK_H
 #define THJIT_UNITTESTS_GRAD_GRADCHECK_H
 
+#include "../Ops/OpsTestUtil.h"
 #include "thjit/Support/Format.h"
 #include "thjit/thjit.h"
 
@@ -24,8 +25,6 @@
 #include <vector>
 
 namespace thjit::test {
-
-constexpr int64_t U = TensorType::kUnknown;
 
 /// One float64 input of the expression under test.
 struct GradArg {

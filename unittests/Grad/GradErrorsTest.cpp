@@ -15,24 +15,6 @@ using namespace thjit::test;
 
 namespace {
 
-/// Matches a thjit::Error whose message contains a substring.
-class MessageContains : public Catch::MatcherBase<Error> {
-public:
-  explicit MessageContains(std::string s) : part(std::move(s)) {}
-  bool match(const Error &e) const override {
-    return std::string(e.what()).find(part) != std::string::npos;
-  }
-  std::string describe() const override {
-    return "has a message containing \"" + part + "\"";
-  }
-
-private:
-  std::string part;
-};
-
-#define CHECK_THROWS_KIND(EXPR, KIND, SUBSTR)                                  \
-  CHECK_THROWS_MATCHES(EXPR, KIND, MessageContains(SUBSTR))
-
 NDArray values(const Shape &shape, const std::vector<double> &v) {
   std::vector<Scalar> s;
   for (double x : v)
