@@ -46,11 +46,6 @@ struct UserFunction : Callable {
   Value call(Interpreter &interp, CallArgs &args) override;
 };
 
-/// An error with the location of the innermost expression it passed.
-struct Located {
-  SourceLoc loc;
-};
-
 } // namespace
 
 struct Interpreter::Impl {
@@ -804,10 +799,8 @@ int Interpreter::runFile(const std::string &path) {
 }
 
 bool Interpreter::runInteractive(const std::string &source) {
-  static int counter = 0;
   std::string name = "<stdin>";
   impl->sourceLines[name] = splitLines(source);
-  (void)counter;
   try {
     auto mod = std::make_shared<Module>(parseModule(source, name));
     impl->modules.push_back(mod);
