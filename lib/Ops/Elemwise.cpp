@@ -519,12 +519,10 @@ DType promoteAll(const std::vector<DType> &ts) {
 
 /// The dtype the kernel computes in (before the final store) and the result
 /// dtype, or a TypeError that names the op and the operand dtypes.
-struct Dtypes {
-  DType compute, result;
-};
+} // namespace
 
-Dtypes elemwiseDtypes(OpKind kind, const std::vector<DType> &in,
-                      std::optional<DType> castTo) {
+ElemwiseDTypes elemwiseDTypes(OpKind kind, const std::vector<DType> &in,
+                              std::optional<DType> castTo) {
   ElemInfo ei = info(kind);
   auto reject = [&](const std::string &why) {
     throw TypeError(std::string(opName(kind)) + ": " + why + " (operand " +
@@ -571,6 +569,8 @@ Dtypes elemwiseDtypes(OpKind kind, const std::vector<DType> &in,
   }
   return {p, p};
 }
+
+namespace {
 
 template <class T> DType dtypeOfCType() {
   if constexpr (std::is_same_v<T, bool>)
@@ -632,7 +632,7 @@ NDArray evalElemwise(OpKind kind, const std::vector<NDArray> &operands,
   std::vector<DType> dts;
   for (const NDArray &a : operands)
     dts.push_back(a.dtype());
-  Dtypes d = elemwiseDtypes(kind, dts, castTo);
+  ElemwiseDTypes d = elemwiseDTypes(kind, dts, castTo);
   if (kind == OpKind::Cast)
     return operands[0].astype(d.result);
   Shape shape;
@@ -699,7 +699,7 @@ std::vector<const TensorType *> inferTypes(OpKind kind,
     dts.push_back(v.dtype());
     ndim = std::max(ndim, v.ndim());
   }
-  Dtypes d = elemwiseDtypes(kind, dts, attrs.dtype);
+  ElemwiseDTypes d = elemwiseDTypes(kind, dts, attrs.dtype);
   // Static sizes: a known size other than 1 wins; all 1 gives 1.
   std::vector<int64_t> shape(ndim, 1);
   for (int axis = 0; axis < ndim; ++axis) {

@@ -1,5 +1,6 @@
 //===- Function.cpp - function(): checks, evaluation, updates -------------===//
 #include "thjit/Runtime/Function.h"
+#include "thjit/CodeGen/CPU.h"
 #include "thjit/Ops/OpDef.h"
 #include "thjit/Support/Format.h"
 
@@ -17,6 +18,8 @@ struct Function::Impl {
   std::vector<Var> updated;
   bool allowInputDowncast = false;
   std::string name;
+  /// Native code (every mode but REFERENCE).
+  std::shared_ptr<codegen::Executable> native;
 };
 
 static std::string nameOrPosition(const Var &v, size_t i) {
@@ -125,6 +128,8 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
   }
   verifyGraph(g, inferNodeTypes);
   impl->graph = std::move(g);
+  if (options.mode != "REFERENCE")
+    impl->native = codegen::compileForCPU(impl->graph, impl->name);
   Function f;
   f.impl = impl;
   return f;
@@ -152,6 +157,10 @@ std::string Function::str() const {
 NDArray Function::convertArgument(size_t i, const NDArray &arg) const {
   const Var &in = impl->inputs[i];
   const TensorType *t = in.type();
+  // The common case first: the call path builds no message.
+  if (arg.defined() && arg.dtype() == t->dtype() && arg.ndim() == t->ndim() &&
+      typeMismatch(arg, t).empty())
+    return arg;
   std::string who = impl->name + ": input " + nameOrPosition(in, i) +
                     " (argument " + std::to_string(i + 1) + ")";
   std::string got = std::string(dtypeName(arg.dtype())) + " array of shape " +
@@ -233,13 +242,18 @@ std::vector<NDArray> Function::operator()(const std::vector<NDArray> &args) cons
   std::vector<NDArray> converted;
   for (size_t i = 0; i < args.size(); ++i)
     converted.push_back(convertArgument(i, args[i]));
-  std::vector<NDArray> results = evaluateGraph(impl->graph, converted);
+  std::vector<NDArray> results;
+  if (impl->native) {
+    results = codegen::run(*impl->native, converted);
+  } else {
+    results = evaluateGraph(impl->graph, converted);
+    // Results own their memory: no aliasing of arguments, shared values,
+    // constants or one another.
+    for (NDArray &r : results)
+      if (r.buffer().use_count() > 1 || !r.isContiguous())
+        r = r.copy();
+  }
   converted.clear();
-  // Results own their memory: no aliasing of arguments, shared values,
-  // constants or one another.
-  for (NDArray &r : results)
-    if (r.buffer().use_count() > 1 || !r.isContiguous())
-      r = r.copy();
   for (size_t i = 0; i < impl->updated.size(); ++i) {
     NDArray &v = results[impl->numOutputs + i];
     std::string why = typeMismatch(v, impl->updated[i].type());

@@ -72,6 +72,15 @@ std::vector<NDArray> evaluateNode(const Node &node,
 NDArray evalElemwise(OpKind kind, const std::vector<NDArray> &operands,
                      std::optional<DType> castTo = {});
 
+/// The dtype an element-wise op computes in (operands are converted to it
+/// first, NumPy's loop type) and the dtype of its result.
+struct ElemwiseDTypes {
+  DType compute, result;
+};
+/// TypeError naming the op when the dtypes do not fit it.
+ElemwiseDTypes elemwiseDTypes(OpKind kind, const std::vector<DType> &operands,
+                              std::optional<DType> castTo = {});
+
 /// Helpers the families share.
 /// The 64-bit type reference kernels compute in for a dtype: int64 (bool
 /// and signed ints), uint64, float64 (all floats) or complex128. Storing the

@@ -1,0 +1,50 @@
+//===- thjit/CodeGen/CPU.h - Native code for the host CPU -------*- C++ -*-===//
+///
+/// \file
+/// The CPU back end: a graph becomes one LLVM module (an entry point that
+/// runs every step, fused strided loops, reductions, BLAS calls), optimized
+/// for the host CPU with all its features and JIT-compiled in process with
+/// ORC. No LLVM type appears here, so users of the runtime do not pay for
+/// LLVM's headers.
+///
+//===----------------------------------------------------------------------===//
+#ifndef THJIT_CODEGEN_CPU_H
+#define THJIT_CODEGEN_CPU_H
+
+#include "thjit/IR/Graph.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace thjit::codegen {
+
+/// Compiled native code for one graph, with the state its calls reuse
+/// (buffers that persist between calls of the same shapes).
+class Executable;
+
+/// Compiles a graph (its outputs may be computed from inputs, shared
+/// variables and constants). `name` appears in the emitted symbols.
+/// CompileError when LLVM fails.
+std::shared_ptr<Executable> compileForCPU(const Graph &g,
+                                          const std::string &name);
+
+/// Runs compiled code on input values already converted to the inputs'
+/// types; returns the values of the graph's outputs, each owning its
+/// memory. Throws the exceptions the reference kernels raise for bad
+/// values (shape mismatches, ...). Safe to call from several threads.
+std::vector<NDArray> run(const Executable &exe,
+                         const std::vector<NDArray> &inputs);
+
+/// The module of a graph as LLVM IR text, before or after optimization.
+std::string emitLLVM(const Graph &g, const std::string &name, bool optimized);
+/// The host assembly of a graph's module.
+std::string emitAssembly(const Graph &g, const std::string &name);
+
+/// The host CPU and its features as LLVM sees them ("skylake-avx512 +avx2
+/// ..."): part of the compile cache key.
+std::string hostTargetDescription();
+
+} // namespace thjit::codegen
+
+#endif

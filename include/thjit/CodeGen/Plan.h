@@ -1,0 +1,89 @@
+//===- thjit/CodeGen/Plan.h - How a graph maps onto one entry point -*- C++ -*-===//
+///
+/// \file
+/// The lowering plan of a graph: which values the compiled entry point
+/// computes, where each value's descriptor lives in the call frame, which
+/// steps run natively and which call back into the runtime, and which
+/// persistent buffer (slot) each computed value writes. The plan is a pure
+/// function of the graph, so a cached object file is reused with a plan
+/// rebuilt from the same graph.
+///
+/// Frame layout: every value has a descriptor of 1 + 2 * ndim int64 words:
+/// the data pointer, the shape, then the strides (in elements).
+///
+//===----------------------------------------------------------------------===//
+#ifndef THJIT_CODEGEN_PLAN_H
+#define THJIT_CODEGEN_PLAN_H
+
+#include "thjit/IR/Graph.h"
+
+#include <vector>
+
+namespace thjit::codegen {
+
+/// How a step is executed.
+enum class StepKind {
+  Elemwise,   ///< a generated loop over a scalar program
+  Reduce,     ///< a generated reduction loop
+  DimShuffle, ///< a view: the descriptor is permuted, nothing is copied
+  ShapeI,     ///< one dimension of an operand, as a 0-d int64
+  Runtime,    ///< a call into the runtime (BLAS, or the reference kernel)
+};
+
+/// Who owns the memory a value's data pointer points into.
+enum class RootKind { Input, Shared, Constant, Slot, RuntimeResult };
+
+struct ValueInfo {
+  Var var;
+  DType dtype = DType::Float64;
+  int ndim = 0;
+  /// The first word of the descriptor in the frame.
+  int frameOffset = 0;
+  RootKind root = RootKind::Slot;
+  /// Input, shared or constant index; slot number; or the value itself for
+  /// RuntimeResult.
+  int rootIndex = 0;
+  /// The value whose memory this one views (itself when it owns memory).
+  int owner = 0;
+};
+
+struct Step {
+  StepKind kind;
+  Node *node = nullptr;
+  std::vector<int> operands;
+  std::vector<int> results;
+  /// First frame word of the step's scratch space (-1 when none).
+  int scratch = -1;
+};
+
+struct Plan {
+  std::vector<ValueInfo> values;
+  std::vector<Step> steps;
+  /// The value of each graph input, shared variable and constant.
+  std::vector<int> inputValues;
+  std::vector<Var> shareds;
+  std::vector<int> sharedValues;
+  std::vector<NDArray> constants;
+  std::vector<int> constantValues;
+  /// The value of each graph output.
+  std::vector<int> outputValues;
+  int numSlots = 0;
+  int frameSize = 0;
+
+  /// The frame word of descriptor field: data (0), shape[i], strides[i].
+  int dataWord(int v) const { return values[v].frameOffset; }
+  int shapeWord(int v, int i) const { return values[v].frameOffset + 1 + i; }
+  int strideWord(int v, int i) const {
+    return values[v].frameOffset + 1 + values[v].ndim + i;
+  }
+};
+
+/// True when the CPU back end generates code for this node (else the runtime
+/// runs its reference kernel or a library call).
+StepKind stepKindFor(const Node &node);
+
+Plan makePlan(const Graph &g);
+
+} // namespace thjit::codegen
+
+#endif

@@ -1,0 +1,432 @@
+//===- Executable.cpp - Calling compiled code; the runtime it calls -------===//
+///
+/// \file
+/// A call fills the frame with the descriptors of the inputs and shared
+/// values, calls the entry point once, and wraps the outputs' descriptors in
+/// NDArrays. Compiled code calls back for buffers (thjit_rt_alloc: a slot's
+/// buffer is reused while nothing outside holds it, so steady-state calls
+/// allocate nothing) and for steps it does not generate (thjit_rt_step:
+/// BLAS, or the reference kernel). A failed step is re-run with the
+/// reference kernel, which raises the same exception the REFERENCE mode
+/// does.
+///
+//===----------------------------------------------------------------------===//
+#include "Engine.h"
+#include "Lowering.h"
+#include "thjit/CodeGen/CPU.h"
+#include "thjit/Ops/OpDef.h"
+#include "thjit/Support/ThreadPool.h"
+
+#include <cblas.h>
+
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <atomic>
+#include <climits>
+#include <cstring>
+#include <mutex>
+
+namespace thjit::codegen {
+
+using EntryFn = int32_t (*)(void *state, int64_t *frame);
+
+struct CallState;
+
+class Executable {
+public:
+  Plan plan;
+  std::string name;
+  std::shared_ptr<LoadedCode> code;
+  EntryFn entry = nullptr;
+
+  /// One reusable call state; concurrent calls make their own.
+  mutable std::mutex idleMutex;
+  mutable std::unique_ptr<CallState> idle;
+};
+
+struct CallState {
+  const Executable *exe;
+  std::vector<int64_t> frame;
+  std::vector<std::shared_ptr<Buffer>> slots;
+  std::vector<NDArray> inputs, shareds;
+  /// Results of runtime steps by value (only those set this call).
+  std::vector<NDArray> runtimeResults;
+  std::vector<int> setResults;
+  std::exception_ptr error;
+
+  explicit CallState(const Executable &e)
+      : exe(&e), frame(e.plan.frameSize), slots(e.plan.numSlots),
+        runtimeResults(e.plan.values.size()) {
+    for (size_t c = 0; c < e.plan.constants.size(); ++c)
+      writeDescriptor(e.plan.constantValues[c], e.plan.constants[c]);
+  }
+
+  void writeDescriptor(int v, const NDArray &a) {
+    const Plan &p = exe->plan;
+    frame[p.dataWord(v)] = (int64_t)(intptr_t)a.data();
+    for (int i = 0; i < a.ndim(); ++i) {
+      frame[p.shapeWord(v, i)] = a.dim(i);
+      frame[p.strideWord(v, i)] = a.strides()[i];
+    }
+  }
+
+  const std::shared_ptr<Buffer> &rootBuffer(int v) const {
+    const ValueInfo &vi = exe->plan.values[v];
+    switch (vi.root) {
+    case RootKind::Input:
+      return inputs[vi.rootIndex].buffer();
+    case RootKind::Shared:
+      return shareds[vi.rootIndex].buffer();
+    case RootKind::Constant:
+      return exe->plan.constants[vi.rootIndex].buffer();
+    case RootKind::Slot:
+      return slots[vi.rootIndex];
+    case RootKind::RuntimeResult:
+      break;
+    }
+    return runtimeResults[vi.rootIndex].buffer();
+  }
+
+  /// Value v as an NDArray sharing the memory it lives in.
+  NDArray array(int v) const {
+    const Plan &p = exe->plan;
+    const ValueInfo &vi = p.values[v];
+    Shape shape(vi.ndim), strides(vi.ndim);
+    for (int i = 0; i < vi.ndim; ++i) {
+      shape[i] = frame[p.shapeWord(v, i)];
+      strides[i] = frame[p.strideWord(v, i)];
+    }
+    return NDArray(rootBuffer(v), (std::byte *)(intptr_t)frame[p.dataWord(v)],
+                   vi.dtype, shape, strides);
+  }
+
+  void *allocate(int slot, int64_t bytes) {
+    std::shared_ptr<Buffer> &buf = slots[slot];
+    size_t want = std::max<int64_t>(bytes, 1);
+    // Reuse unless a caller still holds the last result in this slot.
+    if (!buf || buf.use_count() > 1 || buf->size() < want)
+      buf = std::make_shared<Buffer>(want);
+    return buf->data();
+  }
+
+  /// A contiguous array in value v's slot holding `value`.
+  void storeInSlot(int v, const NDArray &value) {
+    const ValueInfo &vi = exe->plan.values[v];
+    allocate(vi.rootIndex, (int64_t)value.nbytes());
+    NDArray dst(slots[vi.rootIndex], slots[vi.rootIndex]->data(), vi.dtype,
+                value.shape(), contiguousStrides(value.shape()));
+    dst.assign(value);
+    writeDescriptor(v, dst);
+  }
+
+  void clearCallValues() {
+    for (int v : setResults)
+      runtimeResults[v] = NDArray();
+    setResults.clear();
+    inputs.clear();
+    shareds.clear();
+    error = nullptr;
+  }
+};
+
+// ---- BLAS -------------------------------------------------------------------
+
+namespace {
+
+/// How BLAS sees a strided matrix: row-major with leading dimension `ld`,
+/// transposed or not; nullopt when the strides fit neither (copy first).
+struct BlasLayout {
+  CBLAS_TRANSPOSE trans;
+  blasint ld;
+};
+std::optional<BlasLayout> blasLayout(const NDArray &m) {
+  int64_t rows = m.dim(0), cols = m.dim(1);
+  int64_t s0 = m.strides()[0], s1 = m.strides()[1];
+  auto fits = [](int64_t v) { return v > 0 && v <= INT_MAX; };
+  if ((cols == 1 || s1 == 1) && (rows == 1 || s0 >= std::max<int64_t>(cols, 1))) {
+    int64_t ld = rows == 1 ? std::max<int64_t>(cols, 1) : s0;
+    if (fits(ld))
+      return BlasLayout{CblasNoTrans, (blasint)ld};
+  }
+  if ((rows == 1 || s0 == 1) && (cols == 1 || s1 >= std::max<int64_t>(rows, 1))) {
+    int64_t ld = cols == 1 ? std::max<int64_t>(rows, 1) : s1;
+    if (fits(ld))
+      return BlasLayout{CblasTrans, (blasint)ld};
+  }
+  return std::nullopt;
+}
+
+/// A matrix BLAS can read: itself, or a contiguous copy.
+NDArray forBlas(const NDArray &m, BlasLayout &layout) {
+  if (auto l = blasLayout(m)) {
+    layout = *l;
+    return m;
+  }
+  NDArray c = m.copy();
+  layout = *blasLayout(c);
+  return c;
+}
+/// A vector with a positive stride BLAS can read.
+NDArray vectorForBlas(const NDArray &v) {
+  if (v.dim(0) <= 1 || (v.strides()[0] > 0 && v.strides()[0] <= INT_MAX))
+    return v;
+  return v.copy();
+}
+blasint inc(const NDArray &v) {
+  return v.dim(0) <= 1 ? 1 : (blasint)v.strides()[0];
+}
+
+template <class T> struct Cblas;
+template <> struct Cblas<double> {
+  static constexpr auto gemm = cblas_dgemm;
+  static constexpr auto gemv = cblas_dgemv;
+  static constexpr auto dot = cblas_ddot;
+};
+template <> struct Cblas<float> {
+  static constexpr auto gemm = cblas_sgemm;
+  static constexpr auto gemv = cblas_sgemv;
+  static constexpr auto dot = cblas_sdot;
+};
+
+/// out = a . b for float32/float64 vectors and matrices, out contiguous.
+template <class T>
+void blasDot(const NDArray &a0, const NDArray &b0, NDArray &out) {
+  T *o = out.data<T>();
+  if (out.size() == 0)
+    return;
+  int64_t k = a0.dim(a0.ndim() - 1);
+  if (k == 0) {
+    std::memset(o, 0, out.nbytes());
+    return;
+  }
+  if (a0.ndim() == 2 && b0.ndim() == 2) {
+    BlasLayout la, lb;
+    NDArray a = forBlas(a0, la), b = forBlas(b0, lb);
+    Cblas<T>::gemm(CblasRowMajor, la.trans, lb.trans, (blasint)a.dim(0),
+                   (blasint)b.dim(1), (blasint)k, T(1), a.data<T>(), la.ld,
+                   b.data<T>(), lb.ld, T(0), o, (blasint)b.dim(1));
+  } else if (a0.ndim() == 2) { // matrix . vector
+    BlasLayout la;
+    NDArray a = forBlas(a0, la), x = vectorForBlas(b0);
+    bool t = la.trans == CblasTrans;
+    Cblas<T>::gemv(CblasRowMajor, la.trans, (blasint)(t ? k : a.dim(0)),
+                   (blasint)(t ? a.dim(0) : k), T(1), a.data<T>(), la.ld,
+                   x.data<T>(), inc(x), T(0), o, 1);
+  } else if (b0.ndim() == 2) { // vector . matrix = b^T . vector
+    BlasLayout lb;
+    NDArray b = forBlas(b0, lb), x = vectorForBlas(a0);
+    bool t = lb.trans == CblasTrans;
+    Cblas<T>::gemv(CblasRowMajor, t ? CblasNoTrans : CblasTrans,
+                   (blasint)(t ? b.dim(1) : k), (blasint)(t ? k : b.dim(1)),
+                   T(1), b.data<T>(), lb.ld, x.data<T>(), inc(x), T(0), o, 1);
+  } else {
+    NDArray x = vectorForBlas(a0), y = vectorForBlas(b0);
+    *o = Cblas<T>::dot((blasint)k, x.data<T>(), inc(x), y.data<T>(), inc(y));
+  }
+}
+
+bool blasSizes(const NDArray &a, const NDArray &b) {
+  for (const NDArray *m : {&a, &b})
+    for (int64_t d : m->shape())
+      if (d > INT_MAX)
+        return false;
+  return true;
+}
+
+} // namespace
+
+static int32_t runStep(CallState &st, int s) {
+  const Plan &p = st.exe->plan;
+  const Step &step = p.steps[s];
+  std::vector<NDArray> operands;
+  for (int v : step.operands)
+    operands.push_back(st.array(v));
+  const Node &n = *step.node;
+  if (n.kind() == OpKind::Dot) {
+    DType t = p.values[step.results[0]].dtype;
+    if ((t == DType::Float32 || t == DType::Float64) &&
+        operands[0].dtype() == t && operands[1].dtype() == t &&
+        blasSizes(operands[0], operands[1])) {
+      const NDArray &a = operands[0], &b = operands[1];
+      int64_t ka = a.dim(a.ndim() - 1), kb = b.dim(0);
+      if (ka != kb) // the reference kernel raises the error
+        evaluateNode(n, operands);
+      Shape shape;
+      if (a.ndim() == 2)
+        shape.push_back(a.dim(0));
+      if (b.ndim() == 2)
+        shape.push_back(b.dim(1));
+      int v = step.results[0];
+      int slot = p.values[v].rootIndex;
+      st.allocate(slot, shapeSize(shape) * (int64_t)itemSize(t));
+      NDArray out(st.slots[slot], st.slots[slot]->data(), t, shape,
+                  contiguousStrides(shape));
+      if (t == DType::Float64)
+        blasDot<double>(a, b, out);
+      else
+        blasDot<float>(a, b, out);
+      st.writeDescriptor(v, out);
+      return 0;
+    }
+    st.storeInSlot(step.results[0], evaluateNode(n, operands)[0]);
+    return 0;
+  }
+  std::vector<NDArray> results = evaluateNode(n, operands);
+  for (size_t r = 0; r < results.size(); ++r) {
+    int v = step.results[r];
+    st.runtimeResults[v] = results[r];
+    st.setResults.push_back(v);
+    st.writeDescriptor(v, results[r]);
+  }
+  return 0;
+}
+
+// ---- compiling and calling --------------------------------------------------
+
+static std::atomic<int> moduleCounter{0};
+
+static std::unique_ptr<llvm::Module>
+buildModule(const Plan &plan, const std::string &symbol, llvm::LLVMContext &ctx) {
+  std::unique_ptr<llvm::Module> m = lowerToLLVM(plan, symbol, ctx);
+  Engine::get().configure(*m);
+  return m;
+}
+
+static std::string symbolFor(const std::string &name) {
+  std::string clean;
+  for (char c : name)
+    clean += std::isalnum((unsigned char)c) ? c : '_';
+  return "thjit_" + clean + "_" + std::to_string(moduleCounter++);
+}
+
+std::shared_ptr<Executable> compileForCPU(const Graph &g,
+                                          const std::string &name) {
+  auto exe = std::make_shared<Executable>();
+  exe->plan = makePlan(g);
+  exe->name = name;
+  std::string symbol = symbolFor(name);
+  llvm::LLVMContext ctx;
+  std::unique_ptr<llvm::Module> m = buildModule(exe->plan, symbol, ctx);
+  Engine::get().optimize(*m);
+  std::string object = Engine::get().emitObject(*m);
+  exe->code = Engine::get().load(object, symbol);
+  exe->entry = reinterpret_cast<EntryFn>(exe->code->address());
+  return exe;
+}
+
+std::vector<NDArray> run(const Executable &exe,
+                         const std::vector<NDArray> &inputs) {
+  const Plan &p = exe.plan;
+  std::unique_ptr<CallState> st;
+  {
+    std::lock_guard<std::mutex> lock(exe.idleMutex);
+    st = std::move(exe.idle);
+  }
+  if (!st)
+    st = std::make_unique<CallState>(exe);
+  st->inputs = inputs;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (p.inputValues[i] >= 0) // else unused
+      st->writeDescriptor(p.inputValues[i], inputs[i]);
+  for (size_t j = 0; j < p.shareds.size(); ++j) {
+    st->shareds.push_back(p.shareds[j].node()->sharedStorage()->get());
+    st->writeDescriptor(p.sharedValues[j], st->shareds.back());
+  }
+  auto release = [&] {
+    st->clearCallValues();
+    std::lock_guard<std::mutex> lock(exe.idleMutex);
+    if (!exe.idle)
+      exe.idle = std::move(st);
+  };
+  int32_t status = exe.entry(st.get(), st->frame.data());
+  if (status != 0) {
+    std::exception_ptr error = st->error;
+    int s = status - 1;
+    if (!error) {
+      // Generated code found bad values: the reference kernel says why.
+      try {
+        std::vector<NDArray> operands;
+        for (int v : p.steps[s].operands)
+          operands.push_back(st->array(v));
+        evaluateNode(*p.steps[s].node, operands);
+        error = std::make_exception_ptr(RuntimeError(
+            "internal error: compiled code of " +
+            std::string(p.steps[s].node->name()) +
+            " failed where its reference kernel succeeded"));
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
+    release();
+    std::rethrow_exception(error);
+  }
+  // Outputs own their memory: a slot's buffer is handed over when no other
+  // output shares it; anything else is copied.
+  std::vector<NDArray> outs;
+  std::vector<const Buffer *> given;
+  for (int v : p.outputValues) {
+    NDArray a = st->array(v);
+    RootKind root = p.values[v].root;
+    bool owned = (root == RootKind::Slot || root == RootKind::RuntimeResult) &&
+                 a.isContiguous() && a.data() == a.buffer()->data() &&
+                 std::find(given.begin(), given.end(), a.buffer().get()) ==
+                     given.end();
+    for (const NDArray &in : st->inputs)
+      owned = owned && in.buffer() != a.buffer();
+    for (const NDArray &sh : st->shareds)
+      owned = owned && sh.buffer() != a.buffer();
+    if (!owned)
+      a = a.copy();
+    given.push_back(a.buffer().get());
+    outs.push_back(a);
+  }
+  release();
+  return outs;
+}
+
+std::string emitLLVM(const Graph &g, const std::string &name, bool optimized) {
+  Plan plan = makePlan(g);
+  llvm::LLVMContext ctx;
+  std::unique_ptr<llvm::Module> m = buildModule(plan, "thjit_" + name, ctx);
+  if (optimized)
+    Engine::get().optimize(*m);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  m->print(os, nullptr);
+  return text;
+}
+
+std::string emitAssembly(const Graph &g, const std::string &name) {
+  Plan plan = makePlan(g);
+  llvm::LLVMContext ctx;
+  std::unique_ptr<llvm::Module> m = buildModule(plan, "thjit_" + name, ctx);
+  Engine::get().optimize(*m);
+  return Engine::get().emitAssembly(*m);
+}
+
+std::string hostTargetDescription() { return Engine::get().hostDescription(); }
+
+} // namespace thjit::codegen
+
+using thjit::codegen::CallState;
+
+extern "C" void *thjit_rt_alloc(void *state, int32_t slot, int64_t bytes) {
+  auto *st = static_cast<CallState *>(state);
+  try {
+    return st->allocate(slot, bytes);
+  } catch (...) {
+    st->error = std::current_exception();
+    return nullptr;
+  }
+}
+
+extern "C" int32_t thjit_rt_step(void *state, int32_t step) {
+  auto *st = static_cast<CallState *>(state);
+  try {
+    return thjit::codegen::runStep(*st, step);
+  } catch (...) {
+    st->error = std::current_exception();
+    return 1;
+  }
+}

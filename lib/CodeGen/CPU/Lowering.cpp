@@ -1,0 +1,673 @@
+//===- Lowering.cpp - Entry point and loop kernels of one function --------===//
+#include "Lowering.h"
+#include "../ScalarEmitter.h"
+#include "thjit/Ops/OpDef.h"
+
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/Intrinsics.h"
+#include "llvm/IR/MDBuilder.h"
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+
+namespace thjit::codegen {
+
+using llvm::Value;
+
+namespace {
+
+/// Elements one thread takes at least: below this a loop runs on one thread.
+constexpr int64_t kGrain = 1 << 15;
+/// Float sums add blocks of this many elements with many accumulators, then
+/// add the block sums with Neumaier's compensation: as accurate as NumPy's
+/// pairwise summation, and vectorized.
+constexpr int64_t kSumBlock = 256;
+
+class Lowering {
+public:
+  Lowering(const Plan &plan, llvm::LLVMContext &ctx, const std::string &name)
+      : plan(plan), ctx(ctx), mod(std::make_unique<llvm::Module>(name, ctx)),
+        b(ctx) {}
+
+  std::unique_ptr<llvm::Module> run(const std::string &entryName);
+
+private:
+  // ---- frame access
+  Value *wordPtr(Value *frame, int w) {
+    return b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), frame, w);
+  }
+  Value *loadWord(Value *frame, int w) {
+    return b.CreateLoad(b.getInt64Ty(), wordPtr(frame, w));
+  }
+  Value *loadData(Value *frame, int v) {
+    return b.CreateLoad(b.getPtrTy(), wordPtr(frame, plan.dataWord(v)));
+  }
+  void storeWord(Value *frame, int w, Value *x) { b.CreateStore(x, wordPtr(frame, w)); }
+
+  /// for (i = lo; i < hi; ++i) body(i)
+  void forLoop(Value *lo, Value *hi, const std::function<void(Value *)> &body) {
+    llvm::Function *f = b.GetInsertBlock()->getParent();
+    llvm::BasicBlock *pre = b.GetInsertBlock();
+    auto *head = llvm::BasicBlock::Create(ctx, "loop", f);
+    auto *bodyBB = llvm::BasicBlock::Create(ctx, "body", f);
+    auto *exit = llvm::BasicBlock::Create(ctx, "exit", f);
+    b.CreateBr(head);
+    b.SetInsertPoint(head);
+    llvm::PHINode *i = b.CreatePHI(b.getInt64Ty(), 2, "i");
+    i->addIncoming(lo, pre);
+    b.CreateCondBr(b.CreateICmpSLT(i, hi), bodyBB, exit);
+    b.SetInsertPoint(bodyBB);
+    body(i);
+    Value *next = b.CreateAdd(i, b.getInt64(1));
+    i->addIncoming(next, b.GetInsertBlock());
+    b.CreateBr(head);
+    b.SetInsertPoint(exit);
+  }
+
+  llvm::Function *declare(const char *name, llvm::Type *ret,
+                          std::vector<llvm::Type *> params) {
+    return llvm::cast<llvm::Function>(
+        mod->getOrInsertFunction(name, llvm::FunctionType::get(ret, params, false))
+            .getCallee());
+  }
+  /// A kernel `i32 (ptr frame, i64 begin, i64 end)`.
+  llvm::Function *newKernel(const std::string &name) {
+    auto *ty = llvm::FunctionType::get(
+        b.getInt32Ty(), {b.getPtrTy(), b.getInt64Ty(), b.getInt64Ty()}, false);
+    auto *f = llvm::Function::Create(ty, llvm::Function::InternalLinkage,
+                                     name, mod.get());
+    f->addFnAttr(llvm::Attribute::NoUnwind);
+    f->addParamAttr(0, llvm::Attribute::NoAlias);
+    b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+    return f;
+  }
+
+  // ---- the entry point
+  /// Branches to the failure exit of step `s` unless `ok`.
+  void check(Value *ok, int s) {
+    llvm::Function *f = b.GetInsertBlock()->getParent();
+    auto *cont = llvm::BasicBlock::Create(ctx, "ok", f);
+    auto *fail = llvm::BasicBlock::Create(ctx, "fail", f);
+    b.CreateCondBr(ok, cont, fail, llvm::MDBuilder(ctx).createLikelyBranchWeights());
+    b.SetInsertPoint(fail);
+    b.CreateRet(b.getInt32(s + 1));
+    b.SetInsertPoint(cont);
+  }
+  /// Allocates the slot buffer of value v for `count` elements; stores the
+  /// data pointer, `shape` and contiguous strides in v's descriptor.
+  void allocate(int s, int v, const std::vector<Value *> &shape) {
+    const ValueInfo &vi = plan.values[v];
+    Value *count = b.getInt64(1);
+    for (Value *d : shape)
+      count = b.CreateMul(count, d);
+    Value *bytes = b.CreateMul(count, b.getInt64(itemSize(vi.dtype)));
+    Value *data = b.CreateCall(allocFn, {state, b.getInt32(vi.rootIndex), bytes});
+    check(b.CreateIsNotNull(data), s);
+    b.CreateStore(data, wordPtr(frame, plan.dataWord(v)));
+    Value *stride = b.getInt64(1);
+    for (int i = vi.ndim - 1; i >= 0; --i) {
+      storeWord(frame, plan.shapeWord(v, i), shape[i]);
+      storeWord(frame, plan.strideWord(v, i), stride);
+      stride = b.CreateMul(stride, shape[i]);
+    }
+  }
+  void parallelFor(llvm::Function *kernel, Value *n, Value *grain, int s) {
+    Value *st = b.CreateCall(parallelForFn, {kernel, frame, n, grain});
+    check(b.CreateICmpEQ(st, b.getInt32(0)), s);
+  }
+
+  void lowerElemwise(int s);
+  void lowerReduce(int s);
+  void lowerDimShuffle(int s);
+  void lowerShapeI(int s);
+
+  const Plan &plan;
+  llvm::LLVMContext &ctx;
+  std::unique_ptr<llvm::Module> mod;
+  llvm::IRBuilder<> b;
+  llvm::Function *entry = nullptr;
+  Value *state = nullptr, *frame = nullptr;
+  llvm::Function *allocFn = nullptr, *stepFn = nullptr, *parallelForFn = nullptr;
+};
+
+std::unique_ptr<llvm::Module> Lowering::run(const std::string &entryName) {
+  auto *ptr = b.getPtrTy();
+  allocFn = declare(kAllocFn, ptr, {ptr, b.getInt32Ty(), b.getInt64Ty()});
+  stepFn = declare(kStepFn, b.getInt32Ty(), {ptr, b.getInt32Ty()});
+  parallelForFn = declare(kParallelForFn, b.getInt32Ty(),
+                          {ptr, ptr, b.getInt64Ty(), b.getInt64Ty()});
+  entry = llvm::Function::Create(
+      llvm::FunctionType::get(b.getInt32Ty(), {ptr, ptr}, false),
+      llvm::Function::ExternalLinkage, entryName, mod.get());
+  entry->addFnAttr(llvm::Attribute::NoUnwind);
+  state = entry->getArg(0);
+  frame = entry->getArg(1);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry));
+  for (size_t s = 0; s < plan.steps.size(); ++s) {
+    switch (plan.steps[s].kind) {
+    case StepKind::Elemwise:
+      lowerElemwise((int)s);
+      break;
+    case StepKind::Reduce:
+      lowerReduce((int)s);
+      break;
+    case StepKind::DimShuffle:
+      lowerDimShuffle((int)s);
+      break;
+    case StepKind::ShapeI:
+      lowerShapeI((int)s);
+      break;
+    case StepKind::Runtime: {
+      Value *st = b.CreateCall(stepFn, {state, b.getInt32((int)s)});
+      check(b.CreateICmpEQ(st, b.getInt32(0)), (int)s);
+      break;
+    }
+    }
+  }
+  b.CreateRet(b.getInt32(0));
+  return std::move(mod);
+}
+
+// ---- element-wise ------------------------------------------------------------
+
+void Lowering::lowerElemwise(int s) {
+  const Step &step = plan.steps[s];
+  const int out = step.results[0];
+  const int R = plan.values[out].ndim;
+  const int N = (int)step.operands.size();
+  const ScalarProgram prog = ScalarProgram::ofNode(*step.node);
+  // bcast[k][d]: operand k has stride 0 along output dim d (from its type).
+  std::vector<std::vector<bool>> bcast(N, std::vector<bool>(R));
+  std::vector<bool> full(N, true), partial(N, false);
+  for (int k = 0; k < N; ++k) {
+    const TensorType *t = plan.values[step.operands[k]].var.type();
+    int lead = R - t->ndim();
+    for (int d = 0; d < R; ++d) {
+      bcast[k][d] = d < lead || t->isBroadcastable(d - lead);
+      full[k] = full[k] && bcast[k][d];
+    }
+    partial[k] = !full[k] && std::count(bcast[k].begin(), bcast[k].end(), true);
+  }
+  auto stride = [&](Value *fr, int k, int d) -> Value * {
+    const int v = step.operands[k];
+    if (bcast[k][d])
+      return b.getInt64(0);
+    return loadWord(fr, plan.strideWord(v, d - (R - plan.values[v].ndim)));
+  };
+  auto opShape = [&](Value *fr, int k, int d) {
+    const int v = step.operands[k];
+    return loadWord(fr, plan.shapeWord(v, d - (R - plan.values[v].ndim)));
+  };
+
+  // Output shape, checking that operands agree.
+  std::vector<Value *> shape(R);
+  for (int d = 0; d < R; ++d) {
+    for (int k = 0; k < N; ++k) {
+      if (bcast[k][d])
+        continue;
+      Value *sz = opShape(frame, k, d);
+      if (!shape[d])
+        shape[d] = sz;
+      else
+        check(b.CreateICmpEQ(shape[d], sz), s);
+    }
+    if (!shape[d])
+      shape[d] = b.getInt64(1);
+  }
+  allocate(s, out, shape);
+  Value *total = b.getInt64(1);
+  for (Value *d : shape)
+    total = b.CreateMul(total, d);
+
+  // Collapse trailing dims where every operand is contiguous across them.
+  int maxCollapse = R;
+  for (int k = 0; k < N; ++k)
+    for (int d = R - 2; d >= 0; --d)
+      if (bcast[k][d] != bcast[k][R - 1])
+        maxCollapse = std::min(maxCollapse, R - 1 - d);
+  Value *inner = R ? shape[R - 1] : b.getInt64(1);
+  Value *collapsed = b.getInt64(R ? 1 : 0);
+  Value *ok = b.getTrue();
+  for (int d = R - 2; d >= R - maxCollapse; --d) {
+    Value *cond = b.CreateICmpEQ(shape[d], b.getInt64(1));
+    Value *all = b.getTrue();
+    for (int k = 0; k < N; ++k)
+      if (!bcast[k][d])
+        all = b.CreateAnd(all, b.CreateICmpEQ(stride(frame, k, d),
+                                              b.CreateMul(stride(frame, k, R - 1), inner)));
+    ok = b.CreateAnd(ok, b.CreateOr(cond, all));
+    inner = b.CreateSelect(ok, b.CreateMul(inner, shape[d]), inner);
+    collapsed = b.CreateAdd(collapsed, b.CreateZExt(ok, b.getInt64Ty()));
+  }
+  storeWord(frame, step.scratch, collapsed);
+  storeWord(frame, step.scratch + 1, inner);
+  // One flat loop when every operand is contiguous or a single element.
+  Value *contiguous = b.getInt1(std::none_of(partial.begin(), partial.end(),
+                                             [](bool p) { return p; }));
+  if (R) {
+    contiguous = b.CreateAnd(contiguous,
+                             b.CreateICmpEQ(collapsed, b.getInt64(R)));
+    for (int k = 0; k < N; ++k)
+      if (!full[k])
+        contiguous = b.CreateAnd(
+            contiguous, b.CreateICmpEQ(stride(frame, k, R - 1), b.getInt64(1)));
+  }
+
+  // The two kernels.
+  llvm::IRBuilderBase::InsertPoint ip = b.saveIP();
+  std::string base = "k" + std::to_string(s) + "." + step.node->name();
+  auto body = [&](llvm::Function *f, bool flat) {
+    Value *fr = f->getArg(0);
+    ScalarEmitter em(b);
+    llvm::AllocaInst *err = b.CreateAlloca(b.getInt1Ty());
+    b.CreateStore(b.getFalse(), err);
+    std::vector<Value *> ptrs;
+    for (int k = 0; k < N; ++k)
+      ptrs.push_back(loadData(fr, step.operands[k]));
+    Value *outPtr = loadData(fr, out);
+    DType outType = plan.values[out].dtype;
+    auto element = [&](const std::vector<Value *> &offsets, Value *outOffset) {
+      std::vector<Value *> in;
+      for (int k = 0; k < N; ++k) {
+        DType t = plan.values[step.operands[k]].dtype;
+        in.push_back(em.load(
+            b.CreateGEP(em.memType(t), ptrs[k], offsets[k]), t));
+      }
+      em.resetErrorFlag();
+      Value *r = em.emit(prog, in)[0];
+      if (Value *e = em.errorFlag())
+        b.CreateStore(b.CreateOr(b.CreateLoad(b.getInt1Ty(), err), e), err);
+      em.store(r, b.CreateGEP(em.memType(outType), outPtr, outOffset), outType);
+    };
+    if (flat) {
+      forLoop(f->getArg(1), f->getArg(2), [&](Value *i) {
+        std::vector<Value *> offs;
+        for (int k = 0; k < N; ++k)
+          offs.push_back(full[k] ? b.getInt64(0) : i);
+        element(offs, i);
+      });
+    } else {
+      Value *nCollapsed = loadWord(fr, step.scratch);
+      Value *innerLen = loadWord(fr, step.scratch + 1);
+      std::vector<Value *> innerStride;
+      for (int k = 0; k < N; ++k)
+        innerStride.push_back(R ? stride(fr, k, R - 1) : b.getInt64(0));
+      forLoop(f->getArg(1), f->getArg(2), [&](Value *row) {
+        std::vector<Value *> off(N, b.getInt64(0));
+        Value *rem = row;
+        for (int d = R - 2; d >= 0; --d) {
+          // Dims folded into the inner loop count as size 1 here.
+          Value *folded = b.CreateICmpSGE(b.getInt64(d),
+                                          b.CreateSub(b.getInt64(R), nCollapsed));
+          Value *size = b.CreateSelect(folded, b.getInt64(1),
+                                       loadWord(fr, plan.shapeWord(out, d)));
+          Value *idx = b.CreateURem(rem, size);
+          rem = b.CreateUDiv(rem, size);
+          for (int k = 0; k < N; ++k)
+            if (!bcast[k][d])
+              off[k] = b.CreateAdd(off[k], b.CreateMul(idx, stride(fr, k, d)));
+        }
+        Value *outBase = b.CreateMul(row, innerLen);
+        forLoop(b.getInt64(0), innerLen, [&](Value *j) {
+          std::vector<Value *> offs;
+          for (int k = 0; k < N; ++k)
+            offs.push_back(b.CreateAdd(off[k], b.CreateMul(j, innerStride[k])));
+          element(offs, b.CreateAdd(outBase, j));
+        });
+      });
+    }
+    b.CreateRet(b.CreateZExt(b.CreateLoad(b.getInt1Ty(), err), b.getInt32Ty()));
+  };
+  llvm::Function *flatK = newKernel(base + ".contiguous");
+  body(flatK, true);
+  llvm::Function *stridedK = newKernel(base + ".strided");
+  body(stridedK, false);
+  b.restoreIP(ip);
+
+  llvm::Function *f = entry;
+  auto *run = llvm::BasicBlock::Create(ctx, "run", f);
+  auto *flatBB = llvm::BasicBlock::Create(ctx, "flat", f);
+  auto *stridedBB = llvm::BasicBlock::Create(ctx, "strided", f);
+  auto *done = llvm::BasicBlock::Create(ctx, "done", f);
+  b.CreateCondBr(b.CreateICmpSGT(total, b.getInt64(0)), run, done);
+  b.SetInsertPoint(run);
+  b.CreateCondBr(contiguous, flatBB, stridedBB);
+  b.SetInsertPoint(flatBB);
+  parallelFor(flatK, total, b.getInt64(kGrain), s);
+  b.CreateBr(done);
+  b.SetInsertPoint(stridedBB);
+  Value *rows = b.CreateSDiv(total, inner);
+  Value *grain = b.CreateAdd(b.CreateSDiv(b.getInt64(kGrain), inner), b.getInt64(1));
+  parallelFor(stridedK, rows, grain, s);
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+}
+
+// ---- views and shapes --------------------------------------------------------
+
+void Lowering::lowerDimShuffle(int s) {
+  const Step &step = plan.steps[s];
+  int in = step.operands[0], out = step.results[0];
+  b.CreateStore(loadData(frame, in), wordPtr(frame, plan.dataWord(out)));
+  const std::vector<int> &pattern = step.node->attrs().axes;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    bool fresh = pattern[i] < 0;
+    storeWord(frame, plan.shapeWord(out, (int)i),
+              fresh ? b.getInt64(1) : loadWord(frame, plan.shapeWord(in, pattern[i])));
+    storeWord(frame, plan.strideWord(out, (int)i),
+              fresh ? b.getInt64(0) : loadWord(frame, plan.strideWord(in, pattern[i])));
+  }
+}
+
+void Lowering::lowerShapeI(int s) {
+  const Step &step = plan.steps[s];
+  int in = step.operands[0], out = step.results[0];
+  allocate(s, out, {});
+  Value *size = loadWord(frame, plan.shapeWord(in, step.node->attrs().axes[0]));
+  b.CreateStore(size, loadData(frame, out));
+}
+
+// ---- reductions --------------------------------------------------------------
+
+void Lowering::lowerReduce(int s) {
+  const Step &step = plan.steps[s];
+  const OpKind kind = step.node->kind();
+  const int x = step.operands[0], out = step.results[0];
+  const int R = plan.values[x].ndim;
+  const DType inType = plan.values[x].dtype, outType = plan.values[out].dtype;
+  const bool isArg = kind == OpKind::ArgMax || kind == OpKind::ArgMin;
+  std::vector<int> axes = step.node->attrs().axes;
+  if (isArg && axes.empty())
+    for (int i = 0; i < R; ++i)
+      axes.push_back(i);
+  std::vector<bool> reduced(R, false);
+  for (int a : axes)
+    reduced[a] = true;
+  std::vector<int> kept, red;
+  for (int d = 0; d < R; ++d)
+    (reduced[d] ? red : kept).push_back(d);
+
+  // Result shape; the reduced element count.
+  std::vector<Value *> outShape;
+  Value *redSize = b.getInt64(1), *outTotal = b.getInt64(1);
+  for (int d = 0; d < R; ++d) {
+    Value *sz = loadWord(frame, plan.shapeWord(x, d));
+    if (reduced[d]) {
+      redSize = b.CreateMul(redSize, sz);
+      if (step.node->attrs().keepdims)
+        outShape.push_back(b.getInt64(1));
+    } else {
+      outShape.push_back(sz);
+      outTotal = b.CreateMul(outTotal, sz);
+    }
+  }
+  allocate(s, out, outShape);
+  bool needsElements = kind == OpKind::Max || kind == OpKind::Min || isArg;
+  if (needsElements) // "zero-size array to a reduction with no identity"
+    check(b.CreateOr(b.CreateICmpSGT(redSize, b.getInt64(0)),
+                     b.CreateICmpEQ(outTotal, b.getInt64(0))),
+          s);
+
+  // The accumulator: float sums and products in double, as the reference.
+  DType acc;
+  switch (kind) {
+  case OpKind::Sum:
+  case OpKind::Prod:
+    acc = isFloat(outType) ? DType::Float64 : outType;
+    break;
+  case OpKind::All:
+  case OpKind::Any:
+    acc = DType::Bool;
+    break;
+  default:
+    acc = inType;
+  }
+  namespace I = llvm::Intrinsic;
+  auto identity = [&](ScalarEmitter &em) -> Value * {
+    switch (kind) {
+    case OpKind::Sum:
+      return em.constant(acc, 0);
+    case OpKind::Prod:
+      return em.constant(acc, 1);
+    case OpKind::All:
+      return b.getTrue();
+    case OpKind::Any:
+      return b.getFalse();
+    default: {
+      bool wantMax = kind == OpKind::Max || kind == OpKind::ArgMax;
+      llvm::Type *t = em.regType(acc);
+      if (isFloat(acc))
+        return llvm::ConstantFP::getInfinity(t, wantMax);
+      if (isBool(acc))
+        return b.getInt1(!wantMax);
+      unsigned w = t->getIntegerBitWidth();
+      llvm::APInt v = isSignedInt(acc)
+                          ? (wantMax ? llvm::APInt::getSignedMinValue(w)
+                                     : llvm::APInt::getSignedMaxValue(w))
+                          : (wantMax ? llvm::APInt::getMinValue(w)
+                                     : llvm::APInt::getMaxValue(w));
+      return llvm::ConstantInt::get(t, v);
+    }
+    }
+  };
+  /// acc (op) v, v already converted to the accumulator type.
+  auto combine = [&](Value *a, Value *v, DType t) -> Value * {
+    bool f = isFloat(t), sg = isSignedInt(t);
+    switch (kind) {
+    case OpKind::Sum: {
+      if (!f)
+        return b.CreateAdd(a, v);
+      auto *add = llvm::cast<llvm::Instruction>(b.CreateFAdd(a, v));
+      add->setHasAllowReassoc(true); // blocked summation, see kSumBlock
+      return add;
+    }
+    case OpKind::Prod: {
+      if (!f)
+        return b.CreateMul(a, v);
+      auto *mul = llvm::cast<llvm::Instruction>(b.CreateFMul(a, v));
+      mul->setHasAllowReassoc(true);
+      return mul;
+    }
+    case OpKind::All:
+      return b.CreateAnd(a, v);
+    case OpKind::Any:
+      return b.CreateOr(a, v);
+    case OpKind::Max:
+      if (isBool(t))
+        return b.CreateOr(a, v);
+      return b.CreateBinaryIntrinsic(f ? I::maximum : sg ? I::smax : I::umax, a, v);
+    case OpKind::Min:
+      if (isBool(t))
+        return b.CreateAnd(a, v);
+      return b.CreateBinaryIntrinsic(f ? I::minimum : sg ? I::smin : I::umin, a, v);
+    default:
+      return nullptr;
+    }
+  };
+
+  llvm::IRBuilderBase::InsertPoint ip = b.saveIP();
+  std::string base = "k" + std::to_string(s) + "." + step.node->name();
+  const bool innerReduce = isArg || red.empty() || reduced[R - 1];
+  llvm::Function *kernel = newKernel(base + (innerReduce ? ".rows" : ".columns"));
+  {
+    Value *fr = kernel->getArg(0);
+    ScalarEmitter em(b);
+    Value *xPtr = loadData(fr, x), *outPtr = loadData(fr, out);
+    auto shapeOf = [&](int d) { return loadWord(fr, plan.shapeWord(x, d)); };
+    auto strideOf = [&](int d) { return loadWord(fr, plan.strideWord(x, d)); };
+    auto loadX = [&](Value *off) {
+      return em.load(b.CreateGEP(em.memType(inType), xPtr, off), inType);
+    };
+    /// The offset of flat index `i` over dims `dims` (row-major).
+    auto offsetOf = [&](Value *i, const std::vector<int> &dims) {
+      Value *off = b.getInt64(0);
+      for (size_t n = dims.size(); n-- > 0;) {
+        Value *sz = shapeOf(dims[n]);
+        off = b.CreateAdd(off, b.CreateMul(b.CreateURem(i, sz), strideOf(dims[n])));
+        i = b.CreateUDiv(i, sz);
+      }
+      return off;
+    };
+    if (innerReduce) {
+      // One result element per iteration; its reduced elements inner.
+      int last = red.empty() ? -1 : red.back();
+      std::vector<int> outerRed(red.begin(), red.empty() ? red.end() : red.end() - 1);
+      Value *len = last < 0 ? b.getInt64(1) : shapeOf(last);
+      Value *lastStride = last < 0 ? b.getInt64(0) : strideOf(last);
+      Value *outerCount = b.getInt64(1);
+      for (int d : outerRed)
+        outerCount = b.CreateMul(outerCount, shapeOf(d));
+      llvm::AllocaInst *accSlot = b.CreateAlloca(em.regType(acc));
+      llvm::AllocaInst *compSlot = b.CreateAlloca(b.getDoubleTy());
+      llvm::AllocaInst *bestIdx = b.CreateAlloca(b.getInt64Ty());
+      llvm::AllocaInst *part = b.CreateAlloca(b.getDoubleTy());
+      forLoop(kernel->getArg(1), kernel->getArg(2), [&](Value *o) {
+        Value *baseOff = offsetOf(o, kept);
+        b.CreateStore(identity(em), accSlot);
+        b.CreateStore(llvm::ConstantFP::get(b.getDoubleTy(), 0.0), compSlot);
+        b.CreateStore(b.getInt64(0), bestIdx);
+        forLoop(b.getInt64(0), outerCount, [&](Value *r) {
+          Value *rowOff = b.CreateAdd(baseOff, offsetOf(r, outerRed));
+          auto element = [&](Value *j) {
+            return loadX(b.CreateAdd(rowOff, b.CreateMul(j, lastStride)));
+          };
+          if (isArg) {
+            bool wantMax = kind == OpKind::ArgMax;
+            forLoop(b.getInt64(0), len, [&](Value *j) {
+              Value *v = element(j);
+              Value *best = b.CreateLoad(em.regType(acc), accSlot);
+              Value *better;
+              if (isFloat(acc))
+                better = b.CreateAnd(
+                    b.CreateFCmpORD(best, best),
+                    b.CreateOr(b.CreateFCmpUNO(v, v),
+                               b.CreateFCmp(wantMax ? llvm::CmpInst::FCMP_OGT
+                                                    : llvm::CmpInst::FCMP_OLT,
+                                            v, best)));
+              else
+                better = b.CreateICmp(
+                    isSignedInt(acc)
+                        ? (wantMax ? llvm::CmpInst::ICMP_SGT : llvm::CmpInst::ICMP_SLT)
+                        : (wantMax ? llvm::CmpInst::ICMP_UGT : llvm::CmpInst::ICMP_ULT),
+                    v, best);
+              // The first element is the answer until one beats it.
+              Value *first = b.CreateAnd(b.CreateICmpEQ(r, b.getInt64(0)),
+                                         b.CreateICmpEQ(j, b.getInt64(0)));
+              better = b.CreateOr(better, first);
+              b.CreateStore(b.CreateSelect(better, v, best), accSlot);
+              Value *idx = b.CreateAdd(b.CreateMul(r, len), j);
+              b.CreateStore(b.CreateSelect(better, idx,
+                                           b.CreateLoad(b.getInt64Ty(), bestIdx)),
+                            bestIdx);
+            });
+          } else if (kind == OpKind::Sum && isFloat(acc)) {
+            // Blocks summed with many accumulators, block sums compensated.
+            Value *nBlocks = b.CreateUDiv(b.CreateAdd(len, b.getInt64(kSumBlock - 1)),
+                                          b.getInt64(kSumBlock));
+            forLoop(b.getInt64(0), nBlocks, [&](Value *blk) {
+              Value *lo = b.CreateMul(blk, b.getInt64(kSumBlock));
+              Value *hi = b.CreateAdd(lo, b.getInt64(kSumBlock));
+              hi = b.CreateSelect(b.CreateICmpSLT(hi, len), hi, len);
+              b.CreateStore(llvm::ConstantFP::get(b.getDoubleTy(), 0.0), part);
+              forLoop(lo, hi, [&](Value *j) {
+                Value *v = em.convert(element(j), inType, acc);
+                b.CreateStore(combine(b.CreateLoad(b.getDoubleTy(), part), v, acc), part);
+              });
+              // Neumaier: sum += p, keeping the lost low bits in comp.
+              Value *p = b.CreateLoad(b.getDoubleTy(), part);
+              Value *sum = b.CreateLoad(b.getDoubleTy(), accSlot);
+              Value *t = b.CreateFAdd(sum, p);
+              Value *bigSum = b.CreateFCmpOGE(
+                  b.CreateUnaryIntrinsic(I::fabs, sum), b.CreateUnaryIntrinsic(I::fabs, p));
+              Value *lost = b.CreateSelect(bigSum, b.CreateFAdd(b.CreateFSub(sum, t), p),
+                                           b.CreateFAdd(b.CreateFSub(p, t), sum));
+              b.CreateStore(b.CreateFAdd(b.CreateLoad(b.getDoubleTy(), compSlot), lost),
+                            compSlot);
+              b.CreateStore(t, accSlot);
+            });
+          } else {
+            forLoop(b.getInt64(0), len, [&](Value *j) {
+              Value *v = kind == OpKind::All || kind == OpKind::Any
+                             ? em.convert(element(j), inType, DType::Bool)
+                             : em.convert(element(j), inType, acc);
+              b.CreateStore(combine(b.CreateLoad(em.regType(acc), accSlot), v, acc), accSlot);
+            });
+          }
+        });
+        Value *result;
+        if (isArg) {
+          result = b.CreateLoad(b.getInt64Ty(), bestIdx);
+        } else {
+          result = b.CreateLoad(em.regType(acc), accSlot);
+          if (kind == OpKind::Sum && isFloat(acc))
+            result = b.CreateFAdd(result, b.CreateLoad(b.getDoubleTy(), compSlot));
+          result = em.convert(result, acc, outType);
+        }
+        em.store(result, b.CreateGEP(em.memType(outType), outPtr, o), outType);
+      });
+    } else {
+      // The last axis is kept: accumulate rows of x into rows of the result.
+      std::vector<Value *> outStride(R, b.getInt64(0));
+      Value *st = b.getInt64(1);
+      for (int d = R - 1; d >= 0; --d)
+        if (!reduced[d]) {
+          outStride[d] = st;
+          st = b.CreateMul(st, shapeOf(d));
+        }
+      forLoop(b.getInt64(0), st, [&](Value *o) {
+        em.store(em.convert(identity(em), acc, outType),
+                 b.CreateGEP(em.memType(outType), outPtr, o), outType);
+      });
+      Value *rows = b.getInt64(1);
+      for (int d = 0; d < R - 1; ++d)
+        rows = b.CreateMul(rows, shapeOf(d));
+      Value *len = shapeOf(R - 1), *xStride = strideOf(R - 1);
+      forLoop(b.getInt64(0), rows, [&](Value *row) {
+        Value *xOff = b.getInt64(0), *oOff = b.getInt64(0), *i = row;
+        for (int d = R - 2; d >= 0; --d) {
+          Value *sz = shapeOf(d);
+          Value *idx = b.CreateURem(i, sz);
+          i = b.CreateUDiv(i, sz);
+          xOff = b.CreateAdd(xOff, b.CreateMul(idx, strideOf(d)));
+          oOff = b.CreateAdd(oOff, b.CreateMul(idx, outStride[d]));
+        }
+        forLoop(b.getInt64(0), len, [&](Value *j) {
+          Value *optr = b.CreateGEP(em.memType(outType), outPtr, b.CreateAdd(oOff, j));
+          Value *v = loadX(b.CreateAdd(xOff, b.CreateMul(j, xStride)));
+          Value *a = em.load(optr, outType);
+          DType at = isBool(outType) ? DType::Bool : outType;
+          v = em.convert(v, inType, at);
+          em.store(combine(a, v, at), optr, outType);
+        });
+      });
+    }
+    b.CreateRet(b.getInt32(0));
+  }
+  b.restoreIP(ip);
+  if (innerReduce) {
+    auto *run = llvm::BasicBlock::Create(ctx, "run", entry);
+    auto *done = llvm::BasicBlock::Create(ctx, "done", entry);
+    b.CreateCondBr(b.CreateICmpSGT(outTotal, b.getInt64(0)), run, done);
+    b.SetInsertPoint(run);
+    Value *perItem = b.CreateAdd(redSize, b.getInt64(1));
+    Value *grain = b.CreateAdd(b.CreateSDiv(b.getInt64(kGrain), perItem), b.getInt64(1));
+    parallelFor(kernel, outTotal, grain, s);
+    b.CreateBr(done);
+    b.SetInsertPoint(done);
+  } else {
+    // Rows of x accumulate into shared result rows: one thread.
+    Value *st = b.CreateCall(kernel, {frame, b.getInt64(0), b.getInt64(1)});
+    check(b.CreateICmpEQ(st, b.getInt32(0)), s);
+  }
+}
+
+} // namespace
+
+std::unique_ptr<llvm::Module> lowerToLLVM(const Plan &plan,
+                                          const std::string &entryName,
+                                          llvm::LLVMContext &ctx) {
+  return Lowering(plan, ctx, entryName).run(entryName);
+}
+
+} // namespace thjit::codegen

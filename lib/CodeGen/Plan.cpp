@@ -1,0 +1,175 @@
+//===- Plan.cpp - Frame layout, steps and buffer slots of a graph ---------===//
+#include "thjit/CodeGen/Plan.h"
+
+#include <algorithm>
+#include <limits>
+#include <unordered_map>
+
+namespace thjit::codegen {
+
+static bool anyComplex(const Node &n) {
+  for (const Var &v : n.operands())
+    if (isComplex(v.dtype()))
+      return true;
+  for (const TensorType *t : n.resultTypes())
+    if (isComplex(t->dtype()))
+      return true;
+  return false;
+}
+
+StepKind stepKindFor(const Node &node) {
+  switch (opFamily(node.kind())) {
+  case OpFamily::Elemwise:
+    return anyComplex(node) ? StepKind::Runtime : StepKind::Elemwise;
+  case OpFamily::Reduce:
+    // Half-precision inputs would accumulate in half where the output is the
+    // accumulator; the reference kernel accumulates in double.
+    if (anyComplex(node) || node.operand(0).dtype() == DType::Float16)
+      return StepKind::Runtime;
+    return StepKind::Reduce;
+  default:
+    break;
+  }
+  if (node.kind() == OpKind::DimShuffle)
+    return StepKind::DimShuffle;
+  if (node.kind() == OpKind::ShapeI)
+    return StepKind::ShapeI;
+  return StepKind::Runtime;
+}
+
+/// Scratch words a step needs in the frame.
+static int scratchWords(StepKind k) {
+  switch (k) {
+  case StepKind::Elemwise:
+    return 2; // collapsed inner dims, rows
+  default:
+    return 0;
+  }
+}
+
+Plan makePlan(const Graph &g) {
+  Plan p;
+  std::unordered_map<Var, int, VarHash> valueOf;
+  auto addValue = [&](const Var &v, RootKind root, int rootIndex) {
+    ValueInfo info;
+    info.var = v;
+    info.dtype = v.dtype();
+    info.ndim = v.ndim();
+    info.frameOffset = p.frameSize;
+    info.root = root;
+    info.rootIndex = rootIndex;
+    info.owner = (int)p.values.size();
+    p.frameSize += 1 + 2 * info.ndim;
+    p.values.push_back(info);
+    valueOf[v] = info.owner;
+    return info.owner;
+  };
+
+  std::unordered_map<Node *, int> inputIndex;
+  for (size_t i = 0; i < g.inputs().size(); ++i)
+    inputIndex[g.inputs()[i].node()] = (int)i;
+  p.inputValues.assign(g.inputs().size(), -1);
+
+  for (Node *n : g.nodes()) {
+    switch (n->kind()) {
+    case OpKind::Input:
+      p.inputValues[inputIndex.at(n)] =
+          addValue(n->result(0), RootKind::Input, inputIndex.at(n));
+      continue;
+    case OpKind::Shared:
+      p.sharedValues.push_back(addValue(n->result(0), RootKind::Shared,
+                                        (int)p.shareds.size()));
+      p.shareds.push_back(n->result(0));
+      continue;
+    case OpKind::Constant:
+      p.constantValues.push_back(addValue(n->result(0), RootKind::Constant,
+                                          (int)p.constants.size()));
+      p.constants.push_back(n->constantValue());
+      continue;
+    default:
+      break;
+    }
+    Step s;
+    s.kind = stepKindFor(*n);
+    s.node = n;
+    for (const Var &v : n->operands())
+      s.operands.push_back(valueOf.at(v));
+    for (int r = 0; r < n->numResults(); ++r) {
+      int v = addValue(n->result(r), RootKind::Slot, -1);
+      if (s.kind == StepKind::Runtime) {
+        p.values[v].root = RootKind::RuntimeResult;
+        p.values[v].rootIndex = v;
+      } else if (s.kind == StepKind::DimShuffle) {
+        const ValueInfo &src = p.values[s.operands[0]];
+        p.values[v].root = src.root;
+        p.values[v].rootIndex = src.rootIndex;
+        p.values[v].owner = src.owner;
+      }
+      s.results.push_back(v);
+    }
+    if (int words = scratchWords(s.kind)) {
+      s.scratch = p.frameSize;
+      p.frameSize += words;
+    }
+    p.steps.push_back(std::move(s));
+  }
+  for (const Var &o : g.outputs())
+    p.outputValues.push_back(valueOf.at(o));
+
+  // Buffer slots by liveness. A value's memory stays live while any value
+  // that may view it is used; a runtime result may view any of its operands
+  // (reference kernels return views for reshape, subtensor, ...).
+  const int end = std::numeric_limits<int>::max();
+  std::vector<int> lastUse(p.values.size(), -1);
+  for (size_t i = 0; i < p.steps.size(); ++i)
+    for (int v : p.steps[i].operands)
+      lastUse[v] = (int)i;
+  for (int v : p.outputValues)
+    lastUse[v] = end;
+  // Propagate from views to what they view, latest steps first.
+  for (size_t i = p.steps.size(); i-- > 0;) {
+    const Step &s = p.steps[i];
+    int live = -1;
+    for (int r : s.results)
+      live = std::max(live, lastUse[r]);
+    if (s.kind == StepKind::DimShuffle || s.kind == StepKind::Runtime)
+      for (int v : s.operands)
+        lastUse[p.values[v].owner] = std::max(lastUse[p.values[v].owner], live);
+  }
+  std::vector<int> freeSlots;
+  std::vector<std::pair<int, int>> busy; // (last use, slot)
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    const Step &s = p.steps[i];
+    if (s.kind == StepKind::Elemwise || s.kind == StepKind::Reduce ||
+        s.kind == StepKind::ShapeI ||
+        (s.kind == StepKind::Runtime && s.node->kind() == OpKind::Dot)) {
+      for (int r : s.results) {
+        int slot;
+        if (!freeSlots.empty()) {
+          slot = freeSlots.back();
+          freeSlots.pop_back();
+        } else {
+          slot = p.numSlots++;
+        }
+        p.values[r].root = RootKind::Slot;
+        p.values[r].rootIndex = slot;
+        busy.push_back({lastUse[r], slot});
+      }
+    }
+    // Slots whose value is dead after this step become free for later
+    // steps (never for this one: its operands are still being read).
+    for (size_t b = 0; b < busy.size();) {
+      if (busy[b].first <= (int)i) {
+        freeSlots.push_back(busy[b].second);
+        busy[b] = busy.back();
+        busy.pop_back();
+      } else {
+        ++b;
+      }
+    }
+    std::sort(freeSlots.rbegin(), freeSlots.rend());
+  }
+  return p;
+}
+
+} // namespace thjit::codegen
