@@ -169,6 +169,11 @@ Plan makePlan(const Graph &g) {
     }
     std::sort(freeSlots.rbegin(), freeSlots.rend());
   }
+  // Views live in their owner's memory.
+  for (ValueInfo &v : p.values) {
+    v.root = p.values[v.owner].root;
+    v.rootIndex = p.values[v.owner].rootIndex;
+  }
   return p;
 }
 
