@@ -13,9 +13,11 @@ namespace thjit::codegen {
 
 using llvm::Value;
 
-ScalarProgram ScalarProgram::ofNode(const Node &n) {
+ScalarProgram programOf(const Node &n) {
+  if (n.kind() == OpKind::Composite)
+    return *n.attrs().program;
   ScalarProgram p;
-  Op op{n.kind(), {}, n.resultTypes()[0]->dtype(), n.attrs().dtype};
+  ScalarProgram::Op op{n.kind(), {}, n.resultTypes()[0]->dtype(), n.attrs().dtype};
   for (int i = 0; i < n.numOperands(); ++i) {
     p.inputs.push_back(n.operand(i).dtype());
     op.args.push_back(i);

@@ -24,28 +24,9 @@
 
 namespace thjit::codegen {
 
-/// A scalar sub-graph: the per-element computation of a (fused) element-wise
-/// node. Operand i of an op is an input when `args[i] < numInputs`, else
-/// the result of op `args[i] - numInputs`.
-struct ScalarProgram {
-  struct Op {
-    OpKind kind;
-    std::vector<int> args;
-    DType dtype;                 ///< the result dtype
-    std::optional<DType> castTo; ///< for Cast
-  };
-  std::vector<DType> inputs;
-  std::vector<Op> ops;
-  /// The value each output of the program is (input or op index as above).
-  std::vector<int> outputs;
-
-  /// The program of one element-wise node.
-  static ScalarProgram ofNode(const Node &n);
-  /// The dtype of program value `i` (an input or an op result).
-  DType dtypeOf(int i) const {
-    return i < (int)inputs.size() ? inputs[i] : ops[i - inputs.size()].dtype;
-  }
-};
+/// The scalar program of an element-wise node: a composite's own, or the
+/// node's op applied to its operands.
+ScalarProgram programOf(const Node &n);
 
 class ScalarEmitter {
 public:

@@ -26,6 +26,41 @@ std::optional<OpKind> opKindByName(const std::string &name) {
   return std::nullopt;
 }
 
+size_t ScalarProgram::hash() const {
+  size_t h = 0x5ca1a7;
+  for (DType t : inputs)
+    hashCombine(h, (size_t)t);
+  for (const Op &op : ops) {
+    hashCombine(h, (size_t)op.kind);
+    hashCombine(h, (size_t)op.dtype);
+    hashCombine(h, op.castTo ? (size_t)*op.castTo + 1 : 0);
+    for (int a : op.args)
+      hashCombine(h, (size_t)a);
+  }
+  for (int o : outputs)
+    hashCombine(h, (size_t)o);
+  return h;
+}
+
+std::string ScalarProgram::str() const {
+  auto name = [&](int i) {
+    return i < (int)inputs.size() ? "i" + std::to_string(i)
+                                  : "t" + std::to_string(i - inputs.size());
+  };
+  std::vector<std::string> parts;
+  for (size_t k = 0; k < ops.size(); ++k) {
+    std::vector<std::string> args;
+    for (int a : ops[k].args)
+      args.push_back(name(a));
+    std::string fn = opName(ops[k].kind);
+    if (ops[k].castTo)
+      fn += std::string("<") + dtypeShortName(*ops[k].castTo) + ">";
+    parts.push_back(name((int)(inputs.size() + k)) + "=" + fn + "(" +
+                    join(args, ",") + ")");
+  }
+  return join(parts, "; ");
+}
+
 size_t Attrs::hash() const {
   size_t h = 0x51ed27;
   for (int a : axes)
@@ -35,6 +70,8 @@ size_t Attrs::hash() const {
   for (const IndexEntry &e : index)
     hashCombine(h, (size_t)e.kind * 8 + e.hasStart * 4 + e.hasStop * 2 +
                        e.hasStep);
+  if (program)
+    hashCombine(h, program->hash());
   return h;
 }
 

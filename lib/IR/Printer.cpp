@@ -107,6 +107,8 @@ std::string printAttrs(const Node &n, const Namer &namer) {
   const Attrs &a = n.attrs();
   std::vector<std::string> parts;
   switch (n.kind()) {
+  case OpKind::Composite:
+    return "{" + a.program->str() + "}";
   case OpKind::DimShuffle:
     for (int d : a.axes)
       parts.push_back(d < 0 ? "x" : std::to_string(d));

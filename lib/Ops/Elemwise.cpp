@@ -18,9 +18,11 @@
 
 #include <cmath>
 #include <complex>
+#include <functional>
 #include <limits>
 #include <numbers>
 #include <tuple>
+#include <unordered_map>
 
 namespace thjit {
 
@@ -688,6 +690,17 @@ std::vector<const TensorType *> inferTypes(OpKind kind,
                                            const std::vector<Var> &ops,
                                            const Attrs &attrs) {
   ElemInfo ei = info(kind);
+  const ScalarProgram *prog = attrs.program.get();
+  if (kind == OpKind::Composite) {
+    if (!prog || prog->outputs.size() != 1)
+      throw TypeError("composite needs a scalar program with one output");
+    ei.arity = (int)prog->inputs.size();
+    for (size_t i = 0; i < ops.size() && i < prog->inputs.size(); ++i)
+      if (ops[i].dtype() != prog->inputs[i])
+        throw TypeError("operand " + std::to_string(i) + " has dtype " +
+                        dtypeName(ops[i].dtype()) + " but the program reads " +
+                        dtypeName(prog->inputs[i]));
+  }
   if ((int)ops.size() != ei.arity)
     throw TypeError("takes " + std::to_string(ei.arity) + " operands, got " +
                     std::to_string(ops.size()));
@@ -699,7 +712,10 @@ std::vector<const TensorType *> inferTypes(OpKind kind,
     dts.push_back(v.dtype());
     ndim = std::max(ndim, v.ndim());
   }
-  ElemwiseDTypes d = elemwiseDTypes(kind, dts, attrs.dtype);
+  ElemwiseDTypes d =
+      prog ? ElemwiseDTypes{prog->dtypeOf(prog->outputs[0]),
+                            prog->dtypeOf(prog->outputs[0])}
+           : elemwiseDTypes(kind, dts, attrs.dtype);
   // Static sizes: a known size other than 1 wins; all 1 gives 1.
   std::vector<int64_t> shape(ndim, 1);
   for (int axis = 0; axis < ndim; ++axis) {
@@ -777,7 +793,18 @@ std::vector<NDArray> evaluate(const Node &node,
       }
     }
   }
-  return {evalElemwise(node.kind(), in, node.attrs().dtype)};
+  if (node.kind() != OpKind::Composite)
+    return {evalElemwise(node.kind(), in, node.attrs().dtype)};
+  // A composite: its ops one after the other, on whole arrays.
+  const ScalarProgram &p = *node.attrs().program;
+  std::vector<NDArray> vals = in;
+  for (const ScalarProgram::Op &op : p.ops) {
+    std::vector<NDArray> args;
+    for (int a : op.args)
+      args.push_back(vals[a]);
+    vals.push_back(evalElemwise(op.kind, args, op.castTo));
+  }
+  return {vals[p.outputs[0]]};
 }
 
 // ---- Gradients ----------------------------------------------------------
@@ -920,12 +947,61 @@ void registerElemwiseOps(OpDef *table) {
     d.inferTypes = inferTypes;
     d.inferShape = inferShape;
     d.evaluate = evaluate;
-    d.lop = lop;
-    d.doc = info(kind).doc;
+    d.lop = kind == OpKind::Composite ? nullptr : lop; // fused after grad
+    d.doc = kind == OpKind::Composite
+                ? "a fused element-wise sub-graph: its scalar program runs "
+                  "once per element"
+                : info(kind).doc;
   }
 }
 
 // ---- Builders ---------------------------------------------------------------
+
+Var fuse(const Var &root) {
+  if (opFamily(root.node()->kind()) != OpFamily::Elemwise)
+    return root;
+  auto program = std::make_shared<ScalarProgram>();
+  std::vector<Var> operands;
+  std::unordered_map<Var, int, VarHash> index; // program value of each Var
+  // Post-order walk of the element-wise nodes that compute root.
+  std::function<int(const Var &)> visit = [&](const Var &v) -> int {
+    auto it = index.find(v);
+    if (it != index.end())
+      return it->second;
+    Node *n = v.node();
+    bool inner = opFamily(n->kind()) == OpFamily::Elemwise &&
+                 n->kind() != OpKind::Composite && !isComplex(v.dtype());
+    for (const Var &o : n->operands())
+      inner = inner && !isComplex(o.dtype());
+    int id;
+    if (!inner) {
+      id = (int)operands.size();
+      operands.push_back(v);
+      program->inputs.push_back(v.dtype());
+    } else {
+      ScalarProgram::Op op{n->kind(), {}, v.dtype(), n->attrs().dtype};
+      for (const Var &o : n->operands())
+        op.args.push_back(visit(o));
+      program->ops.push_back(op);
+      id = -(int)program->ops.size(); // op k is -(k + 1) until renumbered
+    }
+    index[v] = id;
+    return id;
+  };
+  int out = visit(root);
+  // Inputs first, then ops: renumber the op references.
+  int numInputs = (int)program->inputs.size();
+  auto renumber = [&](int id) { return id >= 0 ? id : numInputs - id - 1; };
+  for (ScalarProgram::Op &op : program->ops)
+    for (int &a : op.args)
+      a = renumber(a);
+  program->outputs = {renumber(out)};
+  if (program->ops.size() < 2)
+    return root; // nothing to fuse
+  Attrs attrs;
+  attrs.program = program;
+  return makeOp(OpKind::Composite, operands, attrs)[0];
+}
 
 Var elemwise(OpKind kind, const std::vector<Operand> &operands) {
   return makeOp(kind, asTensors(operands, opName(kind)))[0];

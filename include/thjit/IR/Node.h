@@ -16,6 +16,7 @@
 #define THJIT_IR_NODE_H
 
 #include "thjit/Array/NDArray.h"
+#include "thjit/IR/ScalarProgram.h"
 #include "thjit/IR/TensorType.h"
 #include "thjit/Support/Error.h"
 
@@ -87,10 +88,14 @@ struct Attrs {
   std::optional<DType> dtype;
   /// Subtensor, SetSubtensor, IncSubtensor: the index.
   std::vector<IndexEntry> index;
+  /// Composite: what one element computes.
+  std::shared_ptr<const ScalarProgram> program;
 
   bool operator==(const Attrs &o) const {
     return axes == o.axes && keepdims == o.keepdims && dtype == o.dtype &&
-           index == o.index;
+           index == o.index &&
+           (program == o.program ||
+            (program && o.program && *program == *o.program));
   }
   size_t hash() const;
 };

@@ -162,6 +162,11 @@ Var clip(const Operand &x, const Operand &lo, const Operand &hi);
 
 /// The element-wise op `kind` on operands (used by the script language).
 Var elemwise(OpKind kind, const std::vector<Operand> &operands);
+/// Collapses the element-wise sub-graph computing `root` into one composite
+/// node whose scalar program compiled code runs as one loop (what the fusion
+/// pass does; exposed for tests and benchmarks). Composite nodes have no
+/// gradient: take gradients first.
+Var fuse(const Var &root);
 
 // ---- Reductions ---------------------------------------------------------
 

@@ -176,7 +176,7 @@ void Lowering::lowerElemwise(int s) {
   const int out = step.results[0];
   const int R = plan.values[out].ndim;
   const int N = (int)step.operands.size();
-  const ScalarProgram prog = ScalarProgram::ofNode(*step.node);
+  const ScalarProgram prog = programOf(*step.node);
   // bcast[k][d]: operand k has stride 0 along output dim d (from its type).
   std::vector<std::vector<bool>> bcast(N, std::vector<bool>(R));
   std::vector<bool> full(N, true), partial(N, false);
