@@ -16,6 +16,8 @@ path = os.pathsep.join([config.thjit_tools_dir, config.llvm_tools_dir,
 config.environment["PATH"] = path
 # Scripts must not depend on the user's terminal or cache.
 config.environment["THJIT_NO_COLOR"] = "1"
+config.environment["THJIT_CACHE_DIR"] = os.path.join(config.thjit_obj_root,
+                                                    "test-cache")
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%examples",
                              os.path.join(config.thjit_src_root, "examples")))

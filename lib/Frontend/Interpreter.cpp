@@ -7,6 +7,7 @@
 /// (Library.cpp), on Python values follows Python.
 ///
 //===----------------------------------------------------------------------===//
+#include "thjit/CodeGen/CPU.h"
 #include "thjit/Frontend/Interpreter.h"
 #include "Library.h"
 #include "thjit/Frontend/Parser.h"
@@ -69,7 +70,7 @@ struct Interpreter::Impl {
       : self(s), realOut(o), err(e), opts(std::move(options)),
         library(s) {}
 
-  std::ostream &out() { return opts.printGraphs ? sink : realOut; }
+  std::ostream &out() { return opts.emit.empty() ? realOut : sink; }
 
   // ---- errors ---------------------------------------------------------------
 
@@ -756,8 +757,16 @@ Value Interpreter::call(const Value &callee, CallArgs &args) {
 }
 
 void Interpreter::functionCompiled(const Function &f) {
-  if (impl->opts.printGraphs)
-    impl->realOut << f.str() << std::flush;
+  const std::string &emit = impl->opts.emit;
+  if (emit == "graph")
+    impl->realOut << f.str();
+  else if (emit == "llvm")
+    impl->realOut << "; function " << f.name() << "\n"
+                  << codegen::emitLLVM(f.graph());
+  else if (emit == "asm")
+    impl->realOut << "# function " << f.name() << "\n"
+                  << codegen::emitAssembly(f.graph());
+  impl->realOut << std::flush;
 }
 
 static std::vector<std::string> splitLines(const std::string &s) {

@@ -1,6 +1,7 @@
 //===- Function.cpp - function(): checks, evaluation, updates -------------===//
 #include "thjit/Runtime/Function.h"
 #include "thjit/CodeGen/CPU.h"
+#include "thjit/Runtime/CompileCache.h"
 #include "thjit/Ops/OpDef.h"
 #include "thjit/Support/Format.h"
 
@@ -21,6 +22,16 @@ struct Function::Impl {
   /// Native code (every mode but REFERENCE).
   std::shared_ptr<codegen::Executable> native;
 };
+
+/// The process-wide compile cache as the code generator sees it.
+static const codegen::ObjectCache &objectCache() {
+  static const codegen::ObjectCache cache{
+      [](const std::string &key) { return CompileCache::global().lookup(key); },
+      [](const std::string &key, const std::string &object) {
+        CompileCache::global().store(key, object);
+      }};
+  return cache;
+}
 
 static std::string nameOrPosition(const Var &v, size_t i) {
   if (!v.name().empty())
@@ -129,7 +140,7 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
   verifyGraph(g, inferNodeTypes);
   impl->graph = std::move(g);
   if (options.mode != "REFERENCE")
-    impl->native = codegen::compileForCPU(impl->graph, impl->name);
+    impl->native = codegen::compileForCPU(impl->graph, &objectCache());
   Function f;
   f.impl = impl;
   return f;

@@ -8,6 +8,7 @@
 /// default) runs it.
 ///
 //===----------------------------------------------------------------------===//
+#include "thjit/Runtime/CompileCache.h"
 #include "thjit/Array/DType.h"
 #include "thjit/Frontend/Interpreter.h"
 #include "thjit/Frontend/Parser.h"
@@ -30,7 +31,10 @@ struct Option {
 };
 
 const Option kOptions[] = {
-    {"--emit=ast|graph|run", "stop after a stage and print it (default run)"},
+    {"--emit=ast|graph|llvm|asm|run",
+     "print a stage instead of running: the syntax tree, each compiled "
+     "function's graph, its optimized LLVM IR or its assembly (default run)"},
+    {"--cache=stats|clear", "show or empty the compile cache, then exit"},
     {"--floatX=float32|float64", "the default float type (default float64)"},
     {"--mode=MODE", "the default mode of function(): FAST_RUN, FAST_COMPILE, "
                     "REFERENCE"},
@@ -108,11 +112,26 @@ int main(int argc, char **argv) {
     }
     if (auto v = value("--emit=")) {
       emit = *v;
-      if (emit != "ast" && emit != "graph" && emit != "run") {
+      if (emit != "ast" && emit != "graph" && emit != "llvm" &&
+          emit != "asm" && emit != "run") {
         std::cerr << "thjit: error: unknown --emit value '" << emit
-                  << "' (expected ast, graph or run)\n";
+                  << "' (expected ast, graph, llvm, asm or run)\n";
         return 2;
       }
+    } else if (auto v = value("--cache=")) {
+      CompileCache &cache = CompileCache::global();
+      if (*v == "stats") {
+        std::cout << formatCacheStats(cache.stats());
+      } else if (*v == "clear") {
+        size_t n = cache.clear();
+        std::cout << "removed " << n << " entr" << (n == 1 ? "y" : "ies")
+                  << " from " << cache.directory() << "\n";
+      } else {
+        std::cerr << "thjit: error: unknown --cache value '" << *v
+                  << "' (expected stats or clear)\n";
+        return 2;
+      }
+      return 0;
     } else if (auto v = value("--floatX=")) {
       auto t = parseDType(*v);
       if (!t || !isFloat(*t)) {
@@ -142,7 +161,8 @@ int main(int argc, char **argv) {
       break;
     }
   }
-  options.printGraphs = emit == "graph";
+  if (emit != "run" && emit != "ast")
+    options.emit = emit;
 
   std::string source, name;
   if (haveCode) {

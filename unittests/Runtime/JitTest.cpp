@@ -157,6 +157,6 @@ TEST_CASE("a float sum is as accurate as pairwise summation", "[jit]") {
 TEST_CASE("--emit=llvm shows vector instructions for a contiguous loop",
           "[jit]") {
   Var x = vector("x"), y = vector("y");
-  std::string ir = codegen::emitLLVM(Graph({x, y}, {x * 2.0 + y}), "f", true);
+  std::string ir = codegen::emitLLVM(Graph({x, y}, {x * 2.0 + y}));
   CHECK_THAT(ir, Contains("<4 x double>") || Contains("<8 x double>"));
 }

@@ -13,7 +13,9 @@
 
 #include "thjit/IR/Graph.h"
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,11 +25,24 @@ namespace thjit::codegen {
 /// (buffers that persist between calls of the same shapes).
 class Executable;
 
+/// Where compiled objects are kept between processes (lib/Runtime's
+/// CompileCache): the object for a key text, if any; and a store.
+struct ObjectCache {
+  std::function<std::optional<std::string>(const std::string &key)> lookup;
+  std::function<void(const std::string &key, const std::string &object)>
+      store;
+};
+
 /// Compiles a graph (its outputs may be computed from inputs, shared
-/// variables and constants). `name` appears in the emitted symbols.
+/// variables and constants). With a cache, an object compiled before for
+/// the same graph, host and versions is loaded instead of generated.
 /// CompileError when LLVM fails.
 std::shared_ptr<Executable> compileForCPU(const Graph &g,
-                                          const std::string &name);
+                                          const ObjectCache *cache = nullptr);
+
+/// The text that identifies a graph's object file: the graph's canonical
+/// text, the host CPU and its features, the LLVM and thjit versions.
+std::string objectKey(const Graph &g);
 
 /// Runs compiled code on input values already converted to the inputs'
 /// types; returns the values of the graph's outputs, each owning its
@@ -37,9 +52,9 @@ std::vector<NDArray> run(const Executable &exe,
                          const std::vector<NDArray> &inputs);
 
 /// The module of a graph as LLVM IR text, before or after optimization.
-std::string emitLLVM(const Graph &g, const std::string &name, bool optimized);
+std::string emitLLVM(const Graph &g, bool optimized = true);
 /// The host assembly of a graph's module.
-std::string emitAssembly(const Graph &g, const std::string &name);
+std::string emitAssembly(const Graph &g);
 
 /// The host CPU and its features as LLVM sees them ("skylake-avx512 +avx2
 /// ..."): part of the compile cache key.

@@ -19,9 +19,10 @@
 namespace thjit::frontend {
 
 struct InterpreterOptions {
-  /// Print the graph of every function the script compiles (--emit=graph);
-  /// the script's own output is then suppressed.
-  bool printGraphs = false;
+  /// Print every function the script compiles (--emit=): "graph", "llvm"
+  /// (the optimized LLVM IR) or "asm"; the script's own output is then
+  /// suppressed. Empty: run normally.
+  std::string emit;
   /// The mode functions get when the script does not say (--mode=).
   std::string defaultMode;
 };

@@ -17,6 +17,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <atomic>
 #include <deque>
 #include <mutex>
 
@@ -174,37 +175,42 @@ std::string Engine::emitAssembly(llvm::Module &m) {
 }
 
 namespace {
+/// One object in its own JITDylib, so that objects may define the same
+/// names; the dylib goes when the last function using it does.
 class JitCode : public LoadedCode {
 public:
-  JitCode(llvm::orc::ResourceTrackerSP rt, void *addr)
-      : rt(std::move(rt)), addr(addr) {}
+  JitCode(llvm::orc::LLJIT &jit, llvm::orc::JITDylib &jd, void *addr)
+      : jit(jit), jd(&jd), addr(addr) {}
   ~JitCode() override {
-    if (llvm::Error e = rt->remove())
+    if (llvm::Error e = jit.getExecutionSession().removeJITDylib(*jd))
       llvm::consumeError(std::move(e)); // nothing useful to do at teardown
   }
   void *address() const override { return addr; }
+  void setAddress(void *a) { addr = a; }
 
 private:
-  llvm::orc::ResourceTrackerSP rt;
+  llvm::orc::LLJIT &jit;
+  llvm::orc::JITDylibSP jd;
   void *addr;
 };
 } // namespace
 
 std::shared_ptr<LoadedCode> Engine::load(const std::string &object,
                                          const std::string &symbol) {
-  llvm::orc::JITDylib &jd = impl->jit->getMainJITDylib();
-  llvm::orc::ResourceTrackerSP rt = jd.createResourceTracker();
+  static std::atomic<uint64_t> counter{0};
+  auto created = impl->jit->createJITDylib("thjit." + std::to_string(counter++));
+  if (!created)
+    throw CompileError("JIT: " + llvm::toString(created.takeError()));
+  llvm::orc::JITDylib &jd = *created;
+  jd.addToLinkOrder(impl->jit->getMainJITDylib());
+  auto code = std::make_shared<JitCode>(*impl->jit, jd, nullptr);
   check(impl->jit->addObjectFile(
-            rt, llvm::MemoryBuffer::getMemBufferCopy(object, symbol)),
+            jd, llvm::MemoryBuffer::getMemBufferCopy(object, symbol)),
         "loading compiled code");
-  auto addr = impl->jit->lookup(jd, symbol);
-  if (!addr) {
-    std::string why = llvm::toString(addr.takeError());
-    if (llvm::Error e = rt->remove())
-      llvm::consumeError(std::move(e));
-    throw CompileError("loading compiled code: " + why);
-  }
-  return std::make_shared<JitCode>(rt, addr->toPtr<void *>());
+  // On failure `code` removes the dylib again.
+  auto addr = check(impl->jit->lookup(jd, symbol), "loading compiled code");
+  code->setAddress(addr.toPtr<void *>());
+  return code;
 }
 
 const std::string &Engine::hostDescription() const { return impl->host; }

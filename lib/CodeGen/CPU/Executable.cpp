@@ -19,6 +19,7 @@
 
 #include <cblas.h>
 
+#include "llvm/Config/llvm-config.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -284,33 +285,50 @@ static int32_t runStep(CallState &st, int s) {
 
 // ---- compiling and calling --------------------------------------------------
 
-static std::atomic<int> moduleCounter{0};
+/// Every module names its entry point the same: each object is loaded into
+/// its own JIT dylib, and a cached object stays valid.
+constexpr const char *kEntrySymbol = "thjit_entry";
 
-static std::unique_ptr<llvm::Module>
-buildModule(const Plan &plan, const std::string &symbol, llvm::LLVMContext &ctx) {
-  std::unique_ptr<llvm::Module> m = lowerToLLVM(plan, symbol, ctx);
+static std::unique_ptr<llvm::Module> buildModule(const Plan &plan,
+                                                 llvm::LLVMContext &ctx) {
+  std::unique_ptr<llvm::Module> m = lowerToLLVM(plan, kEntrySymbol, ctx);
   Engine::get().configure(*m);
   return m;
 }
 
-static std::string symbolFor(const std::string &name) {
-  std::string clean;
-  for (char c : name)
-    clean += std::isalnum((unsigned char)c) ? c : '_';
-  return "thjit_" + clean + "_" + std::to_string(moduleCounter++);
+std::string objectKey(const Graph &g) {
+  std::vector<GraphResult> results;
+  for (const Var &o : g.outputs())
+    results.push_back({"", o});
+  return "thjit " THJIT_VERSION " object 1\nLLVM " LLVM_VERSION_STRING
+         "\n" +
+         Engine::get().hostDescription() + "\n" + printGraph(g, "f", results);
 }
 
 std::shared_ptr<Executable> compileForCPU(const Graph &g,
-                                          const std::string &name) {
+                                          const ObjectCache *cache) {
   auto exe = std::make_shared<Executable>();
   exe->plan = makePlan(g);
-  exe->name = name;
-  std::string symbol = symbolFor(name);
-  llvm::LLVMContext ctx;
-  std::unique_ptr<llvm::Module> m = buildModule(exe->plan, symbol, ctx);
-  Engine::get().optimize(*m);
-  std::string object = Engine::get().emitObject(*m);
-  exe->code = Engine::get().load(object, symbol);
+  std::string key = cache ? objectKey(g) : std::string();
+  std::optional<std::string> object;
+  if (cache && cache->lookup)
+    object = cache->lookup(key);
+  if (object) {
+    try {
+      exe->code = Engine::get().load(*object, kEntrySymbol);
+    } catch (const CompileError &) {
+      object.reset(); // an object this LLVM cannot load: compile afresh
+    }
+  }
+  if (!object) {
+    llvm::LLVMContext ctx;
+    std::unique_ptr<llvm::Module> m = buildModule(exe->plan, ctx);
+    Engine::get().optimize(*m);
+    object = Engine::get().emitObject(*m);
+    exe->code = Engine::get().load(*object, kEntrySymbol);
+    if (cache && cache->store)
+      cache->store(key, *object);
+  }
   exe->entry = reinterpret_cast<EntryFn>(exe->code->address());
   return exe;
 }
@@ -385,10 +403,10 @@ std::vector<NDArray> run(const Executable &exe,
   return outs;
 }
 
-std::string emitLLVM(const Graph &g, const std::string &name, bool optimized) {
+std::string emitLLVM(const Graph &g, bool optimized) {
   Plan plan = makePlan(g);
   llvm::LLVMContext ctx;
-  std::unique_ptr<llvm::Module> m = buildModule(plan, "thjit_" + name, ctx);
+  std::unique_ptr<llvm::Module> m = buildModule(plan, ctx);
   if (optimized)
     Engine::get().optimize(*m);
   std::string text;
@@ -397,10 +415,10 @@ std::string emitLLVM(const Graph &g, const std::string &name, bool optimized) {
   return text;
 }
 
-std::string emitAssembly(const Graph &g, const std::string &name) {
+std::string emitAssembly(const Graph &g) {
   Plan plan = makePlan(g);
   llvm::LLVMContext ctx;
-  std::unique_ptr<llvm::Module> m = buildModule(plan, "thjit_" + name, ctx);
+  std::unique_ptr<llvm::Module> m = buildModule(plan, ctx);
   Engine::get().optimize(*m);
   return Engine::get().emitAssembly(*m);
 }
