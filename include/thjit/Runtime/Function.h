@@ -8,9 +8,9 @@
 /// computed from the values before the call): a call that fails changes no
 /// shared variable.
 ///
-/// Today every mode evaluates with the reference kernels (lib/Ops); the CPU
-/// JIT will make FAST_RUN native, and the reference evaluator stays as the
-/// REFERENCE mode and the oracle of the DEBUG mode.
+/// FAST_RUN (the default) and FAST_COMPILE compile the graph to native code
+/// with the CPU back end (lib/CodeGen, docs/cpu-backend.md); REFERENCE
+/// evaluates it with the reference kernels (lib/Ops), the oracle of tests.
 ///
 //===----------------------------------------------------------------------===//
 #ifndef THJIT_RUNTIME_FUNCTION_H
