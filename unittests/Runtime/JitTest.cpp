@@ -154,7 +154,7 @@ TEST_CASE("a float sum is as accurate as pairwise summation", "[jit]") {
   CHECK(std::abs(got - want) < 1e-6);
 }
 
-TEST_CASE("--emit=llvm shows vector instructions for a contiguous loop",
+TEST_CASE("The optimized IR of a contiguous loop has vector instructions",
           "[jit]") {
   Var x = vector("x"), y = vector("y");
   std::string ir = codegen::emitLLVM(Graph({x, y}, {x * 2.0 + y}));
