@@ -1,0 +1,582 @@
+//===- benchmarks/cpu_jit.cpp - thjit's CPU JIT against C baselines -------===//
+///
+/// \file
+/// cpu_jit_bench: times one workload at one size and prints one JSON object
+/// of median times (seconds per call) on stdout. benchmarks/run.py calls it
+/// once per round, alternating with the NumPy/numexpr peers (peers.py), so
+/// that drift of this shared machine cancels in the ratios.
+///
+///   cpu_jit_bench --info
+///   cpu_jit_bench --workload W --size N [--reps R] [--min-ms M]
+///
+/// Workloads (N = elements, or the matrix order for dot, or the chain length
+/// for compile):
+///   f1 f2 f3 f4  the seed paper's Figure 7 formulas on float64 vectors:
+///                a**2 + b**2 + 2*a*b, 2*a + 3*b, a + 1, 2*a + b**10
+///   exp tanh     one float32 vector
+///   sum          sum of a float64 vector
+///   dot          dot of two N x N float64 matrices
+///   compile      function() of a chain of N element-wise ops
+///
+/// Variants timed within one process (round robin, R repetitions each, every
+/// repetition timing enough calls to last M ms after a warm-up; medians):
+///   thjit        function({a, b}, {expr}), the graph as the user wrote it
+///   thjit_fused  function({a, b}, {fuse(expr)}): one composite node whose
+///                scalar sub-graph becomes one loop (only when thjit::fuse
+///                exists; see `fuse` below)
+///   thjit_fused_mul  f1 and f4 only, informational: fused, with the powers
+///                written as products by hand (a*a, b8*b2)
+///   c_1t         the hand-fused C++ loop, one thread, called through a
+///                function pointer into a preallocated output: the floor of
+///                a call (call overhead = thjit - c_1t at tiny sizes)
+///   c_mt         the same loop on Team with numThreads() threads
+///   triad        STREAM triad a = b + s*c on Team, same size and threads:
+///                24 bytes per element, the bandwidth yardstick
+///   libm_1t/_mt  scalar expf/tanhf loops (no vectorization)
+///   csum         plain C sum on Team
+///   cblas        cblas_dgemm straight into a preallocated matrix
+///
+//===----------------------------------------------------------------------===//
+#include "baselines.h"
+
+#include "thjit/CodeGen/CPU.h"
+#include "thjit/Runtime/CompileCache.h"
+#include "thjit/Support/ThreadPool.h"
+#include "thjit/thjit.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace thjit;
+using Clock = std::chrono::steady_clock;
+
+namespace bench {
+
+// ---- fuse(), whether or not thjit has it yet ----------------------------------
+//
+// thjit::fuse(const Var &) collapses the element-wise sub-graph of a value into
+// one composite node. The benchmark calls `fuse(v)` unqualified: when thjit
+// declares it, argument-dependent lookup finds thjit::fuse, and a non-template
+// function beats this template in overload resolution; when it does not, this
+// fallback is the only candidate, returns the graph unchanged and records
+// that fusion was not available (the thjit_fused column is then omitted).
+bool fuseMissing = false;
+template <class V> V fuse(const V &root) {
+  fuseMissing = true;
+  return root;
+}
+
+bool haveFuse() {
+  static const bool have = [] {
+    fuseMissing = false;
+    Var x = vector("x", DType::Float64);
+    (void)fuse(x + 1.0);
+    return !fuseMissing;
+  }();
+  return have;
+}
+
+// ---- timing ---------------------------------------------------------------------
+
+volatile double sink; // results are read into this so nothing is optimized away
+
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+struct Variant {
+  Variant(std::string name, std::function<void()> call = {})
+      : name(std::move(name)), call(std::move(call)) {}
+  std::string name;
+  std::function<void()> call;
+  long iters = 1;
+  std::vector<double> samples; // seconds per call, one per repetition
+};
+
+double timeBatch(Variant &v, long iters) {
+  auto t0 = Clock::now();
+  for (long i = 0; i < iters; ++i)
+    v.call();
+  return seconds(Clock::now() - t0);
+}
+
+/// Warm-up, then the number of calls that lasts at least minSec.
+void calibrate(Variant &v, double minSec) {
+  v.call();
+  v.call();
+  long iters = 1;
+  for (;;) {
+    double t = timeBatch(v, iters);
+    if (t >= minSec || iters >= (1L << 40))
+      break;
+    double factor = t > 0 ? 1.3 * minSec / t : 100;
+    iters = std::max(iters * 2, (long)std::ceil(iters * std::min(factor, 100.0)));
+  }
+  v.iters = iters;
+}
+
+double median(std::vector<double> xs) {
+  if (xs.empty())
+    return NAN;
+  std::sort(xs.begin(), xs.end());
+  size_t n = xs.size();
+  return n % 2 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]);
+}
+
+/// Times every variant `reps` times, round robin.
+void measure(std::vector<Variant> &vs, int reps, double minSec) {
+  for (Variant &v : vs)
+    calibrate(v, minSec);
+  for (int r = 0; r < reps; ++r)
+    for (Variant &v : vs)
+      v.samples.push_back(timeBatch(v, v.iters) / v.iters);
+}
+
+// ---- JSON -----------------------------------------------------------------------
+
+std::string jsonString(const std::string &s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\', out += c;
+    else if ((unsigned char)c < 0x20)
+      out += ' ';
+    else
+      out += c;
+  }
+  return out + "\"";
+}
+std::string jsonNumber(double x) {
+  if (!std::isfinite(x))
+    return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
+
+struct Report {
+  std::string workload;
+  long size = 0;
+  std::vector<std::pair<std::string, std::string>> fields; // raw JSON values
+
+  void number(const std::string &k, double v) { fields.push_back({k, jsonNumber(v)}); }
+  void string(const std::string &k, const std::string &v) {
+    fields.push_back({k, jsonString(v)});
+  }
+  void print(const std::vector<Variant> &vs) const {
+    std::ostringstream os;
+    os << "{\"workload\": " << jsonString(workload) << ", \"size\": " << size
+       << ", \"threads\": " << numThreads() << ", \"times\": {";
+    for (size_t i = 0; i < vs.size(); ++i)
+      os << (i ? ", " : "") << jsonString(vs[i].name) << ": "
+         << jsonNumber(median(vs[i].samples));
+    os << "}, \"iters\": {";
+    for (size_t i = 0; i < vs.size(); ++i)
+      os << (i ? ", " : "") << jsonString(vs[i].name) << ": " << vs[i].iters;
+    os << "}";
+    for (const auto &[k, v] : fields)
+      os << ", " << jsonString(k) << ": " << v;
+    os << "}\n";
+    std::cout << os.str() << std::flush;
+  }
+};
+
+// ---- data -------------------------------------------------------------------------
+
+/// Deterministic values in [lo, hi).
+template <class T> void fillUniform(T *p, int64_t n, double lo, double hi, uint64_t seed) {
+  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (int64_t i = 0; i < n; ++i) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    double u = (double)(s >> 11) * (1.0 / 9007199254740992.0);
+    p[i] = (T)(lo + (hi - lo) * u);
+  }
+}
+
+NDArray uniformArray(DType t, const Shape &shape, double lo, double hi, uint64_t seed) {
+  NDArray a = NDArray::empty(t, shape);
+  if (t == DType::Float64)
+    fillUniform(a.data<double>(), a.size(), lo, hi, seed);
+  else
+    fillUniform(a.data<float>(), a.size(), lo, hi, seed);
+  return a;
+}
+
+template <class T> double maxRelDiff(const T *x, const T *y, int64_t n) {
+  double worst = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double d = std::fabs((double)x[i] - (double)y[i]) /
+               std::max(1e-30, std::fabs((double)y[i]));
+    if (!(d <= worst)) // NaN counts as the worst
+      worst = std::isnan(d) ? INFINITY : d;
+  }
+  return worst;
+}
+
+// ---- workloads --------------------------------------------------------------------
+
+struct Options {
+  std::string workload;
+  long size = 0;
+  int reps = 5;
+  double minSec = 0.02;
+};
+
+/// A formula's graph: its inputs (a, or a and b) and its value; for the
+/// formulas with `**`, the same with the powers written as products by hand
+/// (what strength reduction of pow by a small integer would give).
+struct FormulaGraph {
+  std::vector<Var> inputs;
+  Var expr;
+  FormulaFn cfn;
+  double bytesPerElement = 24;
+  Var exprMul;
+};
+
+FormulaGraph formulaGraph(const std::string &w) {
+  Var va = vector("a", DType::Float64), vb = vector("b", DType::Float64);
+  if (w == "f1")
+    return {{va, vb}, pow(va, 2) + pow(vb, 2) + 2 * va * vb, formulaF1, 24,
+            va * va + vb * vb + 2 * va * vb};
+  if (w == "f2")
+    return {{va, vb}, 2 * va + 3 * vb, formulaF2, 24, Var()};
+  if (w == "f3")
+    return {{va}, va + 1, formulaF3, 16, Var()};
+  Var b2 = vb * vb, b4 = b2 * b2, b8 = b4 * b4;
+  return {{va, vb}, 2 * va + pow(vb, 10), formulaF4, 24, 2 * va + b8 * b2};
+}
+
+void formula(const Options &o, Report &rep) {
+  const int64_t n = o.size;
+  NDArray a = uniformArray(DType::Float64, {n}, 0.5, 1.5, 1);
+  NDArray b = uniformArray(DType::Float64, {n}, 0.5, 1.5, 2);
+  FormulaGraph fg = formulaGraph(o.workload);
+  const std::vector<Var> &ins = fg.inputs;
+  const Var &expr = fg.expr;
+  const FormulaFn cfn = fg.cfn;
+  std::vector<NDArray> args{a, b};
+  args.resize(ins.size());
+  rep.number("bytes_per_element", fg.bytesPerElement);
+
+  auto t0 = Clock::now();
+  Function f = function(ins, {expr});
+  rep.number("compile_s", seconds(Clock::now() - t0));
+  std::optional<Function> ff;
+  if (haveFuse()) {
+    t0 = Clock::now();
+    ff = function(ins, {fuse(expr)});
+    rep.number("compile_fused_s", seconds(Clock::now() - t0));
+  }
+  std::optional<Function> fm;
+  if (haveFuse() && fg.exprMul.defined())
+    fm = function(ins, {fuse(fg.exprMul)});
+
+  NDArray out = NDArray::empty(DType::Float64, {n});
+  const double *pa = a.data<double>(), *pb = b.data<double>();
+  double *po = out.data<double>();
+  std::vector<double> tb(n), tc(n), ta(n);
+  fillUniform(tb.data(), n, 0, 1, 3);
+  fillUniform(tc.data(), n, 0, 1, 4);
+  Team team(numThreads());
+
+  // Correctness first: every thjit variant against the C loop.
+  cfn(pa, pb, po, 0, n);
+  rep.number("max_rel_diff", maxRelDiff(f(args)[0].data<double>(), po, n));
+  if (ff)
+    rep.number("max_rel_diff_fused", maxRelDiff((*ff)(args)[0].data<double>(), po, n));
+  if (fm)
+    rep.number("max_rel_diff_fused_mul", maxRelDiff((*fm)(args)[0].data<double>(), po, n));
+
+  std::vector<Variant> vs;
+  vs.push_back({"thjit", [&] { sink = f(args)[0].data<double>()[0]; }});
+  if (ff)
+    vs.push_back({"thjit_fused", [&] { sink = (*ff)(args)[0].data<double>()[0]; }});
+  if (fm) // informational: not the formula as written
+    vs.push_back({"thjit_fused_mul", [&] { sink = (*fm)(args)[0].data<double>()[0]; }});
+  // Through a volatile function pointer: a real, opaque call.
+  FormulaFn volatile cfnPtr = cfn;
+  vs.push_back({"c_1t", [&] {
+                  cfnPtr(pa, pb, po, 0, n);
+                  sink = po[0];
+                }});
+  vs.push_back({"c_mt", [&] {
+                  team.run(n, [&](int, int64_t lo, int64_t hi) { cfnPtr(pa, pb, po, lo, hi); });
+                  sink = po[0];
+                }});
+  vs.push_back({"triad", [&] {
+                  team.run(n, [&](int, int64_t lo, int64_t hi) {
+                    triad(ta.data(), tb.data(), tc.data(), 3.0, lo, hi);
+                  });
+                  sink = ta[0];
+                }});
+  measure(vs, o.reps, o.minSec);
+  rep.print(vs);
+}
+
+void unary(const Options &o, Report &rep) {
+  const int64_t n = o.size;
+  const bool isExp = o.workload == "exp";
+  NDArray x = uniformArray(DType::Float32, {n}, -4, 4, 5);
+  Var vx = vector("x", DType::Float32);
+  Function f = function({vx}, {isExp ? exp(vx) : tanh(vx)});
+  std::vector<NDArray> args{x};
+  UnaryF32Fn volatile scalar = isExp ? scalarExpf : scalarTanhf;
+  std::vector<float> out(n);
+  const float *px = x.data<float>();
+  Team team(numThreads());
+  scalar(px, out.data(), 0, n);
+  rep.number("max_rel_diff", maxRelDiff(f(args)[0].data<float>(), out.data(), n));
+  rep.number("bytes_per_element", 8);
+  std::vector<Variant> vs;
+  vs.push_back({"thjit", [&] { sink = f(args)[0].data<float>()[0]; }});
+  vs.push_back({"libm_1t", [&] {
+                  scalar(px, out.data(), 0, n);
+                  sink = out[0];
+                }});
+  vs.push_back({"libm_mt", [&] {
+                  team.run(n, [&](int, int64_t lo, int64_t hi) { scalar(px, out.data(), lo, hi); });
+                  sink = out[0];
+                }});
+  measure(vs, o.reps, o.minSec);
+  rep.print(vs);
+}
+
+void sumWorkload(const Options &o, Report &rep) {
+  const int64_t n = o.size;
+  NDArray x = uniformArray(DType::Float64, {n}, 0, 1, 6);
+  Var vx = vector("x", DType::Float64);
+  Function f = function({vx}, {thjit::sum(vx)});
+  std::vector<NDArray> args{x};
+  const double *px = x.data<double>();
+  Team team(numThreads());
+  std::vector<double> partial(team.size());
+  auto csum = [&] {
+    std::fill(partial.begin(), partial.end(), 0.0);
+    team.run(n, [&](int c, int64_t lo, int64_t hi) { partial[c] = plainSum(px, lo, hi); });
+    double s = 0;
+    for (double p : partial)
+      s += p;
+    return s;
+  };
+  double ref = csum();
+  double got = f(args)[0].item().toDouble();
+  rep.number("max_rel_diff", std::fabs(got - ref) / std::fabs(ref));
+  rep.number("bytes_per_element", 8);
+  std::vector<double> ta(n), tb(n), tc(n);
+  fillUniform(tb.data(), n, 0, 1, 3);
+  fillUniform(tc.data(), n, 0, 1, 4);
+  std::vector<Variant> vs;
+  vs.push_back({"thjit", [&] { sink = f(args)[0].data<double>()[0]; }});
+  vs.push_back({"csum", [&] { sink = csum(); }});
+  vs.push_back({"triad", [&] {
+                  team.run(n, [&](int, int64_t lo, int64_t hi) {
+                    triad(ta.data(), tb.data(), tc.data(), 3.0, lo, hi);
+                  });
+                  sink = ta[0];
+                }});
+  measure(vs, o.reps, o.minSec);
+  rep.print(vs);
+}
+
+void dotWorkload(const Options &o, Report &rep) {
+  const int64_t n = o.size;
+  NDArray a = uniformArray(DType::Float64, {n, n}, -1, 1, 7);
+  NDArray b = uniformArray(DType::Float64, {n, n}, -1, 1, 8);
+  Var va = matrix("A", DType::Float64), vb = matrix("B", DType::Float64);
+  Function f = function({va, vb}, {dot(va, vb)});
+  std::vector<NDArray> args{a, b};
+  std::vector<double> c(n * n);
+  auto gemm = [&] {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)n, (blasint)n,
+                (blasint)n, 1.0, a.data<double>(), (blasint)n, b.data<double>(),
+                (blasint)n, 0.0, c.data(), (blasint)n);
+  };
+  gemm();
+  rep.number("max_rel_diff", maxRelDiff(f(args)[0].data<double>(), c.data(), n * n));
+  rep.number("flops", 2.0 * n * n * n);
+  std::vector<Variant> vs;
+  vs.push_back({"thjit", [&] { sink = f(args)[0].data<double>()[0]; }});
+  vs.push_back({"cblas", [&] {
+                  gemm();
+                  sink = c[0];
+                }});
+  measure(vs, o.reps, o.minSec);
+  rep.print(vs);
+}
+
+/// x * c0 + d0 ... : `length` element-wise ops, each with its own constant
+/// (the chain's nodes are distinct anyway, since each has a new operand).
+Var chain(const Var &x, long length) {
+  Var y = x;
+  for (long i = 0; i < length; ++i)
+    y = i % 2 == 0 ? y * (1.0 + 1e-6 * (double)(i + 1)) : y + (1e-3 * (double)(i + 1));
+  return y;
+}
+
+/// Compile times of the chain (and of its fused form): the first function()
+/// of this process, then the same graph again in this process. run.py calls
+/// this twice with the same fresh THJIT_CACHE_DIR: in the first process the
+/// first compile is a cache miss (the real compile time), in the second it
+/// is the cache hit of a new process. Cache counters are reported for each.
+void compileWorkload(const Options &o, Report &rep) {
+  CompileCache &cache = CompileCache::global();
+  rep.string("cache_dir", cache.directory());
+  rep.number("cache_enabled", cache.enabled() ? 1 : 0);
+  // The first compile of the process pays for LLVM's initialization; a
+  // graph of its own keeps that out of the chain's times.
+  auto t0 = Clock::now();
+  {
+    Var z = vector("z", DType::Float64);
+    Function warm = function({z}, {z * 2.0 + 1.0});
+    sink = warm({NDArray::full(DType::Float64, {4}, Scalar(1.0))})[0].data<double>()[0];
+  }
+  rep.number("engine_init_s", seconds(Clock::now() - t0));
+
+  Var x = vector("x", DType::Float64);
+  t0 = Clock::now();
+  Var y = chain(x, o.size);
+  rep.number("graph_build_s", seconds(Clock::now() - t0));
+  NDArray in = uniformArray(DType::Float64, {1000}, 0, 1, 9);
+  FunctionOptions reference;
+  reference.mode = "REFERENCE";
+  NDArray expected = function({x}, {y}, reference)({in})[0];
+
+  std::vector<Variant> vs;
+  auto compileTwice = [&](const std::string &name, const Var &out) {
+    Variant v(name);
+    for (const char *when : {"first", "again"}) {
+      CacheStats before = cache.stats();
+      t0 = Clock::now();
+      Function f = function({x}, {out});
+      double t = seconds(Clock::now() - t0);
+      CacheStats after = cache.stats();
+      v.samples.push_back(t);
+      std::string k = name + "_" + when;
+      rep.number(k + "_s", t);
+      rep.number(k + "_cache_hits", (double)(after.hits - before.hits));
+      rep.number(k + "_cache_stores", (double)(after.stores - before.stores));
+      if (std::string(when) == "first")
+        rep.number("max_rel_diff_" + name,
+                   maxRelDiff(f({in})[0].data<double>(), expected.data<double>(),
+                              expected.size()));
+    }
+    vs.push_back(v);
+  };
+  compileTwice("compile", y);
+  if (haveFuse())
+    compileTwice("compile_fused", fuse(y));
+  rep.print(vs);
+}
+
+void info() {
+  std::ostringstream os;
+  CompileCache &cache = CompileCache::global();
+  os << "{\"threads\": " << numThreads() << ", \"have_fuse\": " << (haveFuse() ? "true" : "false")
+     << ", \"cxx_compiler\": " << jsonString(THJIT_BENCH_CXX_COMPILER)
+     << ", \"build_type\": " << jsonString(THJIT_BENCH_BUILD_TYPE)
+     << ", \"llvm\": " << jsonString(THJIT_BENCH_LLVM_VERSION)
+     << ", \"jit_target\": " << jsonString(codegen::hostTargetDescription().substr(0, 60))
+     << ", \"openblas\": " << jsonString(openblas_get_config())
+     << ", \"openblas_threads\": " << openblas_get_num_threads()
+     << ", \"cache_dir\": " << jsonString(cache.directory())
+     << ", \"cache_enabled\": " << (cache.enabled() ? "true" : "false") << "}\n";
+  std::cout << os.str();
+}
+
+/// Prints what thjit generates for a formula (for the analysis in
+/// docs/performance.md): its graph and its optimized LLVM IR or assembly.
+int emit(const std::string &w, bool fused, bool assembly) {
+  FormulaGraph fg = formulaGraph(w);
+  Var e = fused ? fuse(fg.expr) : fg.expr;
+  Function f = function(fg.inputs, {e});
+  std::cout << f.str() << "\n";
+  std::cout << (assembly ? codegen::emitAssembly(f.graph())
+                         : codegen::emitLLVM(f.graph(), /*optimized=*/true));
+  return 0;
+}
+
+int usage(const char *msg) {
+  if (msg)
+    std::cerr << "cpu_jit_bench: " << msg << "\n";
+  std::cerr << "usage: cpu_jit_bench --info\n"
+               "       cpu_jit_bench --workload f1|f2|f3|f4|exp|tanh|sum|dot|compile "
+               "--size N [--reps R] [--min-ms M]\n"
+               "       cpu_jit_bench --emit-llvm|--emit-asm f1|f2|f3|f4 [--fused]\n";
+  return 2;
+}
+
+} // namespace bench
+
+int main(int argc, char **argv) {
+  using namespace bench;
+  Options o;
+  bool wantInfo = false, fused = false;
+  std::string emitWhat, emitKind;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto next = [&]() -> const char * {
+      if (i + 1 >= argc) {
+        usage(("missing value after " + arg).c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (arg == "--info")
+      wantInfo = true;
+    else if (arg == "--emit-llvm" || arg == "--emit-asm")
+      emitKind = arg, emitWhat = next();
+    else if (arg == "--fused")
+      fused = true;
+    else if (arg == "--workload")
+      o.workload = next();
+    else if (arg == "--size")
+      o.size = std::atol(next());
+    else if (arg == "--reps")
+      o.reps = std::max(1, std::atoi(next()));
+    else if (arg == "--min-ms")
+      o.minSec = std::max(0.0, std::atof(next())) / 1000.0;
+    else if (arg == "-h" || arg == "--help")
+      return usage(nullptr), 0;
+    else
+      return usage(("unknown argument " + arg).c_str());
+  }
+  try {
+    if (wantInfo) {
+      info();
+      return 0;
+    }
+    if (!emitKind.empty())
+      return emit(emitWhat, fused, emitKind == "--emit-asm");
+    if (o.size <= 0)
+      return usage("--size must be positive");
+    Report rep;
+    rep.workload = o.workload;
+    rep.size = o.size;
+    const std::string &w = o.workload;
+    if (w == "f1" || w == "f2" || w == "f3" || w == "f4")
+      formula(o, rep);
+    else if (w == "exp" || w == "tanh")
+      unary(o, rep);
+    else if (w == "sum")
+      sumWorkload(o, rep);
+    else if (w == "dot")
+      dotWorkload(o, rep);
+    else if (w == "compile")
+      compileWorkload(o, rep);
+    else
+      return usage(("unknown workload '" + w + "'").c_str());
+  } catch (const std::exception &e) {
+    std::cerr << "cpu_jit_bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

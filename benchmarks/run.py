@@ -1,0 +1,498 @@
+#!/usr/bin/python3
+"""Runs cpu_jit_bench and peers.py interleaved and prints the results table.
+
+benchmarks/run.sh builds the benchmark and calls this; see it for usage.
+
+For every workload and size, each round runs the C++ program (thjit and the
+C baselines) and the Python peers (NumPy, numexpr) one after the other,
+alternating which goes first. Each process times many calls itself after a
+warm-up and reports medians, so process start-up never counts. Ratios are
+computed within a round (the processes ran seconds apart) and the table
+shows the median over rounds, so slow drift of this shared machine cancels.
+"""
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FORMULAS = {
+    "f1": "a**2 + b**2 + 2*a*b",
+    "f2": "2*a + 3*b",
+    "f3": "a + 1",
+    "f4": "2*a + b**10",
+}
+
+
+def run_json(cmd, env=None):
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        sys.stderr.write(p.stderr)
+        raise SystemExit("failed: " + " ".join(cmd))
+    if p.stderr.strip():
+        sys.stderr.write(p.stderr)
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def machine_info(bench_info, peer_info):
+    model, cores = platform.processor(), os.cpu_count()
+    lscpu = {}
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            k, _, v = line.partition(":")
+            lscpu[k.strip()] = v.strip()
+        model = lscpu.get("Model name", model)
+    except OSError:
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(f.readline().split()[1])
+            mem = "%.0f GiB" % (kb / 2**20)
+    except (OSError, ValueError, IndexError):
+        pass
+    flags = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    fl = line.split(":")[1].split()
+                    flags = " ".join(x for x in ("avx2", "fma", "avx512f")
+                                     if x in fl)
+                    break
+    except OSError:
+        pass
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "cpu": model,
+        "llvm_cpu": bench_info["jit_target"].split()[1]
+        if len(bench_info["jit_target"].split()) > 1 else "",
+        "l3": lscpu.get("L3 cache", ""),
+        "hypervisor": lscpu.get("Hypervisor vendor", ""),
+        "logical_cpus": cores,
+        "memory": mem,
+        "cpu_flags": flags,
+        "kernel": platform.release(),
+        "thjit_threads": bench_info["threads"],
+        "THJIT_NUM_THREADS": os.environ.get("THJIT_NUM_THREADS", "(unset)"),
+        "cxx_compiler": bench_info["cxx_compiler"],
+        "build_type": bench_info["build_type"],
+        "llvm": bench_info["llvm"],
+        "jit_target": bench_info["jit_target"],
+        "openblas": bench_info["openblas"],
+        "have_fuse": bench_info["have_fuse"],
+        "python": peer_info["python"],
+        "numpy": peer_info["numpy"],
+        "numexpr": peer_info["numexpr"],
+    }
+
+
+# ---- the measurement plan ---------------------------------------------------
+
+def plan(args):
+    sizes = [1000, 1000000, 10000000] if args.quick else \
+        [1000, 10000, 100000, 1000000, 10000000]
+    items = []
+    for w in ("f1", "f2", "f3", "f4"):
+        for n in sizes:
+            items.append((w, n))
+    items.append(("f3", 1))  # call overhead: one element
+    items += [("exp", 10000000), ("tanh", 10000000), ("sum", 10000000),
+              ("dot", 1000)]
+    if args.only:
+        items = [it for it in items if it[0] in args.only]
+    return items
+
+
+def measure_item(args, env, w, n):
+    """Rounds of (C++, Python) in alternating order: per-round merged times."""
+    rounds = []
+    for r in range(args.rounds):
+        cpp = [args.bench, "--workload", w, "--size", str(n), "--reps",
+               str(args.reps), "--min-ms", str(args.min_ms)]
+        py = ["/usr/bin/python3", os.path.join(HERE, "peers.py"),
+              "--workload", w, "--size", str(n), "--reps", str(args.reps),
+              "--min-ms", str(args.min_ms), "--threads", str(args.threads)]
+        order = [cpp, py] if r % 2 == 0 else [py, cpp]
+        merged, extra = {}, {}
+        for cmd in order:
+            res = run_json(cmd, env)
+            merged.update(res["times"])
+            for k, v in res.items():
+                if k not in ("times", "iters", "workload", "size", "threads"):
+                    extra[k] = v
+        rounds.append({"times": merged, "extra": extra})
+    return rounds
+
+
+def measure_compile(args, env, length):
+    """Per round: a fresh cache directory; process A compiles the chain (the
+    first compile is a miss: the compile time; the second, in-process, a
+    hit), then process B compiles it again (a cache hit in a new process)."""
+    rounds = []
+    for r in range(args.compile_rounds):
+        d = tempfile.mkdtemp(prefix="thjit-bench-cache-")
+        e = dict(env, THJIT_CACHE_DIR=d)
+        cmd = [args.bench, "--workload", "compile", "--size", str(length)]
+        a = run_json(cmd, e)
+        b = run_json(cmd, e)
+        shutil.rmtree(d, ignore_errors=True)
+        rounds.append({"miss": a, "hit": b})
+    return rounds
+
+
+# ---- evaluation -------------------------------------------------------------
+
+def per_round(rounds, fn):
+    vals = []
+    for rd in rounds:
+        try:
+            v = fn(rd["times"], rd["extra"])
+        except (KeyError, TypeError, ZeroDivisionError):
+            v = None
+        vals.append(v)
+    return median(vals)
+
+
+def evaluate(w, n, rounds, have_numexpr):
+    """One table row: medians, ratios and the verdict of the targets."""
+    t = {k: median([rd["times"].get(k) for rd in rounds])
+         for k in rounds[0]["times"]}
+    extra = rounds[0]["extra"]
+    row = {"workload": w, "size": n, "times": t, "checks": {
+        k: v for k, v in extra.items() if k.startswith("max_rel_diff")}}
+    targets = []
+    if w in FORMULAS:
+        best = "thjit_fused" if "thjit_fused" in t else "thjit"
+        row["thjit_variant"] = best
+        bpe = extra.get("bytes_per_element", 24)
+        row["vs_numpy"] = per_round(rounds, lambda T, E: T["numpy"] / T[best])
+        row["vs_numexpr"] = per_round(rounds, lambda T, E: T["numexpr"] / T[best]) \
+            if have_numexpr else None
+        row["vs_numexpr_alloc"] = per_round(
+            rounds, lambda T, E: T["numexpr_alloc"] / T[best]) if have_numexpr else None
+        row["vs_numpy_unfused"] = per_round(rounds, lambda T, E: T["numpy"] / T["thjit"])
+        row["bw_pct_triad"] = per_round(
+            rounds, lambda T, E: 100 * bpe * T["triad"] / (24 * T[best]))
+        row["gbs"] = bpe * n / t[best] / 1e9
+        row["triad_gbs"] = 24 * n / t["triad"] / 1e9
+        row["excess_over_c_us"] = per_round(
+            rounds, lambda T, E: (T[best] - T["c_1t"]) * 1e6)
+        if n == 1:
+            targets.append(("call overhead < 1 us (thjit - C call, 1 element)",
+                            row["excess_over_c_us"], row["excess_over_c_us"] < 1.0))
+        if n == 1000:
+            targets.append(("faster than NumPy", row["vs_numpy"], row["vs_numpy"] > 1))
+        if n >= 1000000:
+            if have_numexpr:
+                targets.append((">= 2x numexpr", row["vs_numexpr"], row["vs_numexpr"] >= 2))
+            targets.append((">= 85% of triad bandwidth", row["bw_pct_triad"],
+                            row["bw_pct_triad"] >= 85))
+    elif w in ("exp", "tanh"):
+        row["vs_libm_1t"] = per_round(rounds, lambda T, E: T["libm_1t"] / T["thjit"])
+        row["vs_libm_mt"] = per_round(rounds, lambda T, E: T["libm_mt"] / T["thjit"])
+        row["vs_numpy"] = per_round(rounds, lambda T, E: T["numpy"] / T["thjit"])
+        if have_numexpr:
+            row["vs_numexpr"] = per_round(rounds, lambda T, E: T["numexpr"] / T["thjit"])
+        targets.append((">= 4x scalar libm loop", row["vs_libm_1t"], row["vs_libm_1t"] >= 4))
+    elif w == "sum":
+        row["bw_pct_triad"] = per_round(
+            rounds, lambda T, E: 100 * 8 * T["triad"] / (24 * T["thjit"]))
+        row["gbs"] = 8 * n / t["thjit"] / 1e9
+        row["triad_gbs"] = 24 * n / t["triad"] / 1e9
+        row["vs_numpy"] = per_round(rounds, lambda T, E: T["numpy"] / T["thjit"])
+        row["vs_csum"] = per_round(rounds, lambda T, E: T["csum"] / T["thjit"])
+        targets.append((">= 85% of triad bandwidth", row["bw_pct_triad"],
+                        row["bw_pct_triad"] >= 85))
+    elif w == "dot":
+        row["thjit_over_cblas"] = per_round(rounds, lambda T, E: T["thjit"] / T["cblas"])
+        row["vs_numpy"] = per_round(rounds, lambda T, E: T["numpy"] / T["thjit"])
+        row["gflops"] = 2.0 * n**3 / t["thjit"] / 1e9
+        targets.append(("within 5% of cblas", row["thjit_over_cblas"],
+                        row["thjit_over_cblas"] <= 1.05))
+    row["targets"] = targets
+    return row
+
+
+def evaluate_compile(length, rounds):
+    def med(proc, key):
+        return median([r[proc].get(key) for r in rounds])
+
+    row = {"workload": "compile", "size": length, "checks": {
+        k: v for k, v in rounds[0]["miss"].items() if k.startswith("max_rel_diff")}}
+    targets = []
+    for name, label in (("compile_fused", "fused by hand: one composite node"),
+                        ("compile", "unfused: one loop per op")):
+        if name + "_first_s" not in rounds[0]["miss"]:
+            continue
+        miss = med("miss", name + "_first_s")
+        hit = med("hit", name + "_first_s")
+        hits = sum(r["hit"].get(name + "_first_cache_hits", 0) for r in rounds)
+        row[name] = {
+            "compile_s": miss,
+            "again_in_process_s": med("miss", name + "_again_s"),
+            "new_process_hit_s": hit,
+            "new_process_cache_hits": hits,
+        }
+        mine = [("compile < 1 s (%s)" % label, miss, miss < 1.0),
+                ("cache hit in a new process < 10 ms (%s)%s" % (
+                    label, "" if hits else ": no hit counted"), hit,
+                 hits > 0 and hit < 0.010)]
+        row[name]["verdicts"] = "; ".join(
+            "%s: %s" % (n.split(" (")[0], "met" if ok else "**missed**")
+            for n, _, ok in mine)
+        targets += mine
+    row["engine_init_s"] = med("miss", "engine_init_s")
+    row["engine_init_with_hit_s"] = med("hit", "engine_init_s")
+    row["graph_build_s"] = med("miss", "graph_build_s")
+    row["targets"] = targets
+    return row
+
+
+# ---- printing ---------------------------------------------------------------
+
+def fmt_time(s):
+    if s is None:
+        return "-"
+    if s < 1e-6:
+        return "%.0f ns" % (s * 1e9)
+    if s < 1e-3:
+        return "%.2f us" % (s * 1e6)
+    if s < 1:
+        return "%.2f ms" % (s * 1e3)
+    return "%.2f s" % s
+
+
+def fmt_x(v):
+    return "-" if v is None else "%.2fx" % v
+
+
+def fmt_pct(v):
+    return "-" if v is None else "%.0f%%" % v
+
+
+def fmt_size(n):
+    for e in range(7, 2, -1):
+        if n == 10**e:
+            return "1e%d" % e
+    return str(n)
+
+
+def markdown(rows, info):
+    L = []
+    L.append("Machine: %s (LLVM's host CPU: %s)%s, %s logical CPUs, L3 %s, %s RAM; "
+             "%s threads (THJIT_NUM_THREADS=%s); "
+             "%s %s, LLVM %s; NumPy %s, numexpr %s; %s." % (
+                 info["cpu"], info["llvm_cpu"],
+                 " in a %s guest" % info["hypervisor"] if info["hypervisor"] else "",
+                 info["logical_cpus"], info["l3"] or "?", info["memory"],
+                 info["thjit_threads"], info["THJIT_NUM_THREADS"],
+                 info["cxx_compiler"], info["build_type"], info["llvm"],
+                 info["numpy"], info["numexpr"] or "(missing)", info["date"]))
+    L.append("")
+    L.append("Element-wise formulas, float64 (times: median seconds per call; "
+             "ratios: peer time / thjit time, so > 1 means thjit is faster):")
+    L.append("")
+    L.append("| formula | n | thjit | thjit fused | (fused, `**` as products) | "
+             "C, 1 thread | triad | NumPy | numexpr (out=) | numexpr | vs NumPy | "
+             "vs numexpr (out=) | vs numexpr | % of triad BW | targets |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if r["workload"] not in FORMULAS:
+            continue
+        t = r["times"]
+        L.append("| `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            FORMULAS[r["workload"]], fmt_size(r["size"]), fmt_time(t.get("thjit")),
+            fmt_time(t.get("thjit_fused")), fmt_time(t.get("thjit_fused_mul")),
+            fmt_time(t.get("c_1t")),
+            fmt_time(t.get("triad")), fmt_time(t.get("numpy")),
+            fmt_time(t.get("numexpr")), fmt_time(t.get("numexpr_alloc")),
+            fmt_x(r["vs_numpy"]), fmt_x(r.get("vs_numexpr")),
+            fmt_x(r.get("vs_numexpr_alloc")),
+            fmt_pct(r["bw_pct_triad"]) if r["size"] >= 1000000 else "-",
+            verdicts(r)))
+    L.append("")
+    L.append("thjit: the graph as written, one loop per op; thjit fused: `fuse(expr)`, "
+             "one loop; (fused, `**` as products): informational, `fuse(a*a + b*b + 2*a*b)` "
+             "and `fuse(2*a + b8*b2)` with b2 = b*b, b4 = b2*b2, b8 = b4*b4, i.e. what "
+             "strength reduction of `**` by a small integer would give; C, 1 thread: "
+             "the hand-fused loop called through a function "
+             "pointer; triad: `a[i] = b[i] + s*c[i]` on the same number of threads; "
+             "numexpr (out=): `ne.evaluate(expr, out=r)`; numexpr: `ne.evaluate(expr)`. "
+             "Ratios and verdicts use thjit fused when it exists. Bandwidth counts "
+             "24 bytes per element (16 for `a + 1`), the triad's 24. The 1-element "
+             "row measures call overhead: thjit minus the C call.")
+    L.append("")
+    L.append("Other workloads:")
+    L.append("")
+    L.append("| workload | n | thjit | baselines | ratio | targets |")
+    L.append("|---|---|---|---|---|---|")
+    for r in rows:
+        w, t = r["workload"], r.get("times", {})
+        if w in ("exp", "tanh"):
+            base = "scalar libm %s, libm %d threads %s, NumPy %s, numexpr %s" % (
+                fmt_time(t.get("libm_1t")), info["thjit_threads"],
+                fmt_time(t.get("libm_mt")), fmt_time(t.get("numpy")),
+                fmt_time(t.get("numexpr")))
+            ratio = "%s vs scalar libm, %s vs NumPy" % (
+                fmt_x(r["vs_libm_1t"]), fmt_x(r["vs_numpy"]))
+            name = "%s float32" % w
+        elif w == "sum":
+            base = "triad %s (%.1f GB/s), C sum %s, NumPy %s" % (
+                fmt_time(t.get("triad")), r["triad_gbs"], fmt_time(t.get("csum")),
+                fmt_time(t.get("numpy")))
+            ratio = "%s of triad BW (%.1f GB/s), %s vs NumPy" % (
+                fmt_pct(r["bw_pct_triad"]), r["gbs"], fmt_x(r["vs_numpy"]))
+            name = "sum float64"
+        elif w == "dot":
+            base = "cblas_dgemm %s, NumPy %s" % (fmt_time(t.get("cblas")),
+                                                  fmt_time(t.get("numpy")))
+            ratio = "thjit/cblas %.3f (%.1f GFLOP/s)" % (r["thjit_over_cblas"],
+                                                        r["gflops"])
+            name = "dot float64 n x n"
+        elif w == "compile":
+            for name, label in (("compile_fused", "fused by hand"),
+                                ("compile", "unfused")):
+                if name not in r:
+                    continue
+                c = r[name]
+                L.append("| compile a chain of n element-wise ops (%s) | %d | %s | "
+                         "same graph again in-process %s; LLVM start-up (first compile of a "
+                         "process, not counted) %s, or %s when that compile is a cache hit "
+                         "| new process, same graph: %s (%d cache hits) | %s |" % (
+                             label, r["size"], fmt_time(c["compile_s"]),
+                             fmt_time(c["again_in_process_s"]),
+                             fmt_time(r["engine_init_s"]),
+                             fmt_time(r["engine_init_with_hit_s"]),
+                             fmt_time(c["new_process_hit_s"]),
+                             c["new_process_cache_hits"], c["verdicts"]))
+            continue
+        else:
+            continue
+        L.append("| %s | %s | %s | %s | %s | %s |" % (
+            name, fmt_size(r["size"]), fmt_time(t.get("thjit")), base, ratio,
+            verdicts(r)))
+    return "\n".join(L) + "\n"
+
+
+def verdicts(r):
+    if not r["targets"]:
+        return ""
+    return "; ".join("%s: %s" % (name, "met" if ok else "**missed**")
+                     for name, _, ok in r["targets"])
+
+
+def update_docs(md):
+    """Replaces the table between the markers of docs/performance.md."""
+    doc = os.path.join(HERE, "..", "docs", "performance.md")
+    begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+    with open(doc) as f:
+        text = f.read()
+    if begin not in text or end not in text:
+        print("warning: no results markers in %s" % doc, file=sys.stderr)
+        return
+    a, b = text.index(begin) + len(begin), text.index(end)
+    with open(doc, "w") as f:
+        f.write(text[:a] + "\n" + md.rstrip() + "\n" + text[b:])
+    print("updated %s" % os.path.normpath(doc))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bench", required=True, help="path of cpu_jit_bench")
+    p.add_argument("--out", required=True, help="folder for results.{csv,json,md}")
+    p.add_argument("--quick", action="store_true",
+                   help="fewer sizes, 2 rounds, shorter timings (~1 minute)")
+    p.add_argument("--rounds", type=int)
+    p.add_argument("--reps", type=int)
+    p.add_argument("--min-ms", type=float)
+    p.add_argument("--only", nargs="*", help="workloads to run (f1 ... dot compile)")
+    p.add_argument("--update-docs", action="store_true",
+                   help="also put the table into docs/performance.md")
+    args = p.parse_args()
+    if args.rounds is None:
+        args.rounds = 2 if args.quick else 3
+    if args.reps is None:
+        args.reps = 3 if args.quick else 5
+    if args.min_ms is None:
+        args.min_ms = 10 if args.quick else 20
+    # An unfused 1000-op chain takes many seconds to compile: fewer rounds.
+    args.compile_rounds = 1 if args.quick else min(args.rounds, 2)
+    os.makedirs(args.out, exist_ok=True)
+
+    env = dict(os.environ)
+    # Keep the compile cache out of $HOME, and fresh for every run.
+    cache = os.path.join(os.path.abspath(args.out), "cache")
+    shutil.rmtree(cache, ignore_errors=True)
+    env.setdefault("THJIT_CACHE_DIR", cache)
+    bench_info = run_json([args.bench, "--info"], env)
+    peer_info = run_json(["/usr/bin/python3", os.path.join(HERE, "peers.py"), "--info"])
+    args.threads = bench_info["threads"]
+    have_numexpr = peer_info["numexpr"] is not None
+    if not have_numexpr:
+        print("note: numexpr is not installed (apt-get install python3-numexpr); "
+              "the numexpr column is left out", file=sys.stderr)
+    info = machine_info(bench_info, peer_info)
+    if not info["have_fuse"]:
+        print("note: thjit::fuse is not available; thjit_fused is left out and the "
+              "targets are judged on the unfused graphs", file=sys.stderr)
+
+    rows, raw = [], []
+    for w, n in plan(args):
+        print("... %s n=%s" % (w, n), file=sys.stderr, flush=True)
+        rounds = measure_item(args, env, w, n)
+        raw.append({"workload": w, "size": n, "rounds": rounds})
+        rows.append(evaluate(w, n, rounds, have_numexpr))
+    if not args.only or "compile" in args.only:
+        print("... compile n=1000", file=sys.stderr, flush=True)
+        rounds = measure_compile(args, env, 1000)
+        raw.append({"workload": "compile", "size": 1000, "rounds": rounds})
+        rows.append(evaluate_compile(1000, rounds))
+
+    missed = [(r["workload"], r["size"], name) for r in rows
+              for name, _, ok in r["targets"] if not ok]
+    met = sum(ok for r in rows for _, _, ok in r["targets"])
+    md = markdown(rows, info)
+    md += "\nTargets: %d met, %d missed.\n" % (met, len(missed))
+    print(md)
+    bad = [(r["workload"], r["size"], k, v) for r in rows
+           for k, v in r.get("checks", {}).items() if v is None or v > 1e-5]
+    for w, n, k, v in bad:
+        print("warning: %s n=%s: %s = %s" % (w, n, k, v), file=sys.stderr)
+    if args.update_docs:
+        update_docs(md)
+
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write(md)
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump({"machine": info, "settings": {
+            "rounds": args.rounds, "reps": args.reps, "min_ms": args.min_ms},
+            "rows": rows, "raw": raw}, f, indent=1)
+    with open(os.path.join(args.out, "results.csv"), "w", newline="") as f:
+        wr = csv.writer(f)
+        wr.writerow(["workload", "size", "variant", "median_s"])
+        for r in rows:
+            for k, v in r.get("times", {}).items():
+                wr.writerow([r["workload"], r["size"], k, v])
+            for name in ("compile", "compile_fused"):
+                for k, v in r.get(name, {}).items():
+                    if isinstance(v, (int, float)):
+                        wr.writerow([r["workload"], r["size"], name + "." + k, v])
+    print("results: %s/results.{md,csv,json}" % args.out)
+
+
+if __name__ == "__main__":
+    main()
