@@ -78,8 +78,8 @@ struct Plan {
   }
 };
 
-/// True when the CPU back end generates code for this node (else the runtime
-/// runs its reference kernel or a library call).
+/// How the CPU back end runs this node: generated code, or (Runtime) a
+/// library call or its reference kernel.
 StepKind stepKindFor(const Node &node);
 
 Plan makePlan(const Graph &g);

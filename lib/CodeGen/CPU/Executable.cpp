@@ -23,7 +23,6 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <atomic>
 #include <climits>
 #include <cstring>
 #include <mutex>
