@@ -37,6 +37,55 @@ StepKind stepKindFor(const Node &node) {
   return StepKind::Runtime;
 }
 
+ScalarProgram programOf(const Node &n) {
+  ScalarProgram p;
+  if (n.kind() == OpKind::Composite) {
+    p = *n.attrs().program;
+  } else {
+    ScalarProgram::Op op{n.kind(), {}, n.resultTypes()[0]->dtype(),
+                         n.attrs().dtype};
+    for (int i = 0; i < n.numOperands(); ++i) {
+      p.inputs.push_back(n.operand(i).dtype());
+      op.args.push_back(i);
+    }
+    p.ops.push_back(op);
+    p.outputs.push_back(n.numOperands());
+  }
+  // Fold 0-d constants: an immediate op per constant, appended (an op may
+  // only refer to earlier values, so the references are renumbered).
+  const int numInputs = (int)p.inputs.size();
+  std::vector<int> immediate(numInputs, -1);
+  std::vector<ScalarProgram::Op> consts;
+  for (int i = 0; i < numInputs; ++i) {
+    const Var &v = n.operand(i);
+    if (!v.isConstant() || v.ndim() != 0 || isComplex(v.dtype()))
+      continue;
+    Scalar value = v.constantValue().item();
+    ScalarProgram::Op c{OpKind::Constant, {}, v.dtype(), {}};
+    if (isFloat(v.dtype()))
+      c.floatValue = value.toDouble();
+    else if (v.dtype() == DType::UInt64)
+      c.intValue = (int64_t)value.toUInt();
+    else
+      c.intValue = value.toInt();
+    immediate[i] = numInputs + (int)consts.size();
+    consts.push_back(c);
+  }
+  if (consts.empty())
+    return p;
+  auto remap = [&](int a) {
+    return a < numInputs ? (immediate[a] >= 0 ? immediate[a] : a)
+                         : a + (int)consts.size();
+  };
+  for (ScalarProgram::Op &op : p.ops)
+    for (int &a : op.args)
+      a = remap(a);
+  for (int &o : p.outputs)
+    o = remap(o);
+  p.ops.insert(p.ops.begin(), consts.begin(), consts.end());
+  return p;
+}
+
 /// Scratch words a step needs in the frame.
 static int scratchWords(StepKind k) {
   switch (k) {
@@ -45,6 +94,42 @@ static int scratchWords(StepKind k) {
   default:
     return 0;
   }
+}
+
+/// A reduction that is the only reader of an element-wise result computes
+/// that result's elements itself: the producer's step goes, and its result
+/// never has memory.
+static void fuseProducersIntoReductions(Plan &p) {
+  std::vector<int> readers(p.values.size(), 0), producer(p.values.size(), -1);
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    for (int v : p.steps[i].operands)
+      ++readers[v];
+    for (int r : p.steps[i].results)
+      producer[r] = (int)i;
+  }
+  for (int v : p.outputValues)
+    ++readers[v];
+  std::vector<bool> fused(p.steps.size(), false);
+  for (Step &s : p.steps) {
+    if (s.kind != StepKind::Reduce)
+      continue;
+    int x = s.operands[0], i = producer[x];
+    if (i < 0 || readers[x] != 1 || p.steps[i].kind != StepKind::Elemwise)
+      continue;
+    Step &e = p.steps[i];
+    s.producer = e.node;
+    s.operands = e.operands;
+    s.program = e.program;
+    fused[i] = true;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < p.steps.size(); ++i)
+    if (!fused[i]) {
+      if (kept != i)
+        p.steps[kept] = std::move(p.steps[i]);
+      ++kept;
+    }
+  p.steps.resize(kept);
 }
 
 Plan makePlan(const Graph &g) {
@@ -107,6 +192,15 @@ Plan makePlan(const Graph &g) {
       }
       s.results.push_back(v);
     }
+    if (s.kind == StepKind::Elemwise) {
+      s.program = std::make_shared<ScalarProgram>(programOf(*n));
+    } else if (s.kind == StepKind::Reduce) {
+      auto identity = std::make_shared<ScalarProgram>();
+      identity->inputs = {n->operand(0).dtype()};
+      identity->outputs = {0};
+      s.program = identity;
+      s.source = s.operands[0];
+    }
     if (int words = scratchWords(s.kind)) {
       s.scratch = p.frameSize;
       p.frameSize += words;
@@ -115,6 +209,7 @@ Plan makePlan(const Graph &g) {
   }
   for (const Var &o : g.outputs())
     p.outputValues.push_back(valueOf.at(o));
+  fuseProducersIntoReductions(p);
 
   // Buffer slots by liveness. A value's memory stays live while any value
   // that may view it is used; a runtime result may view any of its operands

@@ -13,20 +13,6 @@ namespace thjit::codegen {
 
 using llvm::Value;
 
-ScalarProgram programOf(const Node &n) {
-  if (n.kind() == OpKind::Composite)
-    return *n.attrs().program;
-  ScalarProgram p;
-  ScalarProgram::Op op{n.kind(), {}, n.resultTypes()[0]->dtype(), n.attrs().dtype};
-  for (int i = 0; i < n.numOperands(); ++i) {
-    p.inputs.push_back(n.operand(i).dtype());
-    op.args.push_back(i);
-  }
-  p.ops.push_back(op);
-  p.outputs.push_back(n.numOperands());
-  return p;
-}
-
 const std::vector<MathFunction> &vectorizableMathFunctions() {
   static const std::vector<MathFunction> fns{
       {"exp", 1},   {"exp2", 1},  {"expm1", 1}, {"log", 1},   {"log2", 1},
@@ -197,6 +183,61 @@ Value *ScalarEmitter::intPow(Value *a, Value *bv, DType t) {
   return b.CreateCall(f, {a, bv});
 }
 
+/// x ** e for an immediate e: for floats, e = 0.5 is a square root (with
+/// pow's answers for -0 and -inf) and an integer 0 <= e <= 16 or e = -1 is
+/// exponentiation by squaring, which differs from pow by at most a few ulp
+/// (exact for 0, 1, 2 and -1); for integers any e >= 0 squares exactly
+/// (wrapping as pow does). Null when pow itself must run.
+Value *ScalarEmitter::powByConstant(Value *x, const ScalarProgram::Op &e,
+                                    DType xType, DType result) {
+  ElemwiseDTypes d = elemwiseDTypes(OpKind::Pow, {xType, e.dtype}, {});
+  const DType t = d.compute;
+  double ev = isFloat(e.dtype)  ? e.floatValue
+              : e.dtype == DType::UInt64 ? (double)(uint64_t)e.intValue
+                                        : (double)e.intValue;
+  if (isBool(t))
+    return nullptr;
+  Value *base = convert(x, xType, t);
+  Value *r = nullptr;
+  if (isFloat(t)) {
+    if (ev == 0.5) {
+      // sqrt(-0) is -0 and sqrt(-inf) NaN where pow gives +0 and +inf.
+      Value *root = b.CreateFAdd(intrinsic(llvm::Intrinsic::sqrt, {base}),
+                                 constant(t, 0.0));
+      Value *negInf = b.CreateFCmpOEQ(
+          base, constant(t, -std::numeric_limits<double>::infinity()));
+      r = b.CreateSelect(negInf, constant(t, std::numeric_limits<double>::infinity()),
+                         root);
+    } else if (ev == -1) {
+      r = b.CreateFDiv(constant(t, 1.0), base);
+    } else if (ev >= 0 && ev <= 16 && ev == std::floor(ev)) {
+      r = nullptr;
+      Value *square = base;
+      for (uint64_t n = (uint64_t)ev; n; n >>= 1) {
+        if (n & 1)
+          r = r ? b.CreateFMul(r, square) : square;
+        if (n > 1)
+          square = b.CreateFMul(square, square);
+      }
+      if (!r)
+        r = constant(t, 1.0); // x ** 0 is 1, NaN included
+    }
+  } else if (ev >= 0) { // an integer compute dtype: e is an integer
+    Value *square = base;
+    for (uint64_t n = (uint64_t)e.intValue; n; n >>= 1) {
+      if (n & 1)
+        r = r ? b.CreateMul(r, square) : square;
+      if (n > 1)
+        square = b.CreateMul(square, square);
+    }
+    if (!r)
+      r = constant(t, 1);
+  }
+  if (!r)
+    return nullptr;
+  return convert(r, t, result);
+}
+
 Value *ScalarEmitter::emit(OpKind kind, const std::vector<Value *> &args,
                            const std::vector<DType> &argTypes, DType result,
                            std::optional<DType> castTo) {
@@ -218,6 +259,23 @@ std::vector<Value *> ScalarEmitter::emit(const ScalarProgram &p,
                                          const std::vector<Value *> &inputs) {
   std::vector<Value *> vals = inputs;
   for (const ScalarProgram::Op &op : p.ops) {
+    if (op.kind == OpKind::Constant) {
+      llvm::Type *ty = regType(op.dtype);
+      if (isFloat(op.dtype))
+        vals.push_back(llvm::ConstantFP::get(ty, op.floatValue));
+      else
+        vals.push_back(llvm::ConstantInt::get(ty, (uint64_t)op.intValue));
+      continue;
+    }
+    if (op.kind == OpKind::Pow) {
+      const ScalarProgram::Op *e = p.opOf(op.args[1]);
+      if (e && e->kind == OpKind::Constant)
+        if (Value *r = powByConstant(vals[op.args[0]], *e,
+                                     p.dtypeOf(op.args[0]), op.dtype)) {
+          vals.push_back(r);
+          continue;
+        }
+    }
     std::vector<Value *> args;
     std::vector<DType> types;
     for (int i : op.args) {

@@ -24,10 +24,6 @@
 
 namespace thjit::codegen {
 
-/// The scalar program of an element-wise node: a composite's own, or the
-/// node's op applied to its operands.
-ScalarProgram programOf(const Node &n);
-
 class ScalarEmitter {
 public:
   explicit ScalarEmitter(llvm::IRBuilder<> &b);
@@ -47,7 +43,9 @@ public:
   llvm::Value *emit(OpKind kind, const std::vector<llvm::Value *> &args,
                     const std::vector<DType> &argTypes, DType result,
                     std::optional<DType> castTo = {});
-  /// A whole program: the values of its outputs.
+  /// A whole program: the values of its outputs. Inputs the program does
+  /// not read may be null. A power by a small integer immediate becomes
+  /// multiplications (see docs/math-accuracy.md), by 0.5 a square root.
   std::vector<llvm::Value *> emit(const ScalarProgram &p,
                                   const std::vector<llvm::Value *> &inputs);
 
@@ -66,6 +64,8 @@ private:
   llvm::Value *compute(OpKind kind, std::vector<llvm::Value *> a, DType t);
   llvm::Value *truth(llvm::Value *v, DType t);
   llvm::Value *intPow(llvm::Value *a, llvm::Value *b, DType t);
+  llvm::Value *powByConstant(llvm::Value *x, const ScalarProgram::Op &e,
+                             DType xType, DType result);
   llvm::Value *intrinsic(llvm::Intrinsic::ID id,
                          const std::vector<llvm::Value *> &args);
 

@@ -3,6 +3,8 @@
 #include "thjit/Support/Format.h"
 
 #include <cstring>
+#include <iomanip>
+#include <sstream>
 #include <unordered_map>
 
 namespace thjit {
@@ -34,6 +36,8 @@ size_t ScalarProgram::hash() const {
     hashCombine(h, (size_t)op.kind);
     hashCombine(h, (size_t)op.dtype);
     hashCombine(h, op.castTo ? (size_t)*op.castTo + 1 : 0);
+    hashCombine(h, std::hash<double>()(op.floatValue));
+    hashCombine(h, (size_t)op.intValue);
     for (int a : op.args)
       hashCombine(h, (size_t)a);
   }
@@ -49,6 +53,17 @@ std::string ScalarProgram::str() const {
   };
   std::vector<std::string> parts;
   for (size_t k = 0; k < ops.size(); ++k) {
+    if (ops[k].kind == OpKind::Constant) {
+      std::ostringstream os;
+      if (isFloat(ops[k].dtype))
+        os << std::setprecision(17) << ops[k].floatValue;
+      else if (ops[k].dtype == DType::UInt64)
+        os << (uint64_t)ops[k].intValue;
+      else
+        os << ops[k].intValue;
+      parts.push_back(name((int)(inputs.size() + k)) + "=" + os.str());
+      continue;
+    }
     std::vector<std::string> args;
     for (int a : ops[k].args)
       args.push_back(name(a));

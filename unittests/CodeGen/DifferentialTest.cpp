@@ -961,3 +961,71 @@ TEST_CASE("differential: round halves to even", "[differential]") {
              array(DType::Float32, {6}, {0, 1, 2, -1, -3, 2}),
              array(DType::Float32, {6}, {0, 1, 2, -0.0, -2, 2})});
 }
+
+TEST_CASE("differential: powers by constant exponents", "[differential]") {
+  // Small integer exponents become multiplications, 0.5 a square root, -1 a
+  // division: exact here, and pow's answers at the special values.
+  Var x = vector("x", DType::Float64);
+  const double inf = test::kInf;
+  NDArray xs = array(DType::Float64, {7}, {2, -3, 1.5, -0.0, -inf, kNaN, 0.25});
+  checkBoth({x},
+            {pow(x, 2), pow(x, 3.0), pow(x, 10), pow(x, 16), pow(x, 0),
+             pow(x, -1), pow(x, 0.5), pow(x, 17)},
+            {xs},
+            {array(DType::Float64, {7}, {4, 9, 2.25, 0, inf, kNaN, 0.0625}),
+             array(DType::Float64, {7}, {8, -27, 3.375, -0.0, -inf, kNaN, 0.015625}),
+             array(DType::Float64, {7}, {1024, 59049, 57.6650390625, 0, inf, kNaN,
+                                         std::ldexp(1.0, -20)}),
+             array(DType::Float64, {7}, {65536, 43046721, 43046721.0 / 65536, 0,
+                                         inf, kNaN, std::ldexp(1.0, -32)}),
+             array(DType::Float64, {7}, {1, 1, 1, 1, 1, 1, 1}),
+             array(DType::Float64, {7}, {0.5, -1.0 / 3, 1 / 1.5, -inf, -0.0, kNaN, 4}),
+             array(DType::Float64, {7}, {std::sqrt(2.0), kNaN, std::sqrt(1.5), 0,
+                                         inf, kNaN, 0.5}),
+             array(DType::Float64, {7}, {131072, -129140163, 129140163.0 / 131072,
+                                         -0.0, -inf, kNaN, std::ldexp(1.0, -34)})});
+  // Signs of zero and infinity, which the comparison does not see.
+  Function f = function({x}, {pow(x, 0.5), pow(x, -1), pow(x, 3)});
+  std::vector<NDArray> got = f({array(DType::Float64, {2}, {-0.0, -inf})});
+  CHECK(!std::signbit(got[0].flatAt(0).toDouble())); // pow(-0, 0.5) is +0
+  CHECK(got[0].flatAt(1).toDouble() == inf);          // pow(-inf, 0.5) is +inf
+  CHECK(got[1].flatAt(0).toDouble() == -inf);         // 1 / -0
+  CHECK(std::signbit(got[1].flatAt(1).toDouble()));   // 1 / -inf is -0
+  CHECK(std::signbit(got[2].flatAt(0).toDouble()));   // (-0)**3 is -0
+
+  // Integers square exactly and wrap; a negative constant power is the
+  // reference's error.
+  Var i = vector("i", DType::Int8), j = vector("j", DType::Int64);
+  checkBoth({i, j}, {pow(i, 3), pow(j, 0), pow(j, 5)},
+            {ints(DType::Int8, {3}, {7, -2, 0}), ints(DType::Int64, {2}, {-3, 10})},
+            {ints(DType::Int8, {3}, {87, -8, 0}), ints(DType::Int64, {2}, {1, 1}),
+             ints(DType::Int64, {2}, {-243, 100000})});
+  checkBothThrow<ValueError>({j}, {pow(j, -1)}, {ints(DType::Int64, {2}, {1, 2})});
+}
+
+TEST_CASE("differential: element-wise producers fused into reductions",
+          "[differential]") {
+  Var a = vector("a", DType::Float64), b = vector("b", DType::Float64);
+  Var m = matrix("m", DType::Float32), r = row("r", DType::Float32);
+  NDArray as = array(DType::Float64, {4}, {1, 2, 3, 4});
+  NDArray bs = array(DType::Float64, {4}, {5, -6, 7, 8});
+  // a (2, 3) view with strides (1, 2)
+  NDArray ms = transposedCopy(array(DType::Float32, {2, 3}, {1, 2, 3, 4, 5, 6}));
+  NDArray rs = array(DType::Float32, {1, 3}, {10, 20, 30});
+  // The products are read only by the reductions: one loop each.
+  checkBoth({a, b, m, r},
+            {sum(a * b), max(a - b), argmin(a * b), sum(m * r, 0),
+             sum(m * r, 1), prod(m + 1.0), sum(pow(a, 2))},
+            {as, bs, ms, rs},
+            {array(DType::Float64, {}, {46}), array(DType::Float64, {}, {8}),
+             ints(DType::Int64, {}, {1}), array(DType::Float32, {3}, {50, 140, 270}),
+             array(DType::Float32, {2}, {140, 320}), array(DType::Float32, {}, {5040}),
+             array(DType::Float64, {}, {30})});
+  // Errors inside the fused producer are the reference's.
+  checkBothThrow<ShapeError>({a, b}, {sum(a + b)},
+                             {as, array(DType::Float64, {3}, {1, 2, 3})});
+  Var j = vector("j", DType::Int64), k = vector("k", DType::Int64);
+  checkBothThrow<ValueError>({j, k}, {sum(pow(j, k))},
+                             {ints(DType::Int64, {2}, {2, 3}),
+                              ints(DType::Int64, {2}, {1, -1})});
+}

@@ -41,7 +41,8 @@ std::shared_ptr<Executable> compileForCPU(const Graph &g,
                                           const ObjectCache *cache = nullptr);
 
 /// The text that identifies a graph's object file: the graph's canonical
-/// text, the host CPU and its features, the LLVM and thjit versions.
+/// text, the host CPU and its features, the LLVM and thjit versions and
+/// the build ID of the thjit binary.
 std::string objectKey(const Graph &g);
 
 /// Runs compiled code on input values already converted to the inputs'

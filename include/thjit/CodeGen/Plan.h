@@ -16,7 +16,9 @@
 #define THJIT_CODEGEN_PLAN_H
 
 #include "thjit/IR/Graph.h"
+#include "thjit/IR/ScalarProgram.h"
 
+#include <memory>
 #include <vector>
 
 namespace thjit::codegen {
@@ -54,6 +56,16 @@ struct Step {
   std::vector<int> results;
   /// First frame word of the step's scratch space (-1 when none).
   int scratch = -1;
+  /// Elemwise and Reduce: what one element (of the result, or of what is
+  /// reduced) computes; input k is operand k. 0-d constant operands are
+  /// folded in as immediates, and the program reads only what it needs.
+  std::shared_ptr<const ScalarProgram> program;
+  /// Reduce: the element-wise node fused into the reduction when the
+  /// reduction was its only reader (`operands` are then the producer's), or
+  /// null. Its result (`source`) has a descriptor for its shape and no
+  /// memory: each element is computed where it is accumulated.
+  Node *producer = nullptr;
+  int source = -1;
 };
 
 struct Plan {
@@ -81,6 +93,11 @@ struct Plan {
 /// How the CPU back end runs this node: generated code, or (Runtime) a
 /// library call or its reference kernel.
 StepKind stepKindFor(const Node &node);
+
+/// The scalar program of an element-wise node (a composite's own, or the
+/// node's op applied to its operands), with its 0-d constant operands folded
+/// in as immediates.
+ScalarProgram programOf(const Node &n);
 
 Plan makePlan(const Graph &g);
 

@@ -5,7 +5,8 @@
 /// node computes: element-wise ops over the node's operands and earlier
 /// results. Back ends emit it as one loop body (lib/CodeGen/ScalarEmitter).
 /// Value i of a program is input i when i < inputs.size(), else the result
-/// of op i - inputs.size().
+/// of op i - inputs.size(). An op of kind Constant has no arguments: it is
+/// an immediate (a 0-d constant operand folded in by the back end).
 ///
 //===----------------------------------------------------------------------===//
 #ifndef THJIT_IR_SCALARPROGRAM_H
@@ -27,9 +28,16 @@ struct ScalarProgram {
     std::vector<int> args;
     DType dtype;                 ///< the result dtype
     std::optional<DType> castTo; ///< for Cast
+    /// For Constant: the value (floatValue for float dtypes, else intValue,
+    /// two's complement for uint64).
+    double floatValue = 0;
+    int64_t intValue = 0;
     bool operator==(const Op &o) const {
       return kind == o.kind && args == o.args && dtype == o.dtype &&
-             castTo == o.castTo;
+             castTo == o.castTo && (floatValue == o.floatValue ||
+                                    (floatValue != floatValue &&
+                                     o.floatValue != o.floatValue)) &&
+             intValue == o.intValue;
     }
   };
   std::vector<DType> inputs;
@@ -37,6 +45,21 @@ struct ScalarProgram {
   /// The value each output is.
   std::vector<int> outputs;
 
+  /// The op that computes value i, or null for an input.
+  const Op *opOf(int i) const {
+    return i < (int)inputs.size() ? nullptr : &ops[i - inputs.size()];
+  }
+  /// Whether some op or output reads value i.
+  bool reads(int i) const {
+    for (const Op &op : ops)
+      for (int a : op.args)
+        if (a == i)
+          return true;
+    for (int o : outputs)
+      if (o == i)
+        return true;
+    return false;
+  }
   DType dtypeOf(int i) const {
     return i < (int)inputs.size() ? inputs[i] : ops[i - inputs.size()].dtype;
   }
@@ -44,7 +67,8 @@ struct ScalarProgram {
     return inputs == o.inputs && ops == o.ops && outputs == o.outputs;
   }
   size_t hash() const;
-  /// "t0=sqr(i0); t1=add(t0,i1)": value names i<n> and t<n>.
+  /// "t0=sqr(i0); t1=add(t0,i1)": value names i<n> and t<n>; an immediate
+  /// prints as "t2=0.5".
   std::string str() const;
 };
 

@@ -25,6 +25,7 @@
 
 #include <climits>
 #include <cstring>
+#include <link.h>
 #include <mutex>
 
 namespace thjit::codegen {
@@ -295,12 +296,61 @@ static std::unique_ptr<llvm::Module> buildModule(const Plan &plan,
   return m;
 }
 
+/// The GNU build ID of the binary this code is linked into (ld writes one by
+/// default): any rebuild of thjit changes it, so a cache never hands an
+/// object made by other code generation to this one. "" when there is none.
+static std::string buildId() {
+  struct Search {
+    uintptr_t address;
+    std::string id;
+  } search{(uintptr_t)&buildId, ""};
+  dl_iterate_phdr(
+      [](dl_phdr_info *info, size_t, void *data) -> int {
+        auto *s = static_cast<Search *>(data);
+        bool mine = false;
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+          uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+          mine = mine || (ph.p_type == PT_LOAD && s->address >= lo &&
+                          s->address < lo + ph.p_memsz);
+        }
+        if (!mine)
+          return 0;
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_NOTE)
+            continue;
+          const char *p = (const char *)(info->dlpi_addr + ph.p_vaddr);
+          const char *end = p + ph.p_memsz;
+          while (p + sizeof(ElfW(Nhdr)) <= end) {
+            auto *n = (const ElfW(Nhdr) *)p;
+            const char *name = p + sizeof(ElfW(Nhdr));
+            const char *desc = name + ((n->n_namesz + 3) & ~3u);
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 &&
+                std::memcmp(name, "GNU", 4) == 0) {
+              static const char *hex = "0123456789abcdef";
+              for (unsigned k = 0; k < n->n_descsz; ++k) {
+                s->id += hex[(unsigned char)desc[k] >> 4];
+                s->id += hex[(unsigned char)desc[k] & 15];
+              }
+              return 1;
+            }
+            p = desc + ((n->n_descsz + 3) & ~3u);
+          }
+        }
+        return 1;
+      },
+      &search);
+  return search.id;
+}
+
 std::string objectKey(const Graph &g) {
+  static const std::string build = buildId();
   std::vector<GraphResult> results;
   for (const Var &o : g.outputs())
     results.push_back({"", o});
-  return "thjit " THJIT_VERSION " object 1\nLLVM " LLVM_VERSION_STRING
-         "\n" +
+  return "thjit " THJIT_VERSION " object 1 build " + build +
+         "\nLLVM " LLVM_VERSION_STRING "\n" +
          Engine::get().hostDescription() + "\n" + printGraph(g, "f", results);
 }
 
@@ -363,10 +413,13 @@ std::vector<NDArray> run(const Executable &exe,
     if (!error) {
       // Generated code found bad values: the reference kernel says why.
       try {
+        const Step &step = p.steps[s];
         std::vector<NDArray> operands;
-        for (int v : p.steps[s].operands)
+        for (int v : step.operands)
           operands.push_back(st->array(v));
-        evaluateNode(*p.steps[s].node, operands);
+        if (step.producer) // a fused producer runs first
+          operands = evaluateNode(*step.producer, operands);
+        evaluateNode(*step.node, operands);
         error = std::make_exception_ptr(RuntimeError(
             "internal error: compiled code of " +
             std::string(p.steps[s].node->name()) +

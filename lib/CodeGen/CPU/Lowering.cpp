@@ -117,6 +117,31 @@ private:
     check(b.CreateICmpEQ(st, b.getInt32(0)), s);
   }
 
+  /// How the operands of an element-wise computation of rank R line up with
+  /// its dims: bcast[k][d] when operand k has stride 0 along dim d (known
+  /// from its type); full: along every dim; partial: along some.
+  struct Broadcast {
+    int R = 0;
+    std::vector<std::vector<bool>> bcast;
+    std::vector<bool> full, partial;
+  };
+  Broadcast broadcastOf(const Step &step, int R);
+  /// Operand k's stride along dim d of the computation (0 where broadcast).
+  Value *operandStride(Value *fr, const Step &step, const Broadcast &bc, int k,
+                       int d);
+  /// The computation's shape from its operands' (in the entry), checking
+  /// that they agree.
+  std::vector<Value *> broadcastShape(const Step &step, const Broadcast &bc,
+                                      int s);
+  /// The operands the step's program reads, at element offsets (in a kernel).
+  std::vector<Value *> loadOperands(Value *fr, const Step &step,
+                                    ScalarEmitter &em,
+                                    const std::vector<Value *> &offsets);
+  /// The step's program at element offsets; a failed op sets *err.
+  Value *computeElement(Value *fr, const Step &step, ScalarEmitter &em,
+                        const std::vector<Value *> &offsets,
+                        llvm::AllocaInst *err);
+
   void lowerElemwise(int s);
   void lowerReduce(int s);
   void lowerDimShuffle(int s);
@@ -171,42 +196,43 @@ std::unique_ptr<llvm::Module> Lowering::run(const std::string &entryName) {
 
 // ---- element-wise ------------------------------------------------------------
 
-void Lowering::lowerElemwise(int s) {
-  const Step &step = plan.steps[s];
-  const int out = step.results[0];
-  const int R = plan.values[out].ndim;
+Lowering::Broadcast Lowering::broadcastOf(const Step &step, int R) {
   const int N = (int)step.operands.size();
-  const ScalarProgram prog = programOf(*step.node);
-  // bcast[k][d]: operand k has stride 0 along output dim d (from its type).
-  std::vector<std::vector<bool>> bcast(N, std::vector<bool>(R));
-  std::vector<bool> full(N, true), partial(N, false);
+  Broadcast bc;
+  bc.R = R;
+  bc.bcast.assign(N, std::vector<bool>(R));
+  bc.full.assign(N, true);
+  bc.partial.assign(N, false);
   for (int k = 0; k < N; ++k) {
     const TensorType *t = plan.values[step.operands[k]].var.type();
     int lead = R - t->ndim();
     for (int d = 0; d < R; ++d) {
-      bcast[k][d] = d < lead || t->isBroadcastable(d - lead);
-      full[k] = full[k] && bcast[k][d];
+      bc.bcast[k][d] = d < lead || t->isBroadcastable(d - lead);
+      bc.full[k] = bc.full[k] && bc.bcast[k][d];
     }
-    partial[k] = !full[k] && std::count(bcast[k].begin(), bcast[k].end(), true);
+    bc.partial[k] =
+        !bc.full[k] && std::count(bc.bcast[k].begin(), bc.bcast[k].end(), true);
   }
-  auto stride = [&](Value *fr, int k, int d) -> Value * {
-    const int v = step.operands[k];
-    if (bcast[k][d])
-      return b.getInt64(0);
-    return loadWord(fr, plan.strideWord(v, d - (R - plan.values[v].ndim)));
-  };
-  auto opShape = [&](Value *fr, int k, int d) {
-    const int v = step.operands[k];
-    return loadWord(fr, plan.shapeWord(v, d - (R - plan.values[v].ndim)));
-  };
+  return bc;
+}
 
-  // Output shape, checking that operands agree.
-  std::vector<Value *> shape(R);
-  for (int d = 0; d < R; ++d) {
-    for (int k = 0; k < N; ++k) {
-      if (bcast[k][d])
+Value *Lowering::operandStride(Value *fr, const Step &step, const Broadcast &bc,
+                               int k, int d) {
+  const int v = step.operands[k];
+  if (bc.bcast[k][d])
+    return b.getInt64(0);
+  return loadWord(fr, plan.strideWord(v, d - (bc.R - plan.values[v].ndim)));
+}
+
+std::vector<Value *> Lowering::broadcastShape(const Step &step,
+                                              const Broadcast &bc, int s) {
+  std::vector<Value *> shape(bc.R);
+  for (int d = 0; d < bc.R; ++d) {
+    for (size_t k = 0; k < step.operands.size(); ++k) {
+      if (bc.bcast[k][d])
         continue;
-      Value *sz = opShape(frame, k, d);
+      const int v = step.operands[k];
+      Value *sz = loadWord(frame, plan.shapeWord(v, d - (bc.R - plan.values[v].ndim)));
       if (!shape[d])
         shape[d] = sz;
       else
@@ -215,6 +241,47 @@ void Lowering::lowerElemwise(int s) {
     if (!shape[d])
       shape[d] = b.getInt64(1);
   }
+  return shape;
+}
+
+std::vector<Value *> Lowering::loadOperands(Value *fr, const Step &step,
+                                            ScalarEmitter &em,
+                                            const std::vector<Value *> &offsets) {
+  std::vector<Value *> in(step.operands.size(), nullptr);
+  for (size_t k = 0; k < step.operands.size(); ++k) {
+    if (!step.program->reads((int)k))
+      continue;
+    DType t = plan.values[step.operands[k]].dtype;
+    in[k] = em.load(b.CreateGEP(em.memType(t), loadData(fr, step.operands[k]),
+                                offsets[k]),
+                    t);
+  }
+  return in;
+}
+
+Value *Lowering::computeElement(Value *fr, const Step &step, ScalarEmitter &em,
+                                const std::vector<Value *> &offsets,
+                                llvm::AllocaInst *err) {
+  em.resetErrorFlag();
+  Value *r = em.emit(*step.program, loadOperands(fr, step, em, offsets))[0];
+  if (Value *e = em.errorFlag())
+    b.CreateStore(b.CreateOr(b.CreateLoad(b.getInt1Ty(), err), e), err);
+  return r;
+}
+
+void Lowering::lowerElemwise(int s) {
+  const Step &step = plan.steps[s];
+  const int out = step.results[0];
+  const int R = plan.values[out].ndim;
+  const int N = (int)step.operands.size();
+  const Broadcast bc = broadcastOf(step, R);
+  const std::vector<std::vector<bool>> &bcast = bc.bcast;
+  const std::vector<bool> &full = bc.full, &partial = bc.partial;
+  auto stride = [&](Value *fr, int k, int d) {
+    return operandStride(fr, step, bc, k, d);
+  };
+
+  std::vector<Value *> shape = broadcastShape(step, bc, s);
   allocate(s, out, shape);
   Value *total = b.getInt64(1);
   for (Value *d : shape)
@@ -262,22 +329,10 @@ void Lowering::lowerElemwise(int s) {
     ScalarEmitter em(b);
     llvm::AllocaInst *err = b.CreateAlloca(b.getInt1Ty());
     b.CreateStore(b.getFalse(), err);
-    std::vector<Value *> ptrs;
-    for (int k = 0; k < N; ++k)
-      ptrs.push_back(loadData(fr, step.operands[k]));
     Value *outPtr = loadData(fr, out);
     DType outType = plan.values[out].dtype;
     auto element = [&](const std::vector<Value *> &offsets, Value *outOffset) {
-      std::vector<Value *> in;
-      for (int k = 0; k < N; ++k) {
-        DType t = plan.values[step.operands[k]].dtype;
-        in.push_back(em.load(
-            b.CreateGEP(em.memType(t), ptrs[k], offsets[k]), t));
-      }
-      em.resetErrorFlag();
-      Value *r = em.emit(prog, in)[0];
-      if (Value *e = em.errorFlag())
-        b.CreateStore(b.CreateOr(b.CreateLoad(b.getInt1Ty(), err), e), err);
+      Value *r = computeElement(fr, step, em, offsets, err);
       em.store(r, b.CreateGEP(em.memType(outType), outPtr, outOffset), outType);
     };
     if (flat) {
@@ -373,9 +428,18 @@ void Lowering::lowerShapeI(int s) {
 void Lowering::lowerReduce(int s) {
   const Step &step = plan.steps[s];
   const OpKind kind = step.node->kind();
-  const int x = step.operands[0], out = step.results[0];
+  // x: what is reduced, computed element by element by the step's program
+  // (a load of operand 0, or a fused producer's expression).
+  const int x = step.source, out = step.results[0];
   const int R = plan.values[x].ndim;
+  const int N = (int)step.operands.size();
   const DType inType = plan.values[x].dtype, outType = plan.values[out].dtype;
+  const Broadcast bc = broadcastOf(step, R);
+  if (step.producer) { // x has no memory; its descriptor holds its shape
+    std::vector<Value *> shape = broadcastShape(step, bc, s);
+    for (int d = 0; d < R; ++d)
+      storeWord(frame, plan.shapeWord(x, d), shape[d]);
+  }
   const bool isArg = kind == OpKind::ArgMax || kind == OpKind::ArgMin;
   std::vector<int> axes = step.node->attrs().axes;
   if (isArg && axes.empty())
@@ -493,28 +557,37 @@ void Lowering::lowerReduce(int s) {
   {
     Value *fr = kernel->getArg(0);
     ScalarEmitter em(b);
-    Value *xPtr = loadData(fr, x), *outPtr = loadData(fr, out);
+    llvm::AllocaInst *err = b.CreateAlloca(b.getInt1Ty());
+    b.CreateStore(b.getFalse(), err);
+    Value *outPtr = loadData(fr, out);
     auto shapeOf = [&](int d) { return loadWord(fr, plan.shapeWord(x, d)); };
-    auto strideOf = [&](int d) { return loadWord(fr, plan.strideWord(x, d)); };
-    auto loadX = [&](Value *off) {
-      return em.load(b.CreateGEP(em.memType(inType), xPtr, off), inType);
+    // Offsets are per operand: off[k] + i * stride(k, d).
+    using Offsets = std::vector<Value *>;
+    auto advance = [&](const Offsets &off, Value *i, int d) {
+      Offsets r = off;
+      for (int k = 0; k < N; ++k)
+        if (!bc.bcast[k][d])
+          r[k] = b.CreateAdd(r[k], b.CreateMul(i, operandStride(fr, step, bc, k, d)));
+      return r;
     };
-    /// The offset of flat index `i` over dims `dims` (row-major).
-    auto offsetOf = [&](Value *i, const std::vector<int> &dims) {
-      Value *off = b.getInt64(0);
+    /// The offsets of flat index `i` over dims `dims` (row-major).
+    auto offsetOf = [&](Value *i, const std::vector<int> &dims, Offsets off) {
       for (size_t n = dims.size(); n-- > 0;) {
         Value *sz = shapeOf(dims[n]);
-        off = b.CreateAdd(off, b.CreateMul(b.CreateURem(i, sz), strideOf(dims[n])));
+        off = advance(off, b.CreateURem(i, sz), dims[n]);
         i = b.CreateUDiv(i, sz);
       }
       return off;
+    };
+    const Offsets zero(N, b.getInt64(0));
+    auto loadX = [&](const Offsets &off) {
+      return computeElement(fr, step, em, off, err);
     };
     if (innerReduce) {
       // One result element per iteration; its reduced elements inner.
       int last = red.empty() ? -1 : red.back();
       std::vector<int> outerRed(red.begin(), red.empty() ? red.end() : red.end() - 1);
       Value *len = last < 0 ? b.getInt64(1) : shapeOf(last);
-      Value *lastStride = last < 0 ? b.getInt64(0) : strideOf(last);
       Value *outerCount = b.getInt64(1);
       for (int d : outerRed)
         outerCount = b.CreateMul(outerCount, shapeOf(d));
@@ -523,14 +596,14 @@ void Lowering::lowerReduce(int s) {
       llvm::AllocaInst *bestIdx = b.CreateAlloca(b.getInt64Ty());
       llvm::AllocaInst *part = b.CreateAlloca(b.getDoubleTy());
       forLoop(kernel->getArg(1), kernel->getArg(2), [&](Value *o) {
-        Value *baseOff = offsetOf(o, kept);
+        Offsets baseOff = offsetOf(o, kept, zero);
         b.CreateStore(identity(em), accSlot);
         b.CreateStore(llvm::ConstantFP::get(b.getDoubleTy(), 0.0), compSlot);
         b.CreateStore(b.getInt64(0), bestIdx);
         forLoop(b.getInt64(0), outerCount, [&](Value *r) {
-          Value *rowOff = b.CreateAdd(baseOff, offsetOf(r, outerRed));
+          Offsets rowOff = offsetOf(r, outerRed, baseOff);
           auto element = [&](Value *j) {
-            return loadX(b.CreateAdd(rowOff, b.CreateMul(j, lastStride)));
+            return loadX(last < 0 ? rowOff : advance(rowOff, j, last));
           };
           if (isArg) {
             bool wantMax = kind == OpKind::ArgMax;
@@ -622,19 +695,20 @@ void Lowering::lowerReduce(int s) {
       Value *rows = b.getInt64(1);
       for (int d = 0; d < R - 1; ++d)
         rows = b.CreateMul(rows, shapeOf(d));
-      Value *len = shapeOf(R - 1), *xStride = strideOf(R - 1);
+      Value *len = shapeOf(R - 1);
       forLoop(b.getInt64(0), rows, [&](Value *row) {
-        Value *xOff = b.getInt64(0), *oOff = b.getInt64(0), *i = row;
+        Offsets xOff = zero;
+        Value *oOff = b.getInt64(0), *i = row;
         for (int d = R - 2; d >= 0; --d) {
           Value *sz = shapeOf(d);
           Value *idx = b.CreateURem(i, sz);
           i = b.CreateUDiv(i, sz);
-          xOff = b.CreateAdd(xOff, b.CreateMul(idx, strideOf(d)));
+          xOff = advance(xOff, idx, d);
           oOff = b.CreateAdd(oOff, b.CreateMul(idx, outStride[d]));
         }
         forLoop(b.getInt64(0), len, [&](Value *j) {
           Value *optr = b.CreateGEP(em.memType(outType), outPtr, b.CreateAdd(oOff, j));
-          Value *v = loadX(b.CreateAdd(xOff, b.CreateMul(j, xStride)));
+          Value *v = loadX(advance(xOff, j, R - 1));
           Value *a = em.load(optr, outType);
           DType at = isBool(outType) ? DType::Bool : outType;
           v = em.convert(v, inType, at);
@@ -642,7 +716,7 @@ void Lowering::lowerReduce(int s) {
         });
       });
     }
-    b.CreateRet(b.getInt32(0));
+    b.CreateRet(b.CreateZExt(b.CreateLoad(b.getInt1Ty(), err), b.getInt32Ty()));
   }
   b.restoreIP(ip);
   if (innerReduce) {
