@@ -24,6 +24,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <link.h>
 #include <mutex>
@@ -158,12 +160,35 @@ std::optional<BlasLayout> blasLayout(const NDArray &m) {
   return std::nullopt;
 }
 
+/// THJIT_TRACE_BLAS=1 prints every BLAS call and every copy made for one
+/// to stderr (what the lit tests check: transposed views are not copied).
+bool traceBlas() {
+  static const bool on = [] {
+    const char *e = std::getenv("THJIT_TRACE_BLAS");
+    return e && *e && std::strcmp(e, "0") != 0;
+  }();
+  return on;
+}
+const char *transName(CBLAS_TRANSPOSE t) {
+  return t == CblasTrans ? "Trans" : "NoTrans";
+}
+void traceCopy(const NDArray &m) {
+  if (!traceBlas())
+    return;
+  std::string strides;
+  for (int64_t s : m.strides())
+    strides += (strides.empty() ? "" : ", ") + std::to_string(s);
+  std::fprintf(stderr, "thjit: blas operand copied (strides %s)\n",
+               strides.c_str());
+}
+
 /// A matrix BLAS can read: itself, or a contiguous copy.
 NDArray forBlas(const NDArray &m, BlasLayout &layout) {
   if (auto l = blasLayout(m)) {
     layout = *l;
     return m;
   }
+  traceCopy(m);
   NDArray c = m.copy();
   layout = *blasLayout(c);
   return c;
@@ -172,6 +197,7 @@ NDArray forBlas(const NDArray &m, BlasLayout &layout) {
 NDArray vectorForBlas(const NDArray &v) {
   if (v.dim(0) <= 1 || (v.strides()[0] > 0 && v.strides()[0] <= INT_MAX))
     return v;
+  traceCopy(v);
   return v.copy();
 }
 blasint inc(const NDArray &v) {
@@ -180,11 +206,13 @@ blasint inc(const NDArray &v) {
 
 template <class T> struct Cblas;
 template <> struct Cblas<double> {
+  static constexpr char letter = 'd';
   static constexpr auto gemm = cblas_dgemm;
   static constexpr auto gemv = cblas_dgemv;
   static constexpr auto dot = cblas_ddot;
 };
 template <> struct Cblas<float> {
+  static constexpr char letter = 's';
   static constexpr auto gemm = cblas_sgemm;
   static constexpr auto gemv = cblas_sgemv;
   static constexpr auto dot = cblas_sdot;
@@ -204,6 +232,13 @@ void blasDot(const NDArray &a0, const NDArray &b0, NDArray &out) {
   if (a0.ndim() == 2 && b0.ndim() == 2) {
     BlasLayout la, lb;
     NDArray a = forBlas(a0, la), b = forBlas(b0, lb);
+    if (traceBlas())
+      std::fprintf(stderr,
+                   "thjit: blas %cgemm(RowMajor, %s, %s, m=%lld, n=%lld, "
+                   "k=%lld, lda=%d, ldb=%d)\n",
+                   Cblas<T>::letter, transName(la.trans), transName(lb.trans),
+                   (long long)a.dim(0), (long long)b.dim(1), (long long)k,
+                   (int)la.ld, (int)lb.ld);
     Cblas<T>::gemm(CblasRowMajor, la.trans, lb.trans, (blasint)a.dim(0),
                    (blasint)b.dim(1), (blasint)k, T(1), a.data<T>(), la.ld,
                    b.data<T>(), lb.ld, T(0), o, (blasint)b.dim(1));
@@ -211,6 +246,9 @@ void blasDot(const NDArray &a0, const NDArray &b0, NDArray &out) {
     BlasLayout la;
     NDArray a = forBlas(a0, la), x = vectorForBlas(b0);
     bool t = la.trans == CblasTrans;
+    if (traceBlas())
+      std::fprintf(stderr, "thjit: blas %cgemv(RowMajor, %s, lda=%d, incx=%d)\n",
+                   Cblas<T>::letter, transName(la.trans), (int)la.ld, (int)inc(x));
     Cblas<T>::gemv(CblasRowMajor, la.trans, (blasint)(t ? k : a.dim(0)),
                    (blasint)(t ? a.dim(0) : k), T(1), a.data<T>(), la.ld,
                    x.data<T>(), inc(x), T(0), o, 1);
@@ -218,11 +256,18 @@ void blasDot(const NDArray &a0, const NDArray &b0, NDArray &out) {
     BlasLayout lb;
     NDArray b = forBlas(b0, lb), x = vectorForBlas(a0);
     bool t = lb.trans == CblasTrans;
+    if (traceBlas())
+      std::fprintf(stderr, "thjit: blas %cgemv(RowMajor, %s, lda=%d, incx=%d)\n",
+                   Cblas<T>::letter, transName(t ? CblasNoTrans : CblasTrans),
+                   (int)lb.ld, (int)inc(x));
     Cblas<T>::gemv(CblasRowMajor, t ? CblasNoTrans : CblasTrans,
                    (blasint)(t ? b.dim(1) : k), (blasint)(t ? k : b.dim(1)),
                    T(1), b.data<T>(), lb.ld, x.data<T>(), inc(x), T(0), o, 1);
   } else {
     NDArray x = vectorForBlas(a0), y = vectorForBlas(b0);
+    if (traceBlas())
+      std::fprintf(stderr, "thjit: blas %cdot(incx=%d, incy=%d)\n",
+                   Cblas<T>::letter, (int)inc(x), (int)inc(y));
     *o = Cblas<T>::dot((blasint)k, x.data<T>(), inc(x), y.data<T>(), inc(y));
   }
 }
