@@ -90,7 +90,9 @@ ScalarProgram programOf(const Node &n) {
 static int scratchWords(StepKind k) {
   switch (k) {
   case StepKind::Elemwise:
-    return 2; // collapsed inner dims, rows
+    return 3; // collapsed inner dims, rows, streaming or not
+  case StepKind::Reduce:
+    return 1; // the partial results' buffer
   default:
     return 0;
   }
@@ -264,6 +266,9 @@ Plan makePlan(const Graph &g) {
     }
     std::sort(freeSlots.rbegin(), freeSlots.rend());
   }
+  for (Step &s : p.steps)
+    if (s.kind == StepKind::Reduce)
+      s.scratchSlot = p.numSlots++;
   // Views live in their owner's memory.
   for (ValueInfo &v : p.values) {
     v.root = p.values[v.owner].root;

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 
 using namespace thjit;
 using Catch::Contains;
@@ -140,6 +141,72 @@ TEST_CASE("large loops and reductions split over threads give the same "
       checkClose(got[i], want[i], 1e-12);
   }
   setNumThreads(before);
+}
+
+TEST_CASE("parallel full reductions and column reductions give the same "
+          "bits on any number of threads", "[jit]") {
+  // 3e5 elements: a full reduction splits into pieces reduced in parallel;
+  // a column reduction splits its columns.
+  Var m = matrix("m"), v = vector("v"), i = vector("i", DType::Int32);
+  Var b = vector("b", DType::Bool);
+  std::vector<Var> outs{sum(m),          sum(v * v),   max(v),
+                        min(exp(v)),     prod(v * 1e-6 + 1.0), sum(i),
+                        sum(m, Axes({0})), max(m, Axes({0})), all(b),
+                        any(b)};
+  Function f = function({m, v, i, b}, outs);
+  Function ref = function({m, v, i, b}, outs, mode("REFERENCE"));
+  NDArray x = ramp(DType::Float64, {300, 1000}), y = ramp(DType::Float64, {300001});
+  NDArray ints = ramp(DType::Int32, {300001}, 1000.0);
+  NDArray bools = ramp(DType::Bool, {300001}, 1.0);
+  int before = numThreads();
+  std::vector<NDArray> first;
+  for (int threads : {1, 2, 3, 8}) {
+    setNumThreads(threads);
+    auto got = f({x, y, ints, bools}), want = ref({x, y, ints, bools});
+    for (size_t k = 0; k < got.size(); ++k) {
+      INFO("output " << k << ", " << threads << " threads");
+      checkClose(got[k], want[k], 1e-12);
+      if (!first.empty()) // bit for bit what one thread gave
+        CHECK(std::memcmp(got[k].data(), first[k].data(), got[k].nbytes()) == 0);
+    }
+    if (first.empty())
+      first = got;
+  }
+  setNumThreads(before);
+}
+
+// The runtime's streaming threshold (Lowering.h, kStreamingBytes).
+extern "C" int64_t thjit_rt_streaming_bytes;
+
+TEST_CASE("streaming stores give the results of plain stores", "[jit]") {
+  // Every dtype width, sizes that end mid cache line, and every thread
+  // count: peeled heads, whole lines and tails.
+  Var x = vector("x"), h = vector("h", DType::Float16), c = vector("c", DType::Int8);
+  std::vector<Var> outs{x * 2.0 + 1.0, cast(x, DType::Float32) * 3.0, x > 0.5,
+                        h + h, c + c, cast(x * 100.0, DType::Int16)};
+  Function f = function({x, h, c}, outs);
+  Function ref = function({x, h, c}, outs, mode("REFERENCE"));
+  int64_t saved = thjit_rt_streaming_bytes;
+  int before = numThreads();
+  for (int64_t n : {1, 7, 65, 100003}) {
+    NDArray xs = ramp(DType::Float64, {n}), hs = ramp(DType::Float16, {n}),
+            cs = ramp(DType::Int8, {n}, 100.0);
+    for (int threads : {1, 3}) {
+      setNumThreads(threads);
+      thjit_rt_streaming_bytes = 0; // stream everything
+      auto got = f({xs, hs, cs});
+      thjit_rt_streaming_bytes = saved;
+      auto want = ref({xs, hs, cs});
+      for (size_t k = 0; k < got.size(); ++k) {
+        INFO("output " << k << ", n " << n << ", " << threads << " threads");
+        checkClose(got[k], want[k], 0);
+      }
+    }
+  }
+  setNumThreads(before);
+  // The flat kernel can write with non-temporal stores; the entry decides.
+  std::string ir = codegen::emitLLVM(Graph({x}, {x * 2.0 + 1.0}));
+  CHECK_THAT(ir, Contains("@thjit_rt_streaming_bytes") && Contains("!nontemporal"));
 }
 
 TEST_CASE("a float sum is as accurate as pairwise summation", "[jit]") {

@@ -66,6 +66,9 @@ struct Step {
   /// memory: each element is computed where it is accumulated.
   Node *producer = nullptr;
   int source = -1;
+  /// Reduce: a slot of its own for the partial results of a parallel full
+  /// reduction (its address goes in the scratch word).
+  int scratchSlot = -1;
 };
 
 struct Plan {

@@ -28,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <link.h>
+#include <unistd.h>
 #include <mutex>
 
 namespace thjit::codegen {
@@ -525,6 +526,29 @@ std::string hostTargetDescription() { return Engine::get().hostDescription(); }
 } // namespace thjit::codegen
 
 using thjit::codegen::CallState;
+
+/// The size of the last-level cache one core sees (sysfs: sysconf reports
+/// every L3 of the package in some VMs), or THJIT_STREAMING_BYTES.
+static int64_t streamingThreshold() {
+  if (const char *e = std::getenv("THJIT_STREAMING_BYTES"))
+    if (*e)
+      return std::max<int64_t>(0, std::atoll(e));
+  for (const char *level : {"index3", "index2"}) {
+    std::string path = std::string("/sys/devices/system/cpu/cpu0/cache/") + level + "/size";
+    if (FILE *f = std::fopen(path.c_str(), "r")) {
+      long long n = 0;
+      char unit = 0;
+      int got = std::fscanf(f, "%lld%c", &n, &unit);
+      std::fclose(f);
+      if (got >= 1 && n > 0)
+        return n << (unit == 'K' ? 10 : unit == 'M' ? 20 : 0);
+    }
+  }
+  long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  return l3 > 0 ? l3 : int64_t(32) << 20;
+}
+
+extern "C" int64_t thjit_rt_streaming_bytes = streamingThreshold();
 
 extern "C" void *thjit_rt_alloc(void *state, int32_t slot, int64_t bytes) {
   auto *st = static_cast<CallState *>(state);

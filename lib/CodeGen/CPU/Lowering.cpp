@@ -5,7 +5,10 @@
 
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Intrinsics.h"
+#include "llvm/IR/IntrinsicsX86.h"
 #include "llvm/IR/MDBuilder.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
 
 #include <algorithm>
 #include <functional>
@@ -23,6 +26,15 @@ constexpr int64_t kGrain = 1 << 15;
 /// add the block sums with Neumaier's compensation: as accurate as NumPy's
 /// pairwise summation, and vectorized.
 constexpr int64_t kSumBlock = 256;
+/// Elements per piece of a parallel full reduction.
+constexpr int64_t kPiece = 1 << 15;
+/// A cache line: the unit of streaming (non-temporal) stores.
+constexpr int64_t kLineBytes = 64;
+
+bool hostIsX86() {
+  static const bool x86 = llvm::Triple(llvm::sys::getProcessTriple()).isX86();
+  return x86;
+}
 
 class Lowering {
 public:
@@ -45,8 +57,10 @@ private:
   }
   void storeWord(Value *frame, int w, Value *x) { b.CreateStore(x, wordPtr(frame, w)); }
 
-  /// for (i = lo; i < hi; ++i) body(i)
-  void forLoop(Value *lo, Value *hi, const std::function<void(Value *)> &body) {
+  /// for (i = lo; i < hi; ++i) body(i). Returns the back edge (where loop
+  /// metadata goes).
+  llvm::BranchInst *forLoop(Value *lo, Value *hi,
+                            const std::function<void(Value *)> &body) {
     llvm::Function *f = b.GetInsertBlock()->getParent();
     llvm::BasicBlock *pre = b.GetInsertBlock();
     auto *head = llvm::BasicBlock::Create(ctx, "loop", f);
@@ -61,8 +75,9 @@ private:
     body(i);
     Value *next = b.CreateAdd(i, b.getInt64(1));
     i->addIncoming(next, b.GetInsertBlock());
-    b.CreateBr(head);
+    llvm::BranchInst *back = b.CreateBr(head);
     b.SetInsertPoint(exit);
+    return back;
   }
 
   llvm::Function *declare(const char *name, llvm::Type *ret,
@@ -81,6 +96,35 @@ private:
     f->addParamAttr(0, llvm::Attribute::NoAlias);
     b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
     return f;
+  }
+
+  /// Loop metadata: flags, and named integer options.
+  llvm::MDNode *loopMetadata(std::vector<const char *> flags,
+                             std::vector<std::pair<const char *, int>> options) {
+    llvm::MDBuilder md(ctx);
+    auto self = llvm::MDNode::getTemporary(ctx, {});
+    std::vector<llvm::Metadata *> props{self.get()};
+    for (const char *f : flags)
+      props.push_back(llvm::MDNode::get(ctx, md.createString(f)));
+    for (auto [name, value] : options) {
+      Value *v = std::string(name) == "llvm.loop.vectorize.enable"
+                     ? (Value *)b.getInt1(value != 0)
+                     : (Value *)b.getInt32((uint32_t)value);
+      props.push_back(llvm::MDNode::get(
+          ctx, {md.createString(name), md.createConstant(llvm::cast<llvm::Constant>(v))}));
+    }
+    llvm::MDNode *node = llvm::MDNode::getDistinct(ctx, props);
+    node->replaceOperandWith(0, node);
+    return node;
+  }
+  /// Whether f calls a function that is not an intrinsic.
+  static bool hasCalls(llvm::Function *f) {
+    for (llvm::BasicBlock &bb : *f)
+      for (llvm::Instruction &i : bb)
+        if (auto *c = llvm::dyn_cast<llvm::CallInst>(&i))
+          if (!c->getCalledFunction() || !c->getCalledFunction()->isIntrinsic())
+            return true;
+    return false;
   }
 
   // ---- the entry point
@@ -154,6 +198,8 @@ private:
   llvm::Function *entry = nullptr;
   Value *state = nullptr, *frame = nullptr;
   llvm::Function *allocFn = nullptr, *stepFn = nullptr, *parallelForFn = nullptr;
+  /// The runtime's streaming threshold in bytes (kStreamingBytes).
+  llvm::Constant *streamingBytes = nullptr;
 };
 
 std::unique_ptr<llvm::Module> Lowering::run(const std::string &entryName) {
@@ -162,6 +208,7 @@ std::unique_ptr<llvm::Module> Lowering::run(const std::string &entryName) {
   stepFn = declare(kStepFn, b.getInt32Ty(), {ptr, b.getInt32Ty()});
   parallelForFn = declare(kParallelForFn, b.getInt32Ty(),
                           {ptr, ptr, b.getInt64Ty(), b.getInt64Ty()});
+  streamingBytes = mod->getOrInsertGlobal(kStreamingBytes, b.getInt64Ty());
   entry = llvm::Function::Create(
       llvm::FunctionType::get(b.getInt32Ty(), {ptr, ptr}, false),
       llvm::Function::ExternalLinkage, entryName, mod.get());
@@ -324,24 +371,90 @@ void Lowering::lowerElemwise(int s) {
   // The two kernels.
   llvm::IRBuilderBase::InsertPoint ip = b.saveIP();
   std::string base = "k" + std::to_string(s) + "." + step.node->name();
-  auto body = [&](llvm::Function *f, bool flat) {
+  // Flat: one loop over contiguous elements; with streaming, whole cache
+  // lines of the result go out with non-temporal stores when the entry
+  // says so (scratch word 2). Strided: rows of the collapsed dims.
+  enum class Kernel { Flat, FlatStreaming, Strided };
+  auto body = [&](llvm::Function *f, Kernel kind) {
     Value *fr = f->getArg(0);
     ScalarEmitter em(b);
+    DType outType = plan.values[out].dtype;
+    const int64_t itemBytes = itemSize(outType);
+    const int64_t W = kLineBytes / itemBytes; // elements in a cache line
+    llvm::AllocaInst *line =
+        kind == Kernel::FlatStreaming
+            ? b.CreateAlloca(llvm::ArrayType::get(em.memType(outType), W))
+            : nullptr;
+    if (line)
+      line->setAlignment(llvm::Align(kLineBytes));
     llvm::AllocaInst *err = b.CreateAlloca(b.getInt1Ty());
     b.CreateStore(b.getFalse(), err);
     Value *outPtr = loadData(fr, out);
-    DType outType = plan.values[out].dtype;
+    llvm::Type *memTy = em.memType(outType);
     auto element = [&](const std::vector<Value *> &offsets, Value *outOffset) {
       Value *r = computeElement(fr, step, em, offsets, err);
-      em.store(r, b.CreateGEP(em.memType(outType), outPtr, outOffset), outType);
+      em.store(r, b.CreateGEP(memTy, outPtr, outOffset), outType);
     };
-    if (flat) {
-      forLoop(f->getArg(1), f->getArg(2), [&](Value *i) {
-        std::vector<Value *> offs;
-        for (int k = 0; k < N; ++k)
-          offs.push_back(full[k] ? b.getInt64(0) : i);
-        element(offs, i);
+    /// Element i of a flat loop; stored at `dest` (default: the result's).
+    auto flatElement = [&](Value *i, Value *dest = nullptr) {
+      std::vector<Value *> offs;
+      for (int k = 0; k < N; ++k)
+        offs.push_back(full[k] ? b.getInt64(0) : i);
+      if (!dest)
+        return element(offs, i);
+      em.store(computeElement(fr, step, em, offs, err), dest, outType);
+    };
+    if (kind == Kernel::Flat) {
+      forLoop(f->getArg(1), f->getArg(2), [&](Value *i) { flatElement(i); });
+    } else if (kind == Kernel::FlatStreaming) {
+      // Whole cache lines of the result are computed into `line` (one
+      // vector) and written with a non-temporal store, which does not read
+      // the line first: a third less memory traffic for a + b. Elements
+      // before the first line boundary and after the last are plain. Not
+      // streaming, the first loop takes every element.
+      Value *lo = f->getArg(1), *hi = f->getArg(2);
+      Value *stream = b.CreateICmpNE(loadWord(fr, step.scratch + 2), b.getInt64(0));
+      Value *misalign = b.CreateAnd(b.CreateMul(lo, b.getInt64(itemBytes)),
+                                    b.getInt64(kLineBytes - 1));
+      Value *peel = b.CreateUDiv(
+          b.CreateAnd(b.CreateSub(b.getInt64(kLineBytes), misalign),
+                      b.getInt64(kLineBytes - 1)),
+          b.getInt64(itemBytes));
+      Value *mid = b.CreateAdd(lo, peel);
+      mid = b.CreateSelect(b.CreateAnd(stream, b.CreateICmpSLT(mid, hi)), mid, hi);
+      Value *lines = b.CreateSDiv(b.CreateSub(hi, mid), b.getInt64(W));
+      Value *linesEnd = b.CreateAdd(mid, b.CreateMul(lines, b.getInt64(W)));
+      forLoop(lo, mid, [&](Value *i) { flatElement(i); });
+      forLoop(b.getInt64(0), lines, [&](Value *l) {
+        Value *first = b.CreateAdd(mid, b.CreateMul(l, b.getInt64(W)));
+        llvm::BranchInst *back =
+            forLoop(b.getInt64(0), b.getInt64(W), [&](Value *j) {
+              flatElement(b.CreateAdd(first, j), b.CreateGEP(memTy, line, j));
+            });
+        // One vector of W lanes: neither unrolled nor vectorized otherwise.
+        back->setMetadata(llvm::LLVMContext::MD_loop,
+                          loopMetadata({"llvm.loop.unroll.disable"},
+                                       {{"llvm.loop.vectorize.enable", 1},
+                                        {"llvm.loop.vectorize.width", (int)W}}));
+        llvm::MDBuilder md(ctx);
+        auto *vecTy = llvm::FixedVectorType::get(memTy, (unsigned)W);
+        Value *v = b.CreateAlignedLoad(vecTy, line, llvm::Align(kLineBytes));
+        llvm::StoreInst *st = b.CreateAlignedStore(
+            v, b.CreateGEP(memTy, outPtr, first), llvm::Align(kLineBytes));
+        st->setMetadata(llvm::LLVMContext::MD_nontemporal,
+                        llvm::MDNode::get(ctx, md.createConstant(b.getInt32(1))));
       });
+      llvm::BranchInst *tail = forLoop(linesEnd, hi, [&](Value *i) { flatElement(i); });
+      tail->setMetadata(llvm::LLVMContext::MD_loop,
+                        loopMetadata({"llvm.loop.unroll.disable"},
+                                     {{"llvm.loop.vectorize.enable", 0}}));
+      auto *fence = llvm::BasicBlock::Create(ctx, "fence", f);
+      auto *out = llvm::BasicBlock::Create(ctx, "out", f);
+      b.CreateCondBr(stream, fence, out);
+      b.SetInsertPoint(fence);
+      b.CreateIntrinsic(llvm::Intrinsic::x86_sse_sfence, {}, {});
+      b.CreateBr(out);
+      b.SetInsertPoint(out);
     } else {
       Value *nCollapsed = loadWord(fr, step.scratch);
       Value *innerLen = loadWord(fr, step.scratch + 1);
@@ -374,10 +487,19 @@ void Lowering::lowerElemwise(int s) {
     }
     b.CreateRet(b.CreateZExt(b.CreateLoad(b.getInt1Ty(), err), b.getInt32Ty()));
   };
+  // Streaming stores pay where the loop is bound by memory: programs
+  // without calls (libm, integer powers), on x86.
   llvm::Function *flatK = newKernel(base + ".contiguous");
-  body(flatK, true);
+  bool streams = R && hostIsX86();
+  body(flatK, streams ? Kernel::FlatStreaming : Kernel::Flat);
+  if (streams && hasCalls(flatK)) {
+    flatK->eraseFromParent();
+    flatK = newKernel(base + ".contiguous");
+    body(flatK, Kernel::Flat);
+    streams = false;
+  }
   llvm::Function *stridedK = newKernel(base + ".strided");
-  body(stridedK, false);
+  body(stridedK, Kernel::Strided);
   b.restoreIP(ip);
 
   llvm::Function *f = entry;
@@ -389,6 +511,22 @@ void Lowering::lowerElemwise(int s) {
   b.SetInsertPoint(run);
   b.CreateCondBr(contiguous, flatBB, stridedBB);
   b.SetInsertPoint(flatBB);
+  if (streams) {
+    // Stream when what the loop touches does not fit in the cache (the
+    // runtime's threshold) and the result's lines are aligned.
+    int64_t bytesPerElement = itemSize(plan.values[out].dtype);
+    for (int k = 0; k < N; ++k)
+      if (!full[k] && step.program->reads(k))
+        bytesPerElement += itemSize(plan.values[step.operands[k]].dtype);
+    Value *bytes = b.CreateMul(total, b.getInt64(bytesPerElement));
+    Value *threshold = b.CreateLoad(b.getInt64Ty(), streamingBytes);
+    Value *aligned = b.CreateICmpEQ(
+        b.CreateAnd(b.CreatePtrToInt(loadData(frame, out), b.getInt64Ty()),
+                    b.getInt64(kLineBytes - 1)),
+        b.getInt64(0));
+    Value *stream = b.CreateAnd(aligned, b.CreateICmpSGE(bytes, threshold));
+    storeWord(frame, step.scratch + 2, b.CreateZExt(stream, b.getInt64Ty()));
+  }
   parallelFor(flatK, total, b.getInt64(kGrain), s);
   b.CreateBr(done);
   b.SetInsertPoint(stridedBB);
@@ -550,12 +688,67 @@ void Lowering::lowerReduce(int s) {
     }
   };
 
+  /// Neumaier's step: sum += p, the lost low bits added to *comp.
+  auto compensatedAdd = [&](llvm::AllocaInst *sumSlot, llvm::AllocaInst *compSlot,
+                            Value *p) {
+    Value *sum = b.CreateLoad(b.getDoubleTy(), sumSlot);
+    Value *t = b.CreateFAdd(sum, p);
+    Value *bigSum = b.CreateFCmpOGE(b.CreateUnaryIntrinsic(I::fabs, sum),
+                                    b.CreateUnaryIntrinsic(I::fabs, p));
+    Value *lost = b.CreateSelect(bigSum, b.CreateFAdd(b.CreateFSub(sum, t), p),
+                                 b.CreateFAdd(b.CreateFSub(p, t), sum));
+    b.CreateStore(b.CreateFAdd(b.CreateLoad(b.getDoubleTy(), compSlot), lost),
+                  compSlot);
+    b.CreateStore(t, sumSlot);
+  };
+  const bool floatSum = kind == OpKind::Sum && isFloat(acc);
+  const bool innerReduce = isArg || red.empty() || reduced[R - 1];
+  // Reduced elements of an inner reduction: `outerCount` rows of `len`
+  // (the last reduced axis), in frame `fr`.
+  const int last = red.empty() ? -1 : red.back();
+  const std::vector<int> outerRed(red.begin(), red.empty() ? red.end() : red.end() - 1);
+  auto rowsOf = [&](Value *fr) {
+    Value *len = last < 0 ? b.getInt64(1) : loadWord(fr, plan.shapeWord(x, last));
+    Value *outerCount = b.getInt64(1);
+    for (int d : outerRed)
+      outerCount = b.CreateMul(outerCount, loadWord(fr, plan.shapeWord(x, d)));
+    return std::make_pair(len, outerCount);
+  };
+  // A full reduction of many elements is split into pieces of about
+  // kPiece elements (whole rows, or parts of one row) reduced in parallel;
+  // the partial results are combined in order. The pieces depend only on
+  // the shape, so the result does not depend on the number of threads.
+  struct Pieces {
+    Value *perRow, *rowsPer, *count;
+  };
+  auto piecesOf = [&](Value *len, Value *outerCount) {
+    Value *one = b.getInt64(1), *piece = b.getInt64(kPiece);
+    Value *perRow = b.CreateUDiv(b.CreateAdd(len, b.getInt64(kPiece - 1)), piece);
+    perRow = b.CreateSelect(b.CreateICmpUGT(perRow, one), perRow, one);
+    Value *split = b.CreateICmpUGT(perRow, one);
+    Value *lenOr1 = b.CreateSelect(b.CreateICmpUGT(len, one), len, one);
+    Value *rowsPer = b.CreateUDiv(piece, lenOr1);
+    rowsPer = b.CreateSelect(split, one,
+                             b.CreateSelect(b.CreateICmpUGT(rowsPer, one), rowsPer, one));
+    Value *count = b.CreateSelect(
+        split, b.CreateMul(outerCount, perRow),
+        b.CreateUDiv(b.CreateAdd(outerCount, b.CreateSub(rowsPer, one)), rowsPer));
+    return Pieces{perRow, rowsPer, count};
+  };
+
   llvm::IRBuilderBase::InsertPoint ip = b.saveIP();
   std::string base = "k" + std::to_string(s) + "." + step.node->name();
-  const bool innerReduce = isArg || red.empty() || reduced[R - 1];
-  llvm::Function *kernel = newKernel(base + (innerReduce ? ".rows" : ".columns"));
-  {
+  /// Builds a kernel: `.rows` (one result element per index), `.pieces`
+  /// (one partial result per index, into the step's scratch buffer) or
+  /// `.columns` (the last axis kept: indices are its columns).
+  enum class Kind { Rows, Pieces, Columns };
+  auto build = [&](Kind kernelKind) {
+    const char *suffix = kernelKind == Kind::Rows     ? ".rows"
+                         : kernelKind == Kind::Pieces ? ".pieces"
+                                                      : ".columns";
+    llvm::Function *kernel = newKernel(base + suffix);
     Value *fr = kernel->getArg(0);
+    Value *begin = kernel->getArg(1), *end = kernel->getArg(2);
     ScalarEmitter em(b);
     llvm::AllocaInst *err = b.CreateAlloca(b.getInt1Ty());
     b.CreateStore(b.getFalse(), err);
@@ -583,31 +776,28 @@ void Lowering::lowerReduce(int s) {
     auto loadX = [&](const Offsets &off) {
       return computeElement(fr, step, em, off, err);
     };
-    if (innerReduce) {
-      // One result element per iteration; its reduced elements inner.
-      int last = red.empty() ? -1 : red.back();
-      std::vector<int> outerRed(red.begin(), red.empty() ? red.end() : red.end() - 1);
-      Value *len = last < 0 ? b.getInt64(1) : shapeOf(last);
-      Value *outerCount = b.getInt64(1);
-      for (int d : outerRed)
-        outerCount = b.CreateMul(outerCount, shapeOf(d));
+    if (kernelKind != Kind::Columns) {
+      auto [len, outerCount] = rowsOf(fr);
       llvm::AllocaInst *accSlot = b.CreateAlloca(em.regType(acc));
       llvm::AllocaInst *compSlot = b.CreateAlloca(b.getDoubleTy());
       llvm::AllocaInst *bestIdx = b.CreateAlloca(b.getInt64Ty());
       llvm::AllocaInst *part = b.CreateAlloca(b.getDoubleTy());
-      forLoop(kernel->getArg(1), kernel->getArg(2), [&](Value *o) {
-        Offsets baseOff = offsetOf(o, kept, zero);
+      auto init = [&] {
         b.CreateStore(identity(em), accSlot);
         b.CreateStore(llvm::ConstantFP::get(b.getDoubleTy(), 0.0), compSlot);
         b.CreateStore(b.getInt64(0), bestIdx);
-        forLoop(b.getInt64(0), outerCount, [&](Value *r) {
+      };
+      // Rows [rLo, rHi) of the reduced elements, elements [jLo, jHi) of each.
+      auto accumulate = [&](const Offsets &baseOff, Value *rLo, Value *rHi,
+                            Value *jLo, Value *jHi) {
+        forLoop(rLo, rHi, [&](Value *r) {
           Offsets rowOff = offsetOf(r, outerRed, baseOff);
           auto element = [&](Value *j) {
             return loadX(last < 0 ? rowOff : advance(rowOff, j, last));
           };
           if (isArg) {
             bool wantMax = kind == OpKind::ArgMax;
-            forLoop(b.getInt64(0), len, [&](Value *j) {
+            forLoop(jLo, jHi, [&](Value *j) {
               Value *v = element(j);
               Value *best = b.CreateLoad(em.regType(acc), accSlot);
               Value *better;
@@ -634,33 +824,24 @@ void Lowering::lowerReduce(int s) {
                                            b.CreateLoad(b.getInt64Ty(), bestIdx)),
                             bestIdx);
             });
-          } else if (kind == OpKind::Sum && isFloat(acc)) {
+          } else if (floatSum) {
             // Blocks summed with many accumulators, block sums compensated.
-            Value *nBlocks = b.CreateUDiv(b.CreateAdd(len, b.getInt64(kSumBlock - 1)),
+            Value *n = b.CreateSub(jHi, jLo);
+            Value *nBlocks = b.CreateUDiv(b.CreateAdd(n, b.getInt64(kSumBlock - 1)),
                                           b.getInt64(kSumBlock));
             forLoop(b.getInt64(0), nBlocks, [&](Value *blk) {
-              Value *lo = b.CreateMul(blk, b.getInt64(kSumBlock));
+              Value *lo = b.CreateAdd(jLo, b.CreateMul(blk, b.getInt64(kSumBlock)));
               Value *hi = b.CreateAdd(lo, b.getInt64(kSumBlock));
-              hi = b.CreateSelect(b.CreateICmpSLT(hi, len), hi, len);
+              hi = b.CreateSelect(b.CreateICmpSLT(hi, jHi), hi, jHi);
               b.CreateStore(llvm::ConstantFP::get(b.getDoubleTy(), 0.0), part);
               forLoop(lo, hi, [&](Value *j) {
                 Value *v = em.convert(element(j), inType, acc);
                 b.CreateStore(combine(b.CreateLoad(b.getDoubleTy(), part), v, acc), part);
               });
-              // Neumaier: sum += p, keeping the lost low bits in comp.
-              Value *p = b.CreateLoad(b.getDoubleTy(), part);
-              Value *sum = b.CreateLoad(b.getDoubleTy(), accSlot);
-              Value *t = b.CreateFAdd(sum, p);
-              Value *bigSum = b.CreateFCmpOGE(
-                  b.CreateUnaryIntrinsic(I::fabs, sum), b.CreateUnaryIntrinsic(I::fabs, p));
-              Value *lost = b.CreateSelect(bigSum, b.CreateFAdd(b.CreateFSub(sum, t), p),
-                                           b.CreateFAdd(b.CreateFSub(p, t), sum));
-              b.CreateStore(b.CreateFAdd(b.CreateLoad(b.getDoubleTy(), compSlot), lost),
-                            compSlot);
-              b.CreateStore(t, accSlot);
+              compensatedAdd(accSlot, compSlot, b.CreateLoad(b.getDoubleTy(), part));
             });
           } else {
-            forLoop(b.getInt64(0), len, [&](Value *j) {
+            forLoop(jLo, jHi, [&](Value *j) {
               Value *v = kind == OpKind::All || kind == OpKind::Any
                              ? em.convert(element(j), inType, DType::Bool)
                              : em.convert(element(j), inType, acc);
@@ -668,19 +849,52 @@ void Lowering::lowerReduce(int s) {
             });
           }
         });
-        Value *result;
-        if (isArg) {
-          result = b.CreateLoad(b.getInt64Ty(), bestIdx);
-        } else {
-          result = b.CreateLoad(em.regType(acc), accSlot);
-          if (kind == OpKind::Sum && isFloat(acc))
-            result = b.CreateFAdd(result, b.CreateLoad(b.getDoubleTy(), compSlot));
-          result = em.convert(result, acc, outType);
-        }
-        em.store(result, b.CreateGEP(em.memType(outType), outPtr, o), outType);
-      });
+      };
+      if (kernelKind == Kind::Rows) {
+        forLoop(begin, end, [&](Value *o) {
+          init();
+          accumulate(offsetOf(o, kept, zero), b.getInt64(0), outerCount,
+                     b.getInt64(0), len);
+          Value *result;
+          if (isArg) {
+            result = b.CreateLoad(b.getInt64Ty(), bestIdx);
+          } else {
+            result = b.CreateLoad(em.regType(acc), accSlot);
+            if (floatSum)
+              result = b.CreateFAdd(result, b.CreateLoad(b.getDoubleTy(), compSlot));
+            result = em.convert(result, acc, outType);
+          }
+          em.store(result, b.CreateGEP(em.memType(outType), outPtr, o), outType);
+        });
+      } else {
+        // The one result element's pieces: partial accumulators, then the
+        // compensations, in the scratch buffer.
+        Pieces pc = piecesOf(len, outerCount);
+        Value *partials = b.CreateIntToPtr(loadWord(fr, step.scratch), b.getPtrTy());
+        Value *comps = b.CreateGEP(b.getInt64Ty(), partials, pc.count);
+        forLoop(begin, end, [&](Value *q) {
+          Value *split = b.CreateICmpUGT(pc.perRow, b.getInt64(1));
+          Value *r0 = b.CreateSelect(split, b.CreateUDiv(q, pc.perRow),
+                                     b.CreateMul(q, pc.rowsPer));
+          Value *r1 = b.CreateAdd(r0, pc.rowsPer);
+          r1 = b.CreateSelect(b.CreateICmpULT(r1, outerCount), r1, outerCount);
+          Value *j0 = b.CreateSelect(
+              split, b.CreateMul(b.CreateURem(q, pc.perRow), b.getInt64(kPiece)),
+              b.getInt64(0));
+          Value *j1 = b.CreateAdd(j0, b.getInt64(kPiece));
+          j1 = b.CreateSelect(b.CreateAnd(split, b.CreateICmpULT(j1, len)), j1, len);
+          init();
+          accumulate(zero, r0, r1, j0, j1);
+          // Each partial takes an 8-byte word whatever the accumulator.
+          Value *slotPtr = b.CreateGEP(b.getInt64Ty(), partials, q);
+          b.CreateStore(b.CreateLoad(em.regType(acc), accSlot), slotPtr);
+          b.CreateStore(b.CreateLoad(b.getDoubleTy(), compSlot),
+                        b.CreateGEP(b.getDoubleTy(), comps, q));
+        });
+      }
     } else {
-      // The last axis is kept: accumulate rows of x into rows of the result.
+      // The last axis is kept: rows of x accumulate into rows of the
+      // result; each index is a column, so threads never share an element.
       std::vector<Value *> outStride(R, b.getInt64(0));
       Value *st = b.getInt64(1);
       for (int d = R - 1; d >= 0; --d)
@@ -688,14 +902,19 @@ void Lowering::lowerReduce(int s) {
           outStride[d] = st;
           st = b.CreateMul(st, shapeOf(d));
         }
-      forLoop(b.getInt64(0), st, [&](Value *o) {
-        em.store(em.convert(identity(em), acc, outType),
-                 b.CreateGEP(em.memType(outType), outPtr, o), outType);
+      Value *len = shapeOf(R - 1);
+      Value *outRows = b.CreateUDiv(st, len); // the kernel runs when len > 0
+      forLoop(b.getInt64(0), outRows, [&](Value *orow) {
+        Value *rowBase = b.CreateMul(orow, len);
+        forLoop(begin, end, [&](Value *j) {
+          em.store(em.convert(identity(em), acc, outType),
+                   b.CreateGEP(em.memType(outType), outPtr, b.CreateAdd(rowBase, j)),
+                   outType);
+        });
       });
       Value *rows = b.getInt64(1);
       for (int d = 0; d < R - 1; ++d)
         rows = b.CreateMul(rows, shapeOf(d));
-      Value *len = shapeOf(R - 1);
       forLoop(b.getInt64(0), rows, [&](Value *row) {
         Offsets xOff = zero;
         Value *oOff = b.getInt64(0), *i = row;
@@ -706,7 +925,7 @@ void Lowering::lowerReduce(int s) {
           xOff = advance(xOff, idx, d);
           oOff = b.CreateAdd(oOff, b.CreateMul(idx, outStride[d]));
         }
-        forLoop(b.getInt64(0), len, [&](Value *j) {
+        forLoop(begin, end, [&](Value *j) {
           Value *optr = b.CreateGEP(em.memType(outType), outPtr, b.CreateAdd(oOff, j));
           Value *v = loadX(advance(xOff, j, R - 1));
           Value *a = em.load(optr, outType);
@@ -717,23 +936,79 @@ void Lowering::lowerReduce(int s) {
       });
     }
     b.CreateRet(b.CreateZExt(b.CreateLoad(b.getInt1Ty(), err), b.getInt32Ty()));
-  }
+    return kernel;
+  };
+  llvm::Function *kernel = build(innerReduce ? Kind::Rows : Kind::Columns);
+  llvm::Function *piecesK = innerReduce && !isArg ? build(Kind::Pieces) : nullptr;
   b.restoreIP(ip);
-  if (innerReduce) {
+
+  auto *done = llvm::BasicBlock::Create(ctx, "done", entry);
+  if (!innerReduce) {
+    Value *len = loadWord(frame, plan.shapeWord(x, R - 1));
     auto *run = llvm::BasicBlock::Create(ctx, "run", entry);
-    auto *done = llvm::BasicBlock::Create(ctx, "done", entry);
-    b.CreateCondBr(b.CreateICmpSGT(outTotal, b.getInt64(0)), run, done);
+    b.CreateCondBr(b.CreateICmpSGT(len, b.getInt64(0)), run, done);
     b.SetInsertPoint(run);
-    Value *perItem = b.CreateAdd(redSize, b.getInt64(1));
-    Value *grain = b.CreateAdd(b.CreateSDiv(b.getInt64(kGrain), perItem), b.getInt64(1));
-    parallelFor(kernel, outTotal, grain, s);
+    Value *perColumn = b.getInt64(1); // elements of x per column
+    for (int d = 0; d < R - 1; ++d)
+      perColumn = b.CreateMul(perColumn, loadWord(frame, plan.shapeWord(x, d)));
+    perColumn = b.CreateAdd(perColumn, b.getInt64(1));
+    Value *grain = b.CreateAdd(b.CreateSDiv(b.getInt64(kGrain), perColumn), b.getInt64(1));
+    parallelFor(kernel, len, grain, s);
     b.CreateBr(done);
     b.SetInsertPoint(done);
-  } else {
-    // Rows of x accumulate into shared result rows: one thread.
-    Value *st = b.CreateCall(kernel, {frame, b.getInt64(0), b.getInt64(1)});
-    check(b.CreateICmpEQ(st, b.getInt32(0)), s);
+    return;
   }
+  auto *run = llvm::BasicBlock::Create(ctx, "run", entry);
+  auto *rowsBB = llvm::BasicBlock::Create(ctx, "rows", entry);
+  b.CreateCondBr(b.CreateICmpSGT(outTotal, b.getInt64(0)), run, done);
+  b.SetInsertPoint(run);
+  if (piecesK) {
+    auto *piecesBB = llvm::BasicBlock::Create(ctx, "pieces", entry);
+    Value *many = b.CreateAnd(b.CreateICmpEQ(outTotal, b.getInt64(1)),
+                              b.CreateICmpSGE(redSize, b.getInt64(2 * kPiece)));
+    b.CreateCondBr(many, piecesBB, rowsBB);
+    b.SetInsertPoint(piecesBB);
+    auto [len, outerCount] = rowsOf(frame);
+    Pieces pc = piecesOf(len, outerCount);
+    Value *buf = b.CreateCall(allocFn, {state, b.getInt32(step.scratchSlot),
+                                        b.CreateMul(pc.count, b.getInt64(16))});
+    check(b.CreateIsNotNull(buf), s);
+    storeWord(frame, step.scratch, b.CreatePtrToInt(buf, b.getInt64Ty()));
+    parallelFor(piecesK, pc.count, b.getInt64(1), s);
+    // Combine the partials in order.
+    ScalarEmitter em(b);
+    llvm::IRBuilderBase::InsertPoint here = b.saveIP();
+    b.SetInsertPoint(&entry->getEntryBlock(), entry->getEntryBlock().begin());
+    llvm::AllocaInst *accSlot = b.CreateAlloca(em.regType(acc));
+    llvm::AllocaInst *compSlot = b.CreateAlloca(b.getDoubleTy());
+    b.restoreIP(here);
+    b.CreateStore(identity(em), accSlot);
+    b.CreateStore(llvm::ConstantFP::get(b.getDoubleTy(), 0.0), compSlot);
+    Value *comps = b.CreateGEP(b.getInt64Ty(), buf, pc.count);
+    forLoop(b.getInt64(0), pc.count, [&](Value *q) {
+      Value *p = b.CreateLoad(em.regType(acc), b.CreateGEP(b.getInt64Ty(), buf, q));
+      if (floatSum) {
+        compensatedAdd(accSlot, compSlot, p);
+        Value *c = b.CreateLoad(b.getDoubleTy(), b.CreateGEP(b.getDoubleTy(), comps, q));
+        b.CreateStore(b.CreateFAdd(b.CreateLoad(b.getDoubleTy(), compSlot), c), compSlot);
+      } else {
+        b.CreateStore(combine(b.CreateLoad(em.regType(acc), accSlot), p, acc), accSlot);
+      }
+    });
+    Value *result = b.CreateLoad(em.regType(acc), accSlot);
+    if (floatSum)
+      result = b.CreateFAdd(result, b.CreateLoad(b.getDoubleTy(), compSlot));
+    em.store(em.convert(result, acc, outType), loadData(frame, out), outType);
+    b.CreateBr(done);
+  } else {
+    b.CreateBr(rowsBB);
+  }
+  b.SetInsertPoint(rowsBB);
+  Value *perItem = b.CreateAdd(redSize, b.getInt64(1));
+  Value *grain = b.CreateAdd(b.CreateSDiv(b.getInt64(kGrain), perItem), b.getInt64(1));
+  parallelFor(kernel, outTotal, grain, s);
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
 }
 
 } // namespace

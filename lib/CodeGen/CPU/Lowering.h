@@ -26,6 +26,10 @@ namespace thjit::codegen {
 constexpr const char *kAllocFn = "thjit_rt_alloc";
 constexpr const char *kStepFn = "thjit_rt_step";
 constexpr const char *kParallelForFn = "thjit_parallel_for";
+/// An int64 variable: element-wise loops touching at least this many bytes
+/// write their result with streaming stores (THJIT_STREAMING_BYTES, default
+/// the size of the last-level cache).
+constexpr const char *kStreamingBytes = "thjit_rt_streaming_bytes";
 
 std::unique_ptr<llvm::Module> lowerToLLVM(const Plan &plan,
                                           const std::string &entryName,
