@@ -64,6 +64,7 @@ private:
   llvm::Value *compute(OpKind kind, std::vector<llvm::Value *> a, DType t);
   llvm::Value *truth(llvm::Value *v, DType t);
   llvm::Value *intPow(llvm::Value *a, llvm::Value *b, DType t);
+  llvm::Value *powBySquaring(llvm::Value *x, unsigned n, DType t);
   llvm::Value *powByConstant(llvm::Value *x, const ScalarProgram::Op &e,
                              DType xType, DType result);
   llvm::Value *intrinsic(llvm::Intrinsic::ID id,
