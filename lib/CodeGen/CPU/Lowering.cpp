@@ -106,13 +106,9 @@ private:
     std::vector<llvm::Metadata *> props{self.get()};
     for (const char *f : flags)
       props.push_back(llvm::MDNode::get(ctx, md.createString(f)));
-    for (auto [name, value] : options) {
-      Value *v = std::string(name) == "llvm.loop.vectorize.enable"
-                     ? (Value *)b.getInt1(value != 0)
-                     : (Value *)b.getInt32((uint32_t)value);
+    for (auto [name, value] : options)
       props.push_back(llvm::MDNode::get(
-          ctx, {md.createString(name), md.createConstant(llvm::cast<llvm::Constant>(v))}));
-    }
+          ctx, {md.createString(name), md.createConstant(b.getInt32((uint32_t)value))}));
     llvm::MDNode *node = llvm::MDNode::getDistinct(ctx, props);
     node->replaceOperandWith(0, node);
     return node;
