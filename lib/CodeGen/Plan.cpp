@@ -51,8 +51,9 @@ ScalarProgram programOf(const Node &n) {
     p.ops.push_back(op);
     p.outputs.push_back(n.numOperands());
   }
-  // Fold 0-d constants: an immediate op per constant, appended (an op may
-  // only refer to earlier values, so the references are renumbered).
+  // Fold 0-d constants: an immediate op per constant, placed before the
+  // other ops (an op may only refer to earlier values), which are
+  // renumbered.
   const int numInputs = (int)p.inputs.size();
   std::vector<int> immediate(numInputs, -1);
   std::vector<ScalarProgram::Op> consts;
