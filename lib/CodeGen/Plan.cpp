@@ -51,15 +51,26 @@ ScalarProgram programOf(const Node &n) {
     p.ops.push_back(op);
     p.outputs.push_back(n.numOperands());
   }
-  // Fold 0-d constants: an immediate op per constant, placed before the
-  // other ops (an op may only refer to earlier values), which are
-  // renumbered.
+  // Fold 0-d constants as immediates into a fused node's program (its
+  // kernel is its own: immediates cost no registers) and, in any program,
+  // where the value shapes the code: an exponent (x ** 2 is a
+  // multiplication) or a divisor (LLVM divides by a constant with a
+  // multiplication). A single op's other constants stay operands, loaded
+  // once per kernel: as fast, and nodes that differ only in them (x * 0.5,
+  // x * 0.25) share a kernel. Each immediate is an op placed before the
+  // others (an op may only refer to earlier values), which are renumbered.
   const int numInputs = (int)p.inputs.size();
+  std::vector<bool> shapesCode(numInputs, p.ops.size() > 1);
+  for (const ScalarProgram::Op &op : p.ops)
+    if ((op.kind == OpKind::Pow || op.kind == OpKind::TrueDiv ||
+         op.kind == OpKind::FloorDiv || op.kind == OpKind::Mod) &&
+        op.args[1] < numInputs)
+      shapesCode[op.args[1]] = true;
   std::vector<int> immediate(numInputs, -1);
   std::vector<ScalarProgram::Op> consts;
   for (int i = 0; i < numInputs; ++i) {
     const Var &v = n.operand(i);
-    if (!v.isConstant() || v.ndim() != 0 || isComplex(v.dtype()))
+    if (!shapesCode[i] || !v.isConstant() || v.ndim() != 0 || isComplex(v.dtype()))
       continue;
     Scalar value = v.constantValue().item();
     ScalarProgram::Op c{OpKind::Constant, {}, v.dtype(), {}};
@@ -87,8 +98,7 @@ ScalarProgram programOf(const Node &n) {
   return p;
 }
 
-/// Scratch words a step needs in the frame.
-static int scratchWords(StepKind k) {
+int scratchWords(StepKind k) {
   switch (k) {
   case StepKind::Elemwise:
     return 3; // collapsed inner dims, rows, streaming or not
@@ -204,15 +214,21 @@ Plan makePlan(const Graph &g) {
       s.program = identity;
       s.source = s.operands[0];
     }
-    if (int words = scratchWords(s.kind)) {
-      s.scratch = p.frameSize;
-      p.frameSize += words;
-    }
     p.steps.push_back(std::move(s));
   }
   for (const Var &o : g.outputs())
     p.outputValues.push_back(valueOf.at(o));
   fuseProducersIntoReductions(p);
+  for (Step &s : p.steps) {
+    if (s.kind == StepKind::Elemwise || s.kind == StepKind::Reduce) {
+      s.args = p.frameSize;
+      p.frameSize += (int)s.kernelValues().size();
+    }
+    if (int words = scratchWords(s.kind)) {
+      s.scratch = p.frameSize;
+      p.frameSize += words;
+    }
+  }
 
   // Buffer slots by liveness. A value's memory stays live while any value
   // that may view it is used; a runtime result may view any of its operands

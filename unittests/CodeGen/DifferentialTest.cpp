@@ -1029,3 +1029,46 @@ TEST_CASE("differential: element-wise producers fused into reductions",
                              {ints(DType::Int64, {2}, {2, 3}),
                               ints(DType::Int64, {2}, {1, -1})});
 }
+
+TEST_CASE("differential: steps that compute the same thing share one kernel",
+          "[differential]") {
+  // x * 2 and y * 3 share a step function and kernels (constants are
+  // operands); so do the two column sums. Each call runs on its own
+  // values: other sizes, a negative stride, a transposed layout.
+  Var x = vector("x", DType::Float64), y = vector("y", DType::Float64);
+  Var m = matrix("m", DType::Float32), n = matrix("n", DType::Float32);
+  NDArray xs = array(DType::Float64, {3}, {1, 2, 3});
+  NDArray ys = array(DType::Float64, {5}, {1, 2, 3, 4, 5}).slice(0, 4, -1, -1);
+  NDArray ms = array(DType::Float32, {2, 3}, {1, 2, 3, 4, 5, 6});
+  NDArray ns = transposedCopy(array(DType::Float32, {3, 2}, {1, 2, 3, 4, 5, 6}));
+  checkBoth({x, y, m, n},
+            {x * 2.0, y * 3.0, (x * 2.0) * 4.0, sum(m, 0), sum(n, 0), m * 0.5,
+             n * 0.25},
+            {xs, ys, ms, ns},
+            {array(DType::Float64, {3}, {2, 4, 6}),
+             array(DType::Float64, {5}, {15, 12, 9, 6, 3}),
+             array(DType::Float64, {3}, {8, 16, 24}),
+             array(DType::Float32, {3}, {5, 7, 9}),
+             array(DType::Float32, {2}, {9, 12}),
+             array(DType::Float32, {2, 3}, {0.5, 1, 1.5, 2, 2.5, 3}),
+             array(DType::Float32, {3, 2}, {0.25, 0.5, 0.75, 1, 1.25, 1.5})});
+  // A failure in the second user of a shared step names that step's node,
+  // as the reference does.
+  Var z = vector("z", DType::Float64);
+  Var first = x + y, second = x + z;
+  std::vector<NDArray> args{xs, array(DType::Float64, {3}, {1, 2, 3}),
+                            array(DType::Float64, {4}, {1, 2, 3, 4})};
+  std::vector<std::string> messages;
+  for (const char *mode : {"FAST_RUN", "REFERENCE"}) {
+    FunctionOptions opts;
+    opts.mode = mode;
+    Function f = function({x, y, z}, {first * second}, opts);
+    try {
+      f(args);
+      FAIL("no error");
+    } catch (const ShapeError &e) {
+      messages.push_back(e.what());
+    }
+  }
+  CHECK(messages[0] == messages[1]);
+}

@@ -54,11 +54,18 @@ struct Step {
   Node *node = nullptr;
   std::vector<int> operands;
   std::vector<int> results;
+  /// Elemwise and Reduce: the first frame word of the step's argument
+  /// block, what its kernels receive: a pointer to the descriptor of each of
+  /// kernelValues(), then the scratch words (-1 when none). Kernels see
+  /// nothing of the frame but this block, so steps that differ only in
+  /// where their values live share one kernel.
+  int args = -1;
   /// First frame word of the step's scratch space (-1 when none).
   int scratch = -1;
   /// Elemwise and Reduce: what one element (of the result, or of what is
-  /// reduced) computes; input k is operand k. 0-d constant operands are
-  /// folded in as immediates, and the program reads only what it needs.
+  /// reduced) computes; input k is operand k. 0-d constants whose value
+  /// shapes the code (exponents, divisors) are folded in as immediates; the
+  /// program reads only what it needs.
   std::shared_ptr<const ScalarProgram> program;
   /// Reduce: the element-wise node fused into the reduction when the
   /// reduction was its only reader (`operands` are then the producer's), or
@@ -69,6 +76,16 @@ struct Step {
   /// Reduce: a slot of its own for the partial results of a parallel full
   /// reduction (its address goes in the scratch word).
   int scratchSlot = -1;
+
+  /// The values whose descriptors a kernel of this step reads, in its
+  /// argument block's order: operands, results, then a Reduce's source.
+  std::vector<int> kernelValues() const {
+    std::vector<int> v = operands;
+    v.insert(v.end(), results.begin(), results.end());
+    if (kind == StepKind::Reduce)
+      v.push_back(source);
+    return v;
+  }
 };
 
 struct Plan {
@@ -98,9 +115,13 @@ struct Plan {
 StepKind stepKindFor(const Node &node);
 
 /// The scalar program of an element-wise node (a composite's own, or the
-/// node's op applied to its operands), with its 0-d constant operands folded
-/// in as immediates.
+/// node's op applied to its operands), with the 0-d constant operands whose
+/// value shapes the code folded in as immediates.
 ScalarProgram programOf(const Node &n);
+
+/// Scratch words a step of this kind has in the frame (after its
+/// argument block's descriptor pointers).
+int scratchWords(StepKind k);
 
 Plan makePlan(const Graph &g);
 

@@ -1,3 +1,5 @@
+#include <chrono>
+#include <cstdio>
 //===- Executable.cpp - Calling compiled code; the runtime it calls -------===//
 ///
 /// \file
@@ -417,9 +419,14 @@ std::shared_ptr<Executable> compileForCPU(const Graph &g,
   }
   if (!object) {
     llvm::LLVMContext ctx;
+    auto T0=std::chrono::steady_clock::now();
     std::unique_ptr<llvm::Module> m = buildModule(exe->plan, ctx);
+    auto T1=std::chrono::steady_clock::now();
     Engine::get().optimize(*m);
+    auto T2=std::chrono::steady_clock::now();
     object = Engine::get().emitObject(*m);
+    auto T3=std::chrono::steady_clock::now();
+    if (getenv("THJIT_TIMEX")) fprintf(stderr,"build %g opt %g emit %g\n",std::chrono::duration<double>(T1-T0).count(),std::chrono::duration<double>(T2-T1).count(),std::chrono::duration<double>(T3-T2).count());
     exe->code = Engine::get().load(*object, kEntrySymbol);
     if (cache && cache->store)
       cache->store(key, *object);

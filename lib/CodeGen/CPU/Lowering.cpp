@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <functional>
 #include <limits>
+#include <map>
 
 namespace thjit::codegen {
 
@@ -86,7 +87,26 @@ private:
         mod->getOrInsertFunction(name, llvm::FunctionType::get(ret, params, false))
             .getCallee());
   }
-  /// A kernel `i32 (ptr frame, i64 begin, i64 end)`.
+  /// A step function `i32 (ptr state, ptr args, i32 slot, i32 scratchSlot)`:
+  /// what the entry does for one Elemwise or Reduce step, given the step's
+  /// argument block and the buffer slots of its result and scratch. It
+  /// returns 0, or 1 when the step fails. Steps that compute the same thing
+  /// share one, so it is never inlined: the entry of a graph of a thousand
+  /// nodes is a thousand calls.
+  llvm::Function *newStepFunction(const std::string &name) {
+    auto *ty = llvm::FunctionType::get(
+        b.getInt32Ty(), {b.getPtrTy(), b.getPtrTy(), b.getInt32Ty(), b.getInt32Ty()},
+        false);
+    auto *f = llvm::Function::Create(ty, llvm::Function::InternalLinkage,
+                                     name, mod.get());
+    f->addFnAttr(llvm::Attribute::NoUnwind);
+    f->addFnAttr(llvm::Attribute::NoInline);
+    b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+    return f;
+  }
+  /// Calls step s's step function from the entry.
+  void callStep(int s, llvm::Function *stepFunction);
+  /// A kernel `i32 (ptr args, i64 begin, i64 end)`.
   llvm::Function *newKernel(const std::string &name) {
     auto *ty = llvm::FunctionType::get(
         b.getInt32Ty(), {b.getPtrTy(), b.getInt64Ty(), b.getInt64Ty()}, false);
@@ -134,28 +154,64 @@ private:
     b.CreateRet(b.getInt32(s + 1));
     b.SetInsertPoint(cont);
   }
-  /// Allocates the slot buffer of value v for `count` elements; stores the
-  /// data pointer, `shape` and contiguous strides in v's descriptor.
-  void allocate(int s, int v, const std::vector<Value *> &shape) {
-    const ValueInfo &vi = plan.values[v];
+  /// Allocates buffer `slot` for an array of `shape` and `dtype`; stores its
+  /// data pointer, shape and contiguous strides in descriptor `desc`.
+  void allocate(Value *desc, DType dtype, Value *slot,
+                const std::vector<Value *> &shape, int s) {
     Value *count = b.getInt64(1);
     for (Value *d : shape)
       count = b.CreateMul(count, d);
-    Value *bytes = b.CreateMul(count, b.getInt64(itemSize(vi.dtype)));
-    Value *data = b.CreateCall(allocFn, {state, b.getInt32(vi.rootIndex), bytes});
+    Value *bytes = b.CreateMul(count, b.getInt64(itemSize(dtype)));
+    Value *data = b.CreateCall(allocFn, {state, slot, bytes});
     check(b.CreateIsNotNull(data), s);
-    b.CreateStore(data, wordPtr(frame, plan.dataWord(v)));
+    b.CreateStore(data, desc);
+    const int ndim = (int)shape.size();
     Value *stride = b.getInt64(1);
-    for (int i = vi.ndim - 1; i >= 0; --i) {
-      storeWord(frame, plan.shapeWord(v, i), shape[i]);
-      storeWord(frame, plan.strideWord(v, i), stride);
+    for (int i = ndim - 1; i >= 0; --i) {
+      storeWord(desc, 1 + i, shape[i]);
+      storeWord(desc, 1 + ndim + i, stride);
       stride = b.CreateMul(stride, shape[i]);
     }
   }
-  void parallelFor(llvm::Function *kernel, Value *n, Value *grain, int s) {
-    Value *st = b.CreateCall(parallelForFn, {kernel, frame, n, grain});
+  /// Runs kernel(args, begin, end) over [0, n) on the thread pool.
+  void parallelFor(llvm::Function *kernel, Value *args, Value *n, Value *grain,
+                   int s) {
+    Value *st = b.CreateCall(parallelForFn, {kernel, args, n, grain});
     check(b.CreateICmpEQ(st, b.getInt32(0)), s);
   }
+
+  // ---- what a kernel sees: its step's argument block
+  /// A value's descriptor, loaded.
+  struct Desc {
+    Value *data;
+    std::vector<Value *> shape, stride;
+  };
+  /// The descriptors of a step's kernel values (Step::kernelValues order),
+  /// its scratch words, and the value of each operand that is one element
+  /// broadcast everywhere (when the program reads it). A kernel loads all of
+  /// this first thing, from `block`, before it stores anything: the loads are
+  /// then known not to change (the result's stores could alias them as far
+  /// as LLVM knows), and a constant operand costs no more than an immediate.
+  struct Args {
+    std::vector<Desc> v;
+    std::vector<Value *> scratch, uniform;
+  };
+  Desc loadDesc(Value *at, int ndim) {
+    Desc d;
+    d.data = b.CreateLoad(b.getPtrTy(), at);
+    for (int i = 0; i < ndim; ++i)
+      d.shape.push_back(b.CreateLoad(
+          b.getInt64Ty(), b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), at, 1 + i)));
+    for (int i = 0; i < ndim; ++i)
+      d.stride.push_back(b.CreateLoad(
+          b.getInt64Ty(), b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), at, 1 + ndim + i)));
+    return d;
+  }
+  /// Kernels already built, by what they compute (kernelKey): a step like
+  /// an earlier one calls the earlier one's kernels.
+  std::map<std::string, std::vector<llvm::Function *>> kernels;
+  std::string kernelKey(const Step &step);
+
 
   /// How the operands of an element-wise computation of rank R line up with
   /// its dims: bcast[k][d] when operand k has stride 0 along dim d (known
@@ -166,24 +222,30 @@ private:
     std::vector<bool> full, partial;
   };
   Broadcast broadcastOf(const Step &step, int R);
-  /// Operand k's stride along dim d of the computation (0 where broadcast).
-  Value *operandStride(Value *fr, const Step &step, const Broadcast &bc, int k,
-                       int d);
+  /// Operand k's stride along dim d of the computation (0 where broadcast),
+  /// from descriptors `a` (Step::kernelValues order).
+  Value *operandStride(const std::vector<Desc> &a, const Broadcast &bc, int k,
+                       int d) {
+    if (bc.bcast[k][d])
+      return b.getInt64(0);
+    return a[k].stride[d - (bc.R - (int)a[k].stride.size())];
+  }
+  Args kernelArgs(Value *block, const Step &step, const Broadcast &bc,
+                  ScalarEmitter &em);
   /// The computation's shape from its operands' (in the entry), checking
   /// that they agree.
-  std::vector<Value *> broadcastShape(const Step &step, const Broadcast &bc,
-                                      int s);
-  /// The operands the step's program reads, at element offsets (in a kernel).
-  std::vector<Value *> loadOperands(Value *fr, const Step &step,
-                                    ScalarEmitter &em,
-                                    const std::vector<Value *> &offsets);
-  /// The step's program at element offsets; a failed op sets *err.
-  Value *computeElement(Value *fr, const Step &step, ScalarEmitter &em,
+  std::vector<Value *> broadcastShape(const std::vector<Desc> &a,
+                                      const Broadcast &bc, int s);
+  /// The step's program at element offsets of its operands (in a kernel);
+  /// a failed op sets *err.
+  Value *computeElement(const Args &a, const Step &step, ScalarEmitter &em,
                         const std::vector<Value *> &offsets,
                         llvm::AllocaInst *err);
 
-  void lowerElemwise(int s);
-  void lowerReduce(int s);
+  /// The step function and kernels of an Elemwise or Reduce step; `base`
+  /// names them.
+  std::vector<llvm::Function *> buildElemwise(const Step &step, const std::string &base);
+  std::vector<llvm::Function *> buildReduce(const Step &step, const std::string &base);
   void lowerDimShuffle(int s);
   void lowerShapeI(int s);
 
@@ -215,11 +277,22 @@ std::unique_ptr<llvm::Module> Lowering::run(const std::string &entryName) {
   for (size_t s = 0; s < plan.steps.size(); ++s) {
     switch (plan.steps[s].kind) {
     case StepKind::Elemwise:
-      lowerElemwise((int)s);
+    case StepKind::Reduce: {
+      // A step like an earlier one calls the earlier one's functions.
+      const Step &step = plan.steps[s];
+      std::vector<llvm::Function *> &built = kernels[kernelKey(step)];
+      if (built.empty()) {
+        llvm::IRBuilderBase::InsertPoint ip = b.saveIP();
+        Value *entryState = state;
+        std::string base = "k" + std::to_string(s) + "." + step.node->name();
+        built = step.kind == StepKind::Elemwise ? buildElemwise(step, base)
+                                                : buildReduce(step, base);
+        state = entryState;
+        b.restoreIP(ip);
+      }
+      callStep((int)s, built[0]);
       break;
-    case StepKind::Reduce:
-      lowerReduce((int)s);
-      break;
+    }
     case StepKind::DimShuffle:
       lowerDimShuffle((int)s);
       break;
@@ -259,23 +332,74 @@ Lowering::Broadcast Lowering::broadcastOf(const Step &step, int R) {
   return bc;
 }
 
-Value *Lowering::operandStride(Value *fr, const Step &step, const Broadcast &bc,
-                               int k, int d) {
-  const int v = step.operands[k];
-  if (bc.bcast[k][d])
-    return b.getInt64(0);
-  return loadWord(fr, plan.strideWord(v, d - (bc.R - plan.values[v].ndim)));
+void Lowering::callStep(int s, llvm::Function *stepFunction) {
+  const Step &step = plan.steps[s];
+  std::vector<int> values = step.kernelValues();
+  for (size_t l = 0; l < values.size(); ++l)
+    b.CreateStore(wordPtr(frame, plan.dataWord(values[l])),
+                  wordPtr(frame, step.args + (int)l));
+  Value *st = b.CreateCall(
+      stepFunction, {state, wordPtr(frame, step.args),
+                     b.getInt32(plan.values[step.results[0]].rootIndex),
+                     b.getInt32(std::max(step.scratchSlot, 0))});
+  check(b.CreateICmpEQ(st, b.getInt32(0)), s);
 }
 
-std::vector<Value *> Lowering::broadcastShape(const Step &step,
+Lowering::Args Lowering::kernelArgs(Value *block, const Step &step,
+                                    const Broadcast &bc, ScalarEmitter &em) {
+  Args a;
+  std::vector<int> values = step.kernelValues();
+  for (size_t l = 0; l < values.size(); ++l)
+    a.v.push_back(loadDesc(b.CreateLoad(b.getPtrTy(), wordPtr(block, (int)l)),
+                           plan.values[values[l]].ndim));
+  for (int w = step.scratch; w >= 0 && w < step.scratch + scratchWords(step.kind); ++w)
+    a.scratch.push_back(loadWord(block, w - step.args));
+  for (size_t k = 0; k < step.operands.size(); ++k) {
+    DType t = plan.values[step.operands[k]].dtype;
+    a.uniform.push_back(bc.full[k] && step.program->reads((int)k)
+                            ? em.load(a.v[k].data, t)
+                            : nullptr);
+  }
+  return a;
+}
+
+/// Everything a step's kernels depend on: the step's kind and op, its
+/// program (with immediates, bit for bit), the types of its kernel values
+/// and (Reduce) its axes. Not where the values live: that comes from the
+/// argument block.
+std::string Lowering::kernelKey(const Step &step) {
+  std::ostringstream os;
+  os << (int)step.kind << ' ' << opName(step.node->kind()) << " ["
+     << step.node->attrs().keepdims;
+  for (int a : step.node->attrs().axes)
+    os << ' ' << a;
+  os << "] " << std::hexfloat;
+  const ScalarProgram &p = *step.program;
+  for (DType t : p.inputs)
+    os << dtypeShortName(t) << ' ';
+  for (const ScalarProgram::Op &op : p.ops) {
+    os << '(' << opName(op.kind) << ' ' << dtypeShortName(op.dtype) << ' '
+       << (op.castTo ? dtypeShortName(*op.castTo) : "-") << ' ' << op.floatValue
+       << ' ' << op.intValue;
+    for (int a : op.args)
+      os << ' ' << a;
+    os << ')';
+  }
+  for (int o : p.outputs)
+    os << " o" << o;
+  for (int v : step.kernelValues())
+    os << ' ' << plan.values[v].var.type()->str();
+  return os.str();
+}
+
+std::vector<Value *> Lowering::broadcastShape(const std::vector<Desc> &a,
                                               const Broadcast &bc, int s) {
   std::vector<Value *> shape(bc.R);
   for (int d = 0; d < bc.R; ++d) {
-    for (size_t k = 0; k < step.operands.size(); ++k) {
+    for (size_t k = 0; k < bc.bcast.size(); ++k) {
       if (bc.bcast[k][d])
         continue;
-      const int v = step.operands[k];
-      Value *sz = loadWord(frame, plan.shapeWord(v, d - (bc.R - plan.values[v].ndim)));
+      Value *sz = a[k].shape[d - (bc.R - (int)a[k].shape.size())];
       if (!shape[d])
         shape[d] = sz;
       else
@@ -287,45 +411,51 @@ std::vector<Value *> Lowering::broadcastShape(const Step &step,
   return shape;
 }
 
-std::vector<Value *> Lowering::loadOperands(Value *fr, const Step &step,
-                                            ScalarEmitter &em,
-                                            const std::vector<Value *> &offsets) {
-  std::vector<Value *> in(step.operands.size(), nullptr);
-  for (size_t k = 0; k < step.operands.size(); ++k) {
-    if (!step.program->reads((int)k))
-      continue;
-    DType t = plan.values[step.operands[k]].dtype;
-    in[k] = em.load(b.CreateGEP(em.memType(t), loadData(fr, step.operands[k]),
-                                offsets[k]),
-                    t);
-  }
-  return in;
-}
-
-Value *Lowering::computeElement(Value *fr, const Step &step, ScalarEmitter &em,
+Value *Lowering::computeElement(const Args &a, const Step &step,
+                                ScalarEmitter &em,
                                 const std::vector<Value *> &offsets,
                                 llvm::AllocaInst *err) {
+  std::vector<Value *> in(step.operands.size(), nullptr);
+  for (size_t k = 0; k < step.operands.size(); ++k) {
+    if (a.uniform[k]) {
+      in[k] = a.uniform[k];
+    } else if (step.program->reads((int)k)) {
+      DType t = plan.values[step.operands[k]].dtype;
+      in[k] = em.load(b.CreateGEP(em.memType(t), a.v[k].data, offsets[k]), t);
+    }
+  }
   em.resetErrorFlag();
-  Value *r = em.emit(*step.program, loadOperands(fr, step, em, offsets))[0];
+  Value *r = em.emit(*step.program, in)[0];
   if (Value *e = em.errorFlag())
     b.CreateStore(b.CreateOr(b.CreateLoad(b.getInt1Ty(), err), e), err);
   return r;
 }
 
-void Lowering::lowerElemwise(int s) {
-  const Step &step = plan.steps[s];
+std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
+                                                     const std::string &base) {
   const int out = step.results[0];
   const int R = plan.values[out].ndim;
   const int N = (int)step.operands.size();
   const Broadcast bc = broadcastOf(step, R);
   const std::vector<std::vector<bool>> &bcast = bc.bcast;
   const std::vector<bool> &full = bc.full, &partial = bc.partial;
-  auto stride = [&](Value *fr, int k, int d) {
-    return operandStride(fr, step, bc, k, d);
-  };
+  // The step function: checks shapes, allocates the result, picks a kernel.
+  // Its failures return 1 (the entry's check says which step).
+  llvm::Function *stepF = newStepFunction(base + ".step");
+  state = stepF->getArg(0);
+  Value *args = stepF->getArg(1);
+  std::vector<Value *> descs;
+  std::vector<Desc> ops;
+  std::vector<int> values = step.kernelValues();
+  for (size_t l = 0; l < values.size(); ++l) {
+    descs.push_back(b.CreateLoad(b.getPtrTy(), wordPtr(args, (int)l)));
+    ops.push_back(loadDesc(descs.back(), plan.values[values[l]].ndim));
+  }
+  auto stride = [&](int k, int d) { return operandStride(ops, bc, k, d); };
+  const int scratch = step.scratch - step.args;
 
-  std::vector<Value *> shape = broadcastShape(step, bc, s);
-  allocate(s, out, shape);
+  std::vector<Value *> shape = broadcastShape(ops, bc, 0);
+  allocate(descs[N], plan.values[out].dtype, stepF->getArg(2), shape, 0);
   Value *total = b.getInt64(1);
   for (Value *d : shape)
     total = b.CreateMul(total, d);
@@ -344,14 +474,14 @@ void Lowering::lowerElemwise(int s) {
     Value *all = b.getTrue();
     for (int k = 0; k < N; ++k)
       if (!bcast[k][d])
-        all = b.CreateAnd(all, b.CreateICmpEQ(stride(frame, k, d),
-                                              b.CreateMul(stride(frame, k, R - 1), inner)));
+        all = b.CreateAnd(all, b.CreateICmpEQ(stride(k, d),
+                                              b.CreateMul(stride(k, R - 1), inner)));
     ok = b.CreateAnd(ok, b.CreateOr(cond, all));
     inner = b.CreateSelect(ok, b.CreateMul(inner, shape[d]), inner);
     collapsed = b.CreateAdd(collapsed, b.CreateZExt(ok, b.getInt64Ty()));
   }
-  storeWord(frame, step.scratch, collapsed);
-  storeWord(frame, step.scratch + 1, inner);
+  storeWord(args, scratch, collapsed);
+  storeWord(args, scratch + 1, inner);
   // One flat loop when every operand is contiguous or a single element.
   Value *contiguous = b.getInt1(std::none_of(partial.begin(), partial.end(),
                                              [](bool p) { return p; }));
@@ -361,19 +491,18 @@ void Lowering::lowerElemwise(int s) {
     for (int k = 0; k < N; ++k)
       if (!full[k])
         contiguous = b.CreateAnd(
-            contiguous, b.CreateICmpEQ(stride(frame, k, R - 1), b.getInt64(1)));
+            contiguous, b.CreateICmpEQ(stride(k, R - 1), b.getInt64(1)));
   }
 
   // The two kernels.
   llvm::IRBuilderBase::InsertPoint ip = b.saveIP();
-  std::string base = "k" + std::to_string(s) + "." + step.node->name();
   // Flat: one loop over contiguous elements; with streaming, whole cache
   // lines of the result go out with non-temporal stores when the entry
   // says so (scratch word 2). Strided: rows of the collapsed dims.
   enum class Kernel { Flat, FlatStreaming, Strided };
   auto body = [&](llvm::Function *f, Kernel kind) {
-    Value *fr = f->getArg(0);
     ScalarEmitter em(b);
+    const Args a = kernelArgs(f->getArg(0), step, bc, em);
     DType outType = plan.values[out].dtype;
     const int64_t itemBytes = itemSize(outType);
     const int64_t W = kLineBytes / itemBytes; // elements in a cache line
@@ -385,10 +514,10 @@ void Lowering::lowerElemwise(int s) {
       line->setAlignment(llvm::Align(kLineBytes));
     llvm::AllocaInst *err = b.CreateAlloca(b.getInt1Ty());
     b.CreateStore(b.getFalse(), err);
-    Value *outPtr = loadData(fr, out);
+    Value *outPtr = a.v[N].data;
     llvm::Type *memTy = em.memType(outType);
     auto element = [&](const std::vector<Value *> &offsets, Value *outOffset) {
-      Value *r = computeElement(fr, step, em, offsets, err);
+      Value *r = computeElement(a, step, em, offsets, err);
       em.store(r, b.CreateGEP(memTy, outPtr, outOffset), outType);
     };
     /// Element i of a flat loop; stored at `dest` (default: the result's).
@@ -398,7 +527,7 @@ void Lowering::lowerElemwise(int s) {
         offs.push_back(full[k] ? b.getInt64(0) : i);
       if (!dest)
         return element(offs, i);
-      em.store(computeElement(fr, step, em, offs, err), dest, outType);
+      em.store(computeElement(a, step, em, offs, err), dest, outType);
     };
     if (kind == Kernel::Flat) {
       forLoop(f->getArg(1), f->getArg(2), [&](Value *i) { flatElement(i); });
@@ -409,7 +538,7 @@ void Lowering::lowerElemwise(int s) {
       // before the first line boundary and after the last are plain. Not
       // streaming, the first loop takes every element.
       Value *lo = f->getArg(1), *hi = f->getArg(2);
-      Value *stream = b.CreateICmpNE(loadWord(fr, step.scratch + 2), b.getInt64(0));
+      Value *stream = b.CreateICmpNE(a.scratch[2], b.getInt64(0));
       Value *misalign = b.CreateAnd(b.CreateMul(lo, b.getInt64(itemBytes)),
                                     b.getInt64(kLineBytes - 1));
       Value *peel = b.CreateUDiv(
@@ -452,11 +581,11 @@ void Lowering::lowerElemwise(int s) {
       b.CreateBr(out);
       b.SetInsertPoint(out);
     } else {
-      Value *nCollapsed = loadWord(fr, step.scratch);
-      Value *innerLen = loadWord(fr, step.scratch + 1);
+      Value *nCollapsed = a.scratch[0];
+      Value *innerLen = a.scratch[1];
       std::vector<Value *> innerStride;
       for (int k = 0; k < N; ++k)
-        innerStride.push_back(R ? stride(fr, k, R - 1) : b.getInt64(0));
+        innerStride.push_back(R ? operandStride(a.v, bc, k, R - 1) : b.getInt64(0));
       forLoop(f->getArg(1), f->getArg(2), [&](Value *row) {
         std::vector<Value *> off(N, b.getInt64(0));
         Value *rem = row;
@@ -464,13 +593,13 @@ void Lowering::lowerElemwise(int s) {
           // Dims folded into the inner loop count as size 1 here.
           Value *folded = b.CreateICmpSGE(b.getInt64(d),
                                           b.CreateSub(b.getInt64(R), nCollapsed));
-          Value *size = b.CreateSelect(folded, b.getInt64(1),
-                                       loadWord(fr, plan.shapeWord(out, d)));
+          Value *size = b.CreateSelect(folded, b.getInt64(1), a.v[N].shape[d]);
           Value *idx = b.CreateURem(rem, size);
           rem = b.CreateUDiv(rem, size);
           for (int k = 0; k < N; ++k)
             if (!bcast[k][d])
-              off[k] = b.CreateAdd(off[k], b.CreateMul(idx, stride(fr, k, d)));
+              off[k] = b.CreateAdd(off[k],
+                                   b.CreateMul(idx, operandStride(a.v, bc, k, d)));
         }
         Value *outBase = b.CreateMul(row, innerLen);
         forLoop(b.getInt64(0), innerLen, [&](Value *j) {
@@ -498,7 +627,7 @@ void Lowering::lowerElemwise(int s) {
   body(stridedK, Kernel::Strided);
   b.restoreIP(ip);
 
-  llvm::Function *f = entry;
+  llvm::Function *f = stepF;
   auto *run = llvm::BasicBlock::Create(ctx, "run", f);
   auto *flatBB = llvm::BasicBlock::Create(ctx, "flat", f);
   auto *stridedBB = llvm::BasicBlock::Create(ctx, "strided", f);
@@ -517,20 +646,23 @@ void Lowering::lowerElemwise(int s) {
     Value *bytes = b.CreateMul(total, b.getInt64(bytesPerElement));
     Value *threshold = b.CreateLoad(b.getInt64Ty(), streamingBytes);
     Value *aligned = b.CreateICmpEQ(
-        b.CreateAnd(b.CreatePtrToInt(loadData(frame, out), b.getInt64Ty()),
+        b.CreateAnd(b.CreatePtrToInt(b.CreateLoad(b.getPtrTy(), descs[N]),
+                                     b.getInt64Ty()),
                     b.getInt64(kLineBytes - 1)),
         b.getInt64(0));
     Value *stream = b.CreateAnd(aligned, b.CreateICmpSGE(bytes, threshold));
-    storeWord(frame, step.scratch + 2, b.CreateZExt(stream, b.getInt64Ty()));
+    storeWord(args, scratch + 2, b.CreateZExt(stream, b.getInt64Ty()));
   }
-  parallelFor(flatK, total, b.getInt64(kGrain), s);
+  parallelFor(flatK, args, total, b.getInt64(kGrain), 0);
   b.CreateBr(done);
   b.SetInsertPoint(stridedBB);
   Value *rows = b.CreateSDiv(total, inner);
   Value *grain = b.CreateAdd(b.CreateSDiv(b.getInt64(kGrain), inner), b.getInt64(1));
-  parallelFor(stridedK, rows, grain, s);
+  parallelFor(stridedK, args, rows, grain, 0);
   b.CreateBr(done);
   b.SetInsertPoint(done);
+  b.CreateRet(b.getInt32(0));
+  return {stepF, flatK, stridedK};
 }
 
 // ---- views and shapes --------------------------------------------------------
@@ -552,15 +684,16 @@ void Lowering::lowerDimShuffle(int s) {
 void Lowering::lowerShapeI(int s) {
   const Step &step = plan.steps[s];
   int in = step.operands[0], out = step.results[0];
-  allocate(s, out, {});
+  allocate(wordPtr(frame, plan.dataWord(out)), plan.values[out].dtype,
+           b.getInt32(plan.values[out].rootIndex), {}, s);
   Value *size = loadWord(frame, plan.shapeWord(in, step.node->attrs().axes[0]));
   b.CreateStore(size, loadData(frame, out));
 }
 
 // ---- reductions --------------------------------------------------------------
 
-void Lowering::lowerReduce(int s) {
-  const Step &step = plan.steps[s];
+std::vector<llvm::Function *> Lowering::buildReduce(const Step &step,
+                                                    const std::string &base) {
   const OpKind kind = step.node->kind();
   // x: what is reduced, computed element by element by the step's program
   // (a load of operand 0, or a fused producer's expression).
@@ -569,11 +702,25 @@ void Lowering::lowerReduce(int s) {
   const int N = (int)step.operands.size();
   const DType inType = plan.values[x].dtype, outType = plan.values[out].dtype;
   const Broadcast bc = broadcastOf(step, R);
+  // The step function (see buildElemwise).
+  llvm::Function *stepF = newStepFunction(base + ".step");
+  state = stepF->getArg(0);
+  Value *args = stepF->getArg(1);
+  std::vector<Value *> descs;
+  std::vector<int> values = step.kernelValues();
+  for (size_t l = 0; l < values.size(); ++l)
+    descs.push_back(b.CreateLoad(b.getPtrTy(), wordPtr(args, (int)l)));
+  auto descOf = [&](int l) { return loadDesc(descs[l], plan.values[values[l]].ndim); };
+  const int X = N + 1; // x's place in the argument block, after the result
   if (step.producer) { // x has no memory; its descriptor holds its shape
-    std::vector<Value *> shape = broadcastShape(step, bc, s);
+    std::vector<Desc> ops;
+    for (int k = 0; k < N; ++k)
+      ops.push_back(descOf(k));
+    std::vector<Value *> shape = broadcastShape(ops, bc, 0);
     for (int d = 0; d < R; ++d)
-      storeWord(frame, plan.shapeWord(x, d), shape[d]);
+      storeWord(descs[X], 1 + d, shape[d]);
   }
+  const Desc xDesc = descOf(X);
   const bool isArg = kind == OpKind::ArgMax || kind == OpKind::ArgMin;
   std::vector<int> axes = step.node->attrs().axes;
   if (isArg && axes.empty())
@@ -590,7 +737,7 @@ void Lowering::lowerReduce(int s) {
   std::vector<Value *> outShape;
   Value *redSize = b.getInt64(1), *outTotal = b.getInt64(1);
   for (int d = 0; d < R; ++d) {
-    Value *sz = loadWord(frame, plan.shapeWord(x, d));
+    Value *sz = xDesc.shape[d];
     if (reduced[d]) {
       redSize = b.CreateMul(redSize, sz);
       if (step.node->attrs().keepdims)
@@ -600,12 +747,12 @@ void Lowering::lowerReduce(int s) {
       outTotal = b.CreateMul(outTotal, sz);
     }
   }
-  allocate(s, out, outShape);
+  allocate(descs[N], outType, stepF->getArg(2), outShape, 0);
   bool needsElements = kind == OpKind::Max || kind == OpKind::Min || isArg;
   if (needsElements) // "zero-size array to a reduction with no identity"
     check(b.CreateOr(b.CreateICmpSGT(redSize, b.getInt64(0)),
                      b.CreateICmpEQ(outTotal, b.getInt64(0))),
-          s);
+          0);
 
   // The accumulator: float sums and products in double, as the reference.
   DType acc;
@@ -700,14 +847,14 @@ void Lowering::lowerReduce(int s) {
   const bool floatSum = kind == OpKind::Sum && isFloat(acc);
   const bool innerReduce = isArg || red.empty() || reduced[R - 1];
   // Reduced elements of an inner reduction: `outerCount` rows of `len`
-  // (the last reduced axis), in frame `fr`.
+  // (the last reduced axis), from x's descriptor.
   const int last = red.empty() ? -1 : red.back();
   const std::vector<int> outerRed(red.begin(), red.empty() ? red.end() : red.end() - 1);
-  auto rowsOf = [&](Value *fr) {
-    Value *len = last < 0 ? b.getInt64(1) : loadWord(fr, plan.shapeWord(x, last));
+  auto rowsOf = [&](const Desc &xd) {
+    Value *len = last < 0 ? b.getInt64(1) : xd.shape[last];
     Value *outerCount = b.getInt64(1);
     for (int d : outerRed)
-      outerCount = b.CreateMul(outerCount, loadWord(fr, plan.shapeWord(x, d)));
+      outerCount = b.CreateMul(outerCount, xd.shape[d]);
     return std::make_pair(len, outerCount);
   };
   // A full reduction of many elements is split into pieces of about
@@ -733,7 +880,6 @@ void Lowering::lowerReduce(int s) {
   };
 
   llvm::IRBuilderBase::InsertPoint ip = b.saveIP();
-  std::string base = "k" + std::to_string(s) + "." + step.node->name();
   /// Builds a kernel: `.rows` (one result element per index), `.pieces`
   /// (one partial result per index, into the step's scratch buffer) or
   /// `.columns` (the last axis kept: indices are its columns).
@@ -743,20 +889,20 @@ void Lowering::lowerReduce(int s) {
                          : kernelKind == Kind::Pieces ? ".pieces"
                                                       : ".columns";
     llvm::Function *kernel = newKernel(base + suffix);
-    Value *fr = kernel->getArg(0);
     Value *begin = kernel->getArg(1), *end = kernel->getArg(2);
     ScalarEmitter em(b);
+    const Args a = kernelArgs(kernel->getArg(0), step, bc, em);
     llvm::AllocaInst *err = b.CreateAlloca(b.getInt1Ty());
     b.CreateStore(b.getFalse(), err);
-    Value *outPtr = loadData(fr, out);
-    auto shapeOf = [&](int d) { return loadWord(fr, plan.shapeWord(x, d)); };
+    Value *outPtr = a.v[N].data;
+    auto shapeOf = [&](int d) { return a.v[X].shape[d]; };
     // Offsets are per operand: off[k] + i * stride(k, d).
     using Offsets = std::vector<Value *>;
     auto advance = [&](const Offsets &off, Value *i, int d) {
       Offsets r = off;
       for (int k = 0; k < N; ++k)
         if (!bc.bcast[k][d])
-          r[k] = b.CreateAdd(r[k], b.CreateMul(i, operandStride(fr, step, bc, k, d)));
+          r[k] = b.CreateAdd(r[k], b.CreateMul(i, operandStride(a.v, bc, k, d)));
       return r;
     };
     /// The offsets of flat index `i` over dims `dims` (row-major).
@@ -770,10 +916,10 @@ void Lowering::lowerReduce(int s) {
     };
     const Offsets zero(N, b.getInt64(0));
     auto loadX = [&](const Offsets &off) {
-      return computeElement(fr, step, em, off, err);
+      return computeElement(a, step, em, off, err);
     };
     if (kernelKind != Kind::Columns) {
-      auto [len, outerCount] = rowsOf(fr);
+      auto [len, outerCount] = rowsOf(a.v[X]);
       llvm::AllocaInst *accSlot = b.CreateAlloca(em.regType(acc));
       llvm::AllocaInst *compSlot = b.CreateAlloca(b.getDoubleTy());
       llvm::AllocaInst *bestIdx = b.CreateAlloca(b.getInt64Ty());
@@ -866,7 +1012,7 @@ void Lowering::lowerReduce(int s) {
         // The one result element's pieces: partial accumulators, then the
         // compensations, in the scratch buffer.
         Pieces pc = piecesOf(len, outerCount);
-        Value *partials = b.CreateIntToPtr(loadWord(fr, step.scratch), b.getPtrTy());
+        Value *partials = b.CreateIntToPtr(a.scratch[0], b.getPtrTy());
         Value *comps = b.CreateGEP(b.getInt64Ty(), partials, pc.count);
         forLoop(begin, end, [&](Value *q) {
           Value *split = b.CreateICmpUGT(pc.perRow, b.getInt64(1));
@@ -938,43 +1084,47 @@ void Lowering::lowerReduce(int s) {
   llvm::Function *piecesK = innerReduce && !isArg ? build(Kind::Pieces) : nullptr;
   b.restoreIP(ip);
 
-  auto *done = llvm::BasicBlock::Create(ctx, "done", entry);
+  auto *done = llvm::BasicBlock::Create(ctx, "done", stepF);
+  auto finish = [&] {
+    b.SetInsertPoint(done);
+    b.CreateRet(b.getInt32(0));
+    return std::vector<llvm::Function *>{stepF, kernel, piecesK};
+  };
   if (!innerReduce) {
-    Value *len = loadWord(frame, plan.shapeWord(x, R - 1));
-    auto *run = llvm::BasicBlock::Create(ctx, "run", entry);
+    Value *len = xDesc.shape[R - 1];
+    auto *run = llvm::BasicBlock::Create(ctx, "run", stepF);
     b.CreateCondBr(b.CreateICmpSGT(len, b.getInt64(0)), run, done);
     b.SetInsertPoint(run);
     Value *perColumn = b.getInt64(1); // elements of x per column
     for (int d = 0; d < R - 1; ++d)
-      perColumn = b.CreateMul(perColumn, loadWord(frame, plan.shapeWord(x, d)));
+      perColumn = b.CreateMul(perColumn, xDesc.shape[d]);
     perColumn = b.CreateAdd(perColumn, b.getInt64(1));
     Value *grain = b.CreateAdd(b.CreateSDiv(b.getInt64(kGrain), perColumn), b.getInt64(1));
-    parallelFor(kernel, len, grain, s);
+    parallelFor(kernel, args, len, grain, 0);
     b.CreateBr(done);
-    b.SetInsertPoint(done);
-    return;
+    return finish();
   }
-  auto *run = llvm::BasicBlock::Create(ctx, "run", entry);
-  auto *rowsBB = llvm::BasicBlock::Create(ctx, "rows", entry);
+  auto *run = llvm::BasicBlock::Create(ctx, "run", stepF);
+  auto *rowsBB = llvm::BasicBlock::Create(ctx, "rows", stepF);
   b.CreateCondBr(b.CreateICmpSGT(outTotal, b.getInt64(0)), run, done);
   b.SetInsertPoint(run);
   if (piecesK) {
-    auto *piecesBB = llvm::BasicBlock::Create(ctx, "pieces", entry);
+    auto *piecesBB = llvm::BasicBlock::Create(ctx, "pieces", stepF);
     Value *many = b.CreateAnd(b.CreateICmpEQ(outTotal, b.getInt64(1)),
                               b.CreateICmpSGE(redSize, b.getInt64(2 * kPiece)));
     b.CreateCondBr(many, piecesBB, rowsBB);
     b.SetInsertPoint(piecesBB);
-    auto [len, outerCount] = rowsOf(frame);
+    auto [len, outerCount] = rowsOf(xDesc);
     Pieces pc = piecesOf(len, outerCount);
-    Value *buf = b.CreateCall(allocFn, {state, b.getInt32(step.scratchSlot),
+    Value *buf = b.CreateCall(allocFn, {state, stepF->getArg(3),
                                         b.CreateMul(pc.count, b.getInt64(16))});
-    check(b.CreateIsNotNull(buf), s);
-    storeWord(frame, step.scratch, b.CreatePtrToInt(buf, b.getInt64Ty()));
-    parallelFor(piecesK, pc.count, b.getInt64(1), s);
+    check(b.CreateIsNotNull(buf), 0);
+    storeWord(args, step.scratch - step.args, b.CreatePtrToInt(buf, b.getInt64Ty()));
+    parallelFor(piecesK, args, pc.count, b.getInt64(1), 0);
     // Combine the partials in order.
     ScalarEmitter em(b);
     llvm::IRBuilderBase::InsertPoint here = b.saveIP();
-    b.SetInsertPoint(&entry->getEntryBlock(), entry->getEntryBlock().begin());
+    b.SetInsertPoint(&stepF->getEntryBlock(), stepF->getEntryBlock().begin());
     llvm::AllocaInst *accSlot = b.CreateAlloca(em.regType(acc));
     llvm::AllocaInst *compSlot = b.CreateAlloca(b.getDoubleTy());
     b.restoreIP(here);
@@ -994,7 +1144,8 @@ void Lowering::lowerReduce(int s) {
     Value *result = b.CreateLoad(em.regType(acc), accSlot);
     if (floatSum)
       result = b.CreateFAdd(result, b.CreateLoad(b.getDoubleTy(), compSlot));
-    em.store(em.convert(result, acc, outType), loadData(frame, out), outType);
+    em.store(em.convert(result, acc, outType), b.CreateLoad(b.getPtrTy(), descs[N]),
+             outType);
     b.CreateBr(done);
   } else {
     b.CreateBr(rowsBB);
@@ -1002,9 +1153,9 @@ void Lowering::lowerReduce(int s) {
   b.SetInsertPoint(rowsBB);
   Value *perItem = b.CreateAdd(redSize, b.getInt64(1));
   Value *grain = b.CreateAdd(b.CreateSDiv(b.getInt64(kGrain), perItem), b.getInt64(1));
-  parallelFor(kernel, outTotal, grain, s);
+  parallelFor(kernel, args, outTotal, grain, 0);
   b.CreateBr(done);
-  b.SetInsertPoint(done);
+  return finish();
 }
 
 } // namespace
