@@ -1,5 +1,3 @@
-#include <chrono>
-#include <cstdio>
 //===- Executable.cpp - Calling compiled code; the runtime it calls -------===//
 ///
 /// \file
@@ -419,14 +417,9 @@ std::shared_ptr<Executable> compileForCPU(const Graph &g,
   }
   if (!object) {
     llvm::LLVMContext ctx;
-    auto T0=std::chrono::steady_clock::now();
     std::unique_ptr<llvm::Module> m = buildModule(exe->plan, ctx);
-    auto T1=std::chrono::steady_clock::now();
     Engine::get().optimize(*m);
-    auto T2=std::chrono::steady_clock::now();
     object = Engine::get().emitObject(*m);
-    auto T3=std::chrono::steady_clock::now();
-    if (getenv("THJIT_TIMEX")) fprintf(stderr,"build %g opt %g emit %g\n",std::chrono::duration<double>(T1-T0).count(),std::chrono::duration<double>(T2-T1).count(),std::chrono::duration<double>(T3-T2).count());
     exe->code = Engine::get().load(*object, kEntrySymbol);
     if (cache && cache->store)
       cache->store(key, *object);
@@ -555,7 +548,9 @@ static int64_t streamingThreshold() {
   return l3 > 0 ? l3 : int64_t(32) << 20;
 }
 
-extern "C" int64_t thjit_rt_streaming_bytes = streamingThreshold();
+extern "C" {
+int64_t thjit_rt_streaming_bytes = streamingThreshold();
+}
 
 extern "C" void *thjit_rt_alloc(void *state, int32_t slot, int64_t bytes) {
   auto *st = static_cast<CallState *>(state);
