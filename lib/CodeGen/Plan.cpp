@@ -256,7 +256,7 @@ Plan makePlan(const Graph &g) {
     const Step &s = p.steps[i];
     if (s.kind == StepKind::Elemwise || s.kind == StepKind::Reduce ||
         s.kind == StepKind::ShapeI ||
-        (s.kind == StepKind::Runtime && s.node->kind() == OpKind::Dot)) {
+        (s.kind == StepKind::Runtime && isBlasProduct(s.node->kind()))) {
       for (int r : s.results) {
         int slot;
         if (!freeSlots.empty()) {

@@ -237,6 +237,8 @@ Value *ScalarEmitter::powByConstant(Value *x, const ScalarProgram::Op &e,
 Value *ScalarEmitter::powBySquaring(Value *x, unsigned n, DType t) {
   if (n == 0)
     return constant(t, 1.0); // NaN ** 0 is 1
+  if (n == 2) // one rounding of the exact square: nothing to carry
+    return b.CreateFMul(x, x);
   llvm::Type *ty = x->getType();
   if (!ty->isDoubleTy()) {
     Value *r = powBySquaring(b.CreateFPExt(x, b.getDoubleTy()), n, DType::Float64);

@@ -1072,3 +1072,27 @@ TEST_CASE("differential: steps that compute the same thing share one kernel",
   }
   CHECK(messages[0] == messages[1]);
 }
+
+TEST_CASE("differential: batched_dot and tensordot through BLAS",
+          "[differential]") {
+  Var a = tensor3("a", DType::Float32), b = tensor3("b", DType::Float32);
+  Var m = matrix("m", DType::Float32);
+  NDArray as = test::iota(DType::Float32, {2, 2, 3});
+  // b stored with its axes reversed: every batch is a strided view.
+  NDArray bs = transposedCopy(test::iota(DType::Float32, {2, 3, 2}));
+  NDArray ms = array(DType::Float32, {2, 3}, {1, 0, -1, 2, 1, 0});
+  checkBoth({a, b, m},
+            {batchedDot(a, b), batchedDot(a, m), batchedDot(m, m),
+             tensordot(a, b, {1, 2}, {2, 1}), tensordot(a, a, {0, 2}, {0, 2})},
+            {as, bs, ms},
+            {array(DType::Float32, {2, 2, 2}, {10, 13, 28, 40, 172, 193, 244, 274}),
+             array(DType::Float32, {2, 2}, {-2, -2, 19, 28}),
+             array(DType::Float32, {2}, {2, 5}),
+             array(DType::Float32, {2, 2}, {50, 140, 140, 446}),
+             array(DType::Float32, {2, 2}, {154, 226, 226, 352})});
+  // Batch sizes or inner sizes that differ: the reference's ShapeError.
+  checkBothThrow<ShapeError>({a, b}, {batchedDot(a, b)},
+                             {as, test::iota(DType::Float32, {3, 3, 2})});
+  checkBothThrow<ShapeError>({a, b}, {tensordot(a, b, {2}, {1})},
+                             {as, test::iota(DType::Float32, {2, 2, 2})});
+}

@@ -119,6 +119,12 @@ StepKind stepKindFor(const Node &node);
 /// value shapes the code folded in as immediates.
 ScalarProgram programOf(const Node &n);
 
+/// Products that run through BLAS where the dtypes allow (dot, batched_dot,
+/// tensordot): their results get slots, for BLAS to write into.
+inline bool isBlasProduct(OpKind k) {
+  return k == OpKind::Dot || k == OpKind::BatchedDot || k == OpKind::TensorDot;
+}
+
 /// Scratch words a step of this kind has in the frame (after its
 /// argument block's descriptor pointers).
 int scratchWords(StepKind k);

@@ -281,6 +281,103 @@ bool blasSizes(const NDArray &a, const NDArray &b) {
   return true;
 }
 
+/// `x` as a rows x cols matrix: a view when its strides allow, else a copy.
+NDArray asMatrix(const NDArray &x, int64_t rows, int64_t cols) {
+  NDArray m = x.reshape({rows, cols});
+  if (m.size() && m.data() != x.data())
+    traceCopy(x);
+  return m;
+}
+
+/// out = the product the node computes, for float32/float64 operands of the
+/// result's dtype; false (nothing done) when BLAS cannot take them or the
+/// shapes disagree (the reference kernel then runs and raises).
+template <class T>
+bool blasProduct(const Node &n, const std::vector<NDArray> &in, NDArray &out) {
+  const NDArray &a = in[0], &b = in[1];
+  switch (n.kind()) {
+  case OpKind::Dot:
+    if (a.dim(a.ndim() - 1) != b.dim(0))
+      return false;
+    blasDot<T>(a, b, out);
+    return true;
+  case OpKind::BatchedDot: {
+    // One product per batch, each into its contiguous slice of out.
+    if (a.dim(0) != b.dim(0) || a.dim(a.ndim() - 1) != b.dim(1))
+      return false;
+    for (int64_t i = 0; i < a.dim(0); ++i) {
+      NDArray o = out.select(0, i);
+      blasDot<T>(a.select(0, i), b.select(0, i), o);
+    }
+    return true;
+  }
+  case OpKind::TensorDot: {
+    // numpy.tensordot: the free axes of a, then the contracted ones, make
+    // a matrix; the contracted axes of b, then its free ones, another.
+    const std::vector<int> &axes = n.attrs().axes;
+    const size_t nc = axes.size() / 2;
+    std::vector<int> axesA(axes.begin(), axes.begin() + nc),
+        axesB(axes.begin() + nc, axes.end());
+    std::vector<int> permA, permB = axesB;
+    int64_t m = 1, k = 1, cols = 1;
+    for (int i = 0; i < a.ndim(); ++i)
+      if (std::find(axesA.begin(), axesA.end(), i) == axesA.end()) {
+        permA.push_back(i);
+        m *= a.dim(i);
+      }
+    for (size_t i = 0; i < nc; ++i) {
+      if (a.dim(axesA[i]) != b.dim(axesB[i]))
+        return false;
+      k *= a.dim(axesA[i]);
+    }
+    permA.insert(permA.end(), axesA.begin(), axesA.end());
+    for (int i = 0; i < b.ndim(); ++i)
+      if (std::find(axesB.begin(), axesB.end(), i) == axesB.end()) {
+        permB.push_back(i);
+        cols *= b.dim(i);
+      }
+    NDArray am = asMatrix(a.permute(permA), m, k);
+    NDArray bm = asMatrix(b.permute(permB), k, cols);
+    NDArray o = out.reshape({m, cols});
+    blasDot<T>(am, bm, o);
+    return true;
+  }
+  default:
+    return false;
+  }
+}
+
+/// The shape of a product's result.
+Shape productShape(const Node &n, const NDArray &a, const NDArray &b) {
+  Shape shape;
+  switch (n.kind()) {
+  case OpKind::Dot:
+    if (a.ndim() == 2)
+      shape.push_back(a.dim(0));
+    if (b.ndim() == 2)
+      shape.push_back(b.dim(1));
+    break;
+  case OpKind::BatchedDot:
+    shape.push_back(a.dim(0));
+    if (a.ndim() == 3)
+      shape.push_back(a.dim(1));
+    if (b.ndim() == 3)
+      shape.push_back(b.dim(2));
+    break;
+  default: { // TensorDot: the free axes of a, then those of b
+    const std::vector<int> &axes = n.attrs().axes;
+    const size_t nc = axes.size() / 2;
+    for (int i = 0; i < a.ndim(); ++i)
+      if (std::find(axes.begin(), axes.begin() + nc, i) == axes.begin() + nc)
+        shape.push_back(a.dim(i));
+    for (int i = 0; i < b.ndim(); ++i)
+      if (std::find(axes.begin() + nc, axes.end(), i) == axes.end())
+        shape.push_back(b.dim(i));
+  }
+  }
+  return shape;
+}
+
 } // namespace
 
 static int32_t runStep(CallState &st, int s) {
@@ -290,31 +387,24 @@ static int32_t runStep(CallState &st, int s) {
   for (int v : step.operands)
     operands.push_back(st.array(v));
   const Node &n = *step.node;
-  if (n.kind() == OpKind::Dot) {
+  if (isBlasProduct(n.kind())) {
+    // The result goes into the step's slot: BLAS writes there directly.
     DType t = p.values[step.results[0]].dtype;
-    if ((t == DType::Float32 || t == DType::Float64) &&
-        operands[0].dtype() == t && operands[1].dtype() == t &&
-        blasSizes(operands[0], operands[1])) {
-      const NDArray &a = operands[0], &b = operands[1];
-      int64_t ka = a.dim(a.ndim() - 1), kb = b.dim(0);
-      if (ka != kb) // the reference kernel raises the error
-        evaluateNode(n, operands);
-      Shape shape;
-      if (a.ndim() == 2)
-        shape.push_back(a.dim(0));
-      if (b.ndim() == 2)
-        shape.push_back(b.dim(1));
+    bool blas = (t == DType::Float32 || t == DType::Float64) &&
+                operands[0].dtype() == t && operands[1].dtype() == t &&
+                blasSizes(operands[0], operands[1]);
+    if (blas) {
+      Shape shape = productShape(n, operands[0], operands[1]);
       int v = step.results[0];
       int slot = p.values[v].rootIndex;
       st.allocate(slot, shapeSize(shape) * (int64_t)itemSize(t));
       NDArray out(st.slots[slot], st.slots[slot]->data(), t, shape,
                   contiguousStrides(shape));
-      if (t == DType::Float64)
-        blasDot<double>(a, b, out);
-      else
-        blasDot<float>(a, b, out);
-      st.writeDescriptor(v, out);
-      return 0;
+      if (t == DType::Float64 ? blasProduct<double>(n, operands, out)
+                              : blasProduct<float>(n, operands, out)) {
+        st.writeDescriptor(v, out);
+        return 0;
+      }
     }
     st.storeInSlot(step.results[0], evaluateNode(n, operands)[0]);
     return 0;
