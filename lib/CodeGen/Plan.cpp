@@ -1,7 +1,11 @@
 //===- Plan.cpp - Frame layout, steps and buffer slots of a graph ---------===//
 #include "thjit/CodeGen/Plan.h"
 
+#include "thjit/Ops/OpDef.h"
+
 #include <algorithm>
+#include <functional>
+#include <unordered_set>
 #include <limits>
 #include <unordered_map>
 
@@ -168,30 +172,19 @@ Plan makePlan(const Graph &g) {
     inputIndex[g.inputs()[i].node()] = (int)i;
   p.inputValues.assign(g.inputs().size(), -1);
 
-  for (Node *n : g.nodes()) {
-    switch (n->kind()) {
-    case OpKind::Input:
-      p.inputValues[inputIndex.at(n)] =
-          addValue(n->result(0), RootKind::Input, inputIndex.at(n));
-      continue;
-    case OpKind::Shared:
-      p.sharedValues.push_back(addValue(n->result(0), RootKind::Shared,
-                                        (int)p.shareds.size()));
-      p.shareds.push_back(n->result(0));
-      continue;
-    case OpKind::Constant:
-      p.constantValues.push_back(addValue(n->result(0), RootKind::Constant,
-                                          (int)p.constants.size()));
-      p.constants.push_back(n->constantValue());
-      continue;
-    default:
-      break;
-    }
+  // A step for node n (part of the user's node `origin` when n comes from
+  // a lowering, see below).
+  auto planNode = [&](Node *n, Node *origin) {
     Step s;
     s.kind = stepKindFor(*n);
     s.node = n;
     for (const Var &v : n->operands())
       s.operands.push_back(valueOf.at(v));
+    if (origin) {
+      s.origin = origin;
+      for (const Var &v : origin->operands())
+        s.originOperands.push_back(valueOf.at(v));
+    }
     for (int r = 0; r < n->numResults(); ++r) {
       int v = addValue(n->result(r), RootKind::Slot, -1);
       if (s.kind == StepKind::Runtime) {
@@ -215,6 +208,49 @@ Plan makePlan(const Graph &g) {
       s.source = s.operands[0];
     }
     p.steps.push_back(std::move(s));
+  };
+
+  for (Node *n : g.nodes()) {
+    switch (n->kind()) {
+    case OpKind::Input:
+      p.inputValues[inputIndex.at(n)] =
+          addValue(n->result(0), RootKind::Input, inputIndex.at(n));
+      continue;
+    case OpKind::Shared:
+      p.sharedValues.push_back(addValue(n->result(0), RootKind::Shared,
+                                        (int)p.shareds.size()));
+      p.shareds.push_back(n->result(0));
+      continue;
+    case OpKind::Constant:
+      p.constantValues.push_back(addValue(n->result(0), RootKind::Constant,
+                                          (int)p.constants.size()));
+      p.constants.push_back(n->constantValue());
+      continue;
+    default:
+      break;
+    }
+    // A product BLAS cannot take (integers, booleans, float16) is generated
+    // loops: its sum-of-products form, planned node by node (the product
+    // fuses into the sum: no intermediate array). Errors re-run n.
+    if (isBlasProduct(n->kind()) && !isBlasDType(n->result(0).dtype()))
+      if (Var e = productAsSum(*n); e && e.type() == n->result(0).type()) {
+        std::vector<Node *> order;
+        std::unordered_set<Node *> seen;
+        std::function<void(Node *)> visit = [&](Node *m) {
+          if (!seen.insert(m).second)
+            return;
+          for (const Var &v : m->operands())
+            if (!valueOf.count(v))
+              visit(v.node());
+          order.push_back(m);
+        };
+        visit(e.node());
+        for (Node *m : order)
+          planNode(m, n);
+        valueOf[n->result(0)] = valueOf.at(e);
+        continue;
+      }
+    planNode(n, nullptr);
   }
   for (const Var &o : g.outputs())
     p.outputValues.push_back(valueOf.at(o));
@@ -235,9 +271,12 @@ Plan makePlan(const Graph &g) {
   // (reference kernels return views for reshape, subtensor, ...).
   const int end = std::numeric_limits<int>::max();
   std::vector<int> lastUse(p.values.size(), -1);
-  for (size_t i = 0; i < p.steps.size(); ++i)
+  for (size_t i = 0; i < p.steps.size(); ++i) {
     for (int v : p.steps[i].operands)
       lastUse[v] = (int)i;
+    for (int v : p.steps[i].originOperands) // read again on an error
+      lastUse[v] = (int)i;
+  }
   for (int v : p.outputValues)
     lastUse[v] = end;
   // Propagate from views to what they view, latest steps first.

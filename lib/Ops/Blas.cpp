@@ -383,6 +383,69 @@ Var tensordot(const Var &a, const Var &b, int n) {
   return tensordot(a, b, axesA, axesB);
 }
 
+Var productAsSum(const Node &n) {
+  const Var &a = n.operand(0), &b = n.operand(1);
+  const DType t = n.resultTypes()[0]->dtype();
+  if (isComplex(a.dtype()) || isComplex(b.dtype()))
+    return Var();
+  // Axes of a and b, paired: batch axes (shared, kept), contracted axes.
+  std::vector<std::pair<int, int>> batch, contracted;
+  switch (n.kind()) {
+  case OpKind::Dot:
+    contracted.push_back({a.ndim() - 1, 0});
+    break;
+  case OpKind::BatchedDot:
+    batch.push_back({0, 0});
+    contracted.push_back({a.ndim() - 1, 1});
+    break;
+  case OpKind::TensorDot: {
+    const std::vector<int> &axes = n.attrs().axes;
+    const size_t nc = axes.size() / 2;
+    for (size_t i = 0; i < nc; ++i)
+      contracted.push_back({axes[i], axes[nc + i]});
+    break;
+  }
+  default:
+    return Var();
+  }
+  std::vector<int> patA, patB, reduced;
+  std::vector<bool> usedA(a.ndim()), usedB(b.ndim());
+  for (auto [i, j] : batch) {
+    patA.push_back(i);
+    patB.push_back(j);
+    usedA[i] = usedB[j] = true;
+  }
+  for (auto [i, j] : contracted)
+    usedA[i] = usedB[j] = true;
+  for (int i = 0; i < a.ndim(); ++i)
+    if (!usedA[i]) {
+      patA.push_back(i);
+      patB.push_back(-1);
+    }
+  for (auto [i, j] : contracted) {
+    reduced.push_back((int)patA.size());
+    patA.push_back(i);
+    patB.push_back(j);
+  }
+  for (int j = 0; j < b.ndim(); ++j)
+    if (!usedB[j]) {
+      patA.push_back(-1);
+      patB.push_back(j);
+    }
+  // Paired axes must have equal sizes: a size-1 axis facing another would
+  // broadcast where the product raises.
+  for (size_t d = 0; d < patA.size(); ++d)
+    if (patA[d] >= 0 && patB[d] >= 0 &&
+        a.type()->isBroadcastable(patA[d]) != b.type()->isBroadcastable(patB[d]))
+      return Var();
+  Var x = dimshuffle(a, patA), y = dimshuffle(b, patB);
+  if (isFloat(t)) {
+    x = cast(x, DType::Float64); // as the reference: products in double
+    y = cast(y, DType::Float64);
+  }
+  return cast(sum(mul(x, y), Axes(reduced)), t);
+}
+
 void registerBlasOps(OpDef *t) {
   t[(int)OpKind::Dot] = {dotTypes, dotShape, dotEval, dotGrad,
                          "numpy.dot of vectors and matrices"};

@@ -1096,3 +1096,51 @@ TEST_CASE("differential: batched_dot and tensordot through BLAS",
   checkBothThrow<ShapeError>({a, b}, {tensordot(a, b, {2}, {1})},
                              {as, test::iota(DType::Float32, {2, 2, 2})});
 }
+
+TEST_CASE("differential: products of integers, booleans and mixed floats",
+          "[differential]") {
+  // Integer products are generated loops (a sum of products); they wrap as
+  // the reference does. Mixed float dtypes go through BLAS in the result's.
+  Var a = matrix("a", DType::Int8), b = matrix("b", DType::Int8);
+  Var v = vector("v", DType::Int8);
+  NDArray as = ints(DType::Int8, {2, 3}, {100, -100, 7, 1, 2, 3});
+  // b is a transposed view: every row of it is strided.
+  NDArray bs = transposedCopy(ints(DType::Int8, {3, 2}, {100, 1, 100, 2, 3, 3}));
+  NDArray vs = ints(DType::Int8, {3}, {1, -1, 1});
+  checkBoth({a, b, v},
+            {dot(a, b), dot(a, v), dot(v, v), batchedDot(a, transpose(b))},
+            {as, bs, vs},
+            {ints(DType::Int8, {2, 2}, {21, -79, 53, 14}),
+             ints(DType::Int8, {2}, {-49, 2}), ints(DType::Int8, {}, {3}),
+             ints(DType::Int8, {2}, {21, 14})});
+  Var p = matrix("p", DType::Bool), q = matrix("q", DType::Bool);
+  checkBoth({p, q}, {dot(p, q)},
+            {ints(DType::Bool, {2, 2}, {1, 0, 0, 0}), ints(DType::Bool, {2, 2}, {0, 1, 1, 1})},
+            {ints(DType::Bool, {2, 2}, {0, 1, 0, 0})});
+  Var h = matrix("h", DType::Float16), s = matrix("s", DType::Float32);
+  Var d = matrix("d", DType::Float64);
+  NDArray hs = array(DType::Float16, {2, 2}, {1, 2, 3, 4});
+  checkBoth({h, s, d}, {dot(h, h), dot(s, d), tensordot(h, s, {0, 1}, {1, 0})},
+            {hs, array(DType::Float32, {2, 2}, {1, 0, 0, 2}),
+             array(DType::Float64, {2, 2}, {1, 2, 3, 4})},
+            {array(DType::Float16, {2, 2}, {7, 10, 15, 22}),
+             array(DType::Float64, {2, 2}, {1, 2, 6, 8}),
+             array(DType::Float32, {}, {9})});
+  // A mismatch is the product's own error, not that of the product's parts.
+  Var j = matrix("j", DType::Int32), k = matrix("k", DType::Int32);
+  std::vector<NDArray> args{ints(DType::Int32, {2, 3}, {1, 2, 3, 4, 5, 6}),
+                            ints(DType::Int32, {2, 2}, {1, 2, 3, 4})};
+  std::vector<std::string> messages;
+  for (const char *mode : {"FAST_RUN", "REFERENCE"}) {
+    FunctionOptions opts;
+    opts.mode = mode;
+    try {
+      function({j, k}, {dot(j, k) + 1}, opts)(args);
+      FAIL("no error");
+    } catch (const ShapeError &e) {
+      messages.push_back(e.what());
+    }
+  }
+  CHECK(messages[0] == messages[1]);
+  CHECK(messages[0].find("not aligned") != std::string::npos);
+}

@@ -73,6 +73,12 @@ struct Step {
   /// memory: each element is computed where it is accumulated.
   Node *producer = nullptr;
   int source = -1;
+  /// When the step computes part of a user's node that was lowered to
+  /// several steps (a product of integers as a sum of products): that node
+  /// and the values of its operands. A failing step re-runs its reference
+  /// kernel, which raises the error the user's code gets.
+  Node *origin = nullptr;
+  std::vector<int> originOperands;
   /// Reduce: a slot of its own for the partial results of a parallel full
   /// reduction (its address goes in the scratch word).
   int scratchSlot = -1;
@@ -123,6 +129,10 @@ ScalarProgram programOf(const Node &n);
 /// tensordot): their results get slots, for BLAS to write into.
 inline bool isBlasProduct(OpKind k) {
   return k == OpKind::Dot || k == OpKind::BatchedDot || k == OpKind::TensorDot;
+}
+/// The result dtypes BLAS computes in (operands are converted to them).
+inline bool isBlasDType(DType t) {
+  return t == DType::Float32 || t == DType::Float64;
 }
 
 /// Scratch words a step of this kind has in the frame (after its

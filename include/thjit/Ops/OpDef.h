@@ -81,6 +81,17 @@ struct ElemwiseDTypes {
 ElemwiseDTypes elemwiseDTypes(OpKind kind, const std::vector<DType> &operands,
                               std::optional<DType> castTo = {});
 
+/// A product node (dot, batched_dot, tensordot) as back ends without a
+/// matrix-product library for its dtypes compute it: the operands' axes
+/// lined up by dimshuffle (batch, free axes of a, contracted axes, free
+/// axes of b), multiplied element by element and summed over the
+/// contracted axes, then cast to the product's dtype. Integers agree with
+/// the reference bit for bit (products wrap and sums are taken modulo the
+/// same power of two); floats are computed in float64. Null for complex
+/// dtypes, and where a size-1 contracted or batch axis on one side would
+/// broadcast instead of being checked.
+Var productAsSum(const Node &product);
+
 /// Helpers the families share.
 /// The 64-bit type reference kernels compute in for a dtype: int64 (bool
 /// and signed ints), uint64, float64 (all floats) or complex128. Storing the

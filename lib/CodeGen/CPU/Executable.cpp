@@ -390,10 +390,15 @@ static int32_t runStep(CallState &st, int s) {
   if (isBlasProduct(n.kind())) {
     // The result goes into the step's slot: BLAS writes there directly.
     DType t = p.values[step.results[0]].dtype;
-    bool blas = (t == DType::Float32 || t == DType::Float64) &&
-                operands[0].dtype() == t && operands[1].dtype() == t &&
+    bool blas = isBlasDType(t) && !isComplex(operands[0].dtype()) &&
+                !isComplex(operands[1].dtype()) &&
                 blasSizes(operands[0], operands[1]);
     if (blas) {
+      for (NDArray &x : operands) // float32 . float64 is computed in float64
+        if (x.dtype() != t) {
+          traceCopy(x);
+          x = x.astype(t);
+        }
       Shape shape = productShape(n, operands[0], operands[1]);
       int v = step.results[0];
       int slot = p.values[v].rootIndex;
@@ -551,11 +556,15 @@ std::vector<NDArray> run(const Executable &exe,
       try {
         const Step &step = p.steps[s];
         std::vector<NDArray> operands;
-        for (int v : step.operands)
+        for (int v : step.origin ? step.originOperands : step.operands)
           operands.push_back(st->array(v));
-        if (step.producer) // a fused producer runs first
-          operands = evaluateNode(*step.producer, operands);
-        evaluateNode(*step.node, operands);
+        if (step.origin) {
+          evaluateNode(*step.origin, operands);
+        } else {
+          if (step.producer) // a fused producer runs first
+            operands = evaluateNode(*step.producer, operands);
+          evaluateNode(*step.node, operands);
+        }
         error = std::make_exception_ptr(RuntimeError(
             "internal error: compiled code of " +
             std::string(p.steps[s].node->name()) +
