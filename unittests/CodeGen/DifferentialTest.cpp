@@ -738,6 +738,24 @@ void checkBothThrow(const std::vector<Var> &ins, const std::vector<Var> &outs,
   }
 }
 
+/// The messages of the ShapeError both modes raise, FAST_RUN's first.
+std::vector<std::string> shapeErrorMessages(const std::vector<Var> &ins,
+                                            const std::vector<Var> &outs,
+                                            const std::vector<NDArray> &args) {
+  std::vector<std::string> messages;
+  for (const char *mode : {"FAST_RUN", "REFERENCE"}) {
+    FunctionOptions opts;
+    opts.mode = mode;
+    try {
+      function(ins, outs, opts)(args);
+      FAIL(mode << ": no error");
+    } catch (const ShapeError &e) {
+      messages.push_back(e.what());
+    }
+  }
+  return messages;
+}
+
 /// A copy of `a` stored with its axes in reverse order (a transposed view
 /// of a contiguous buffer).
 NDArray transposedCopy(const NDArray &a) {
@@ -1056,20 +1074,10 @@ TEST_CASE("differential: steps that compute the same thing share one kernel",
   // as the reference does.
   Var z = vector("z", DType::Float64);
   Var first = x + y, second = x + z;
-  std::vector<NDArray> args{xs, array(DType::Float64, {3}, {1, 2, 3}),
-                            array(DType::Float64, {4}, {1, 2, 3, 4})};
-  std::vector<std::string> messages;
-  for (const char *mode : {"FAST_RUN", "REFERENCE"}) {
-    FunctionOptions opts;
-    opts.mode = mode;
-    Function f = function({x, y, z}, {first * second}, opts);
-    try {
-      f(args);
-      FAIL("no error");
-    } catch (const ShapeError &e) {
-      messages.push_back(e.what());
-    }
-  }
+  std::vector<std::string> messages = shapeErrorMessages(
+      {x, y, z}, {first * second},
+      {xs, array(DType::Float64, {3}, {1, 2, 3}),
+       array(DType::Float64, {4}, {1, 2, 3, 4})});
   CHECK(messages[0] == messages[1]);
 }
 
@@ -1128,19 +1136,10 @@ TEST_CASE("differential: products of integers, booleans and mixed floats",
              array(DType::Float32, {}, {9})});
   // A mismatch is the product's own error, not that of the product's parts.
   Var j = matrix("j", DType::Int32), k = matrix("k", DType::Int32);
-  std::vector<NDArray> args{ints(DType::Int32, {2, 3}, {1, 2, 3, 4, 5, 6}),
-                            ints(DType::Int32, {2, 2}, {1, 2, 3, 4})};
-  std::vector<std::string> messages;
-  for (const char *mode : {"FAST_RUN", "REFERENCE"}) {
-    FunctionOptions opts;
-    opts.mode = mode;
-    try {
-      function({j, k}, {dot(j, k) + 1}, opts)(args);
-      FAIL("no error");
-    } catch (const ShapeError &e) {
-      messages.push_back(e.what());
-    }
-  }
+  std::vector<std::string> messages = shapeErrorMessages(
+      {j, k}, {dot(j, k) + 1},
+      {ints(DType::Int32, {2, 3}, {1, 2, 3, 4, 5, 6}),
+       ints(DType::Int32, {2, 2}, {1, 2, 3, 4})});
   CHECK(messages[0] == messages[1]);
   CHECK(messages[0].find("not aligned") != std::string::npos);
 }
