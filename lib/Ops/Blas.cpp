@@ -67,41 +67,45 @@ static NDArray matmul2d(const NDArray &a, const NDArray &b, DType out) {
   return c.astype(out);
 }
 
+TensordotLayout tensordotLayout(const Shape &a, const Shape &b,
+                                const std::vector<int> &axesA,
+                                const std::vector<int> &axesB) {
+  TensordotLayout t;
+  for (int i = 0; i < (int)a.size(); ++i)
+    if (std::find(axesA.begin(), axesA.end(), i) == axesA.end()) {
+      t.permA.push_back(i);
+      t.shape.push_back(a[i]);
+      t.m *= a[i];
+    }
+  t.permB = axesB;
+  for (int i = 0; i < (int)b.size(); ++i)
+    if (std::find(axesB.begin(), axesB.end(), i) == axesB.end()) {
+      t.permB.push_back(i);
+      t.shape.push_back(b[i]);
+      t.n *= b[i];
+    }
+  for (size_t i = 0; i < axesA.size(); ++i) {
+    if (a[axesA[i]] != b[axesB[i]] && t.mismatch < 0)
+      t.mismatch = (int)i;
+    t.k *= a[axesA[i]];
+  }
+  t.permA.insert(t.permA.end(), axesA.begin(), axesA.end());
+  return t;
+}
+
 /// numpy.tensordot in the reference: both operands reshaped to matrices.
 static NDArray tensordotEval(const NDArray &a, const NDArray &b,
                              const std::vector<int> &axesA,
                              const std::vector<int> &axesB, DType out) {
-  std::vector<int> freeA, freeB;
-  for (int i = 0; i < a.ndim(); ++i)
-    if (std::find(axesA.begin(), axesA.end(), i) == axesA.end())
-      freeA.push_back(i);
-  for (int i = 0; i < b.ndim(); ++i)
-    if (std::find(axesB.begin(), axesB.end(), i) == axesB.end())
-      freeB.push_back(i);
-  Shape shape;
-  int64_t m = 1, n = 1, k = 1;
-  for (int i : freeA) {
-    shape.push_back(a.dim(i));
-    m *= a.dim(i);
-  }
-  for (int i : freeB) {
-    shape.push_back(b.dim(i));
-    n *= b.dim(i);
-  }
-  for (size_t i = 0; i < axesA.size(); ++i) {
-    if (a.dim(axesA[i]) != b.dim(axesB[i]))
-      throw ShapeError("shapes " + formatShape(a.shape()) + " and " +
-                       formatShape(b.shape()) + " are not aligned: axis " +
-                       std::to_string(axesA[i]) + " and axis " +
-                       std::to_string(axesB[i]) + " differ");
-    k *= a.dim(axesA[i]);
-  }
-  std::vector<int> permA = freeA, permB = axesB;
-  permA.insert(permA.end(), axesA.begin(), axesA.end());
-  permB.insert(permB.end(), freeB.begin(), freeB.end());
-  NDArray am = a.permute(permA).reshape({m, k});
-  NDArray bm = b.permute(permB).reshape({k, n});
-  return matmul2d(am, bm, out).reshape(shape);
+  TensordotLayout t = tensordotLayout(a.shape(), b.shape(), axesA, axesB);
+  if (t.mismatch >= 0)
+    throw ShapeError("shapes " + formatShape(a.shape()) + " and " +
+                     formatShape(b.shape()) + " are not aligned: axis " +
+                     std::to_string(axesA[t.mismatch]) + " and axis " +
+                     std::to_string(axesB[t.mismatch]) + " differ");
+  NDArray am = a.permute(t.permA).reshape({t.m, t.k});
+  NDArray bm = b.permute(t.permB).reshape({t.k, t.n});
+  return matmul2d(am, bm, out).reshape(t.shape);
 }
 
 // ---- dot (vectors and matrices) -----------------------------------------------
@@ -153,8 +157,8 @@ static std::vector<Var> dotGrad(const Node &n, const std::vector<Var> &g) {
 
 // ---- tensordot ------------------------------------------------------------------
 
-static void splitAxes(const Attrs &a, std::vector<int> &axesA,
-                      std::vector<int> &axesB) {
+void splitTensordotAxes(const Attrs &a, std::vector<int> &axesA,
+                        std::vector<int> &axesB) {
   size_t half = a.axes.size() / 2;
   axesA.assign(a.axes.begin(), a.axes.begin() + half);
   axesB.assign(a.axes.begin() + half, a.axes.end());
@@ -172,7 +176,7 @@ static std::vector<const TensorType *>
 tensordotTypes(OpKind, const std::vector<Var> &ops, const Attrs &a) {
   const TensorType *x = ops[0].type(), *y = ops[1].type();
   std::vector<int> axesA, axesB;
-  splitAxes(a, axesA, axesB);
+  splitTensordotAxes(a, axesA, axesB);
   if (axesA.size() != axesB.size() || a.axes.size() % 2)
     throw ValueError("the two axis lists must have the same length");
   auto check = [](const std::vector<int> &axes, const TensorType *t) {
@@ -198,7 +202,7 @@ tensordotTypes(OpKind, const std::vector<Var> &ops, const Attrs &a) {
 static std::vector<SymShape> tensordotShape(const Node &n,
                                             const std::vector<SymShape> &in) {
   std::vector<int> axesA, axesB;
-  splitAxes(n.attrs(), axesA, axesB);
+  splitTensordotAxes(n.attrs(), axesA, axesB);
   SymShape out;
   for (int i : freeAxes(n.operand(0).ndim(), axesA))
     out.push_back(in[0][i]);
@@ -210,7 +214,7 @@ static std::vector<SymShape> tensordotShape(const Node &n,
 static std::vector<NDArray> tensordotEvalNode(const Node &n,
                                               const std::vector<NDArray> &in) {
   std::vector<int> axesA, axesB;
-  splitAxes(n.attrs(), axesA, axesB);
+  splitTensordotAxes(n.attrs(), axesA, axesB);
   return {tensordotEval(in[0], in[1], axesA, axesB,
                         n.resultTypes()[0]->dtype())};
 }
@@ -226,7 +230,7 @@ static std::vector<Var> tensordotGrad(const Node &n,
                                       const std::vector<Var> &g) {
   const Var &a = n.operand(0), &b = n.operand(1);
   std::vector<int> axesA, axesB;
-  splitAxes(n.attrs(), axesA, axesB);
+  splitTensordotAxes(n.attrs(), axesA, axesB);
   std::vector<int> freeA = freeAxes(a.ndim(), axesA);
   std::vector<int> freeB = freeAxes(b.ndim(), axesB);
   int nfa = (int)freeA.size(), nfb = (int)freeB.size();
@@ -399,10 +403,10 @@ Var productAsSum(const Node &n) {
     contracted.push_back({a.ndim() - 1, 1});
     break;
   case OpKind::TensorDot: {
-    const std::vector<int> &axes = n.attrs().axes;
-    const size_t nc = axes.size() / 2;
-    for (size_t i = 0; i < nc; ++i)
-      contracted.push_back({axes[i], axes[nc + i]});
+    std::vector<int> axesA, axesB;
+    splitTensordotAxes(n.attrs(), axesA, axesB);
+    for (size_t i = 0; i < axesA.size(); ++i)
+      contracted.push_back({axesA[i], axesB[i]});
     break;
   }
   default:

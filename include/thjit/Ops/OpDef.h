@@ -81,6 +81,22 @@ struct ElemwiseDTypes {
 ElemwiseDTypes elemwiseDTypes(OpKind kind, const std::vector<DType> &operands,
                               std::optional<DType> castTo = {});
 
+/// numpy.tensordot as one matrix product, for operands of shapes a and b:
+/// a's free axes then its contracted ones make an m x k matrix (permA), b's
+/// contracted axes then its free ones a k x n matrix (permB).
+struct TensordotLayout {
+  std::vector<int> permA, permB;
+  int64_t m = 1, k = 1, n = 1;
+  Shape shape;       ///< the result's: a's free sizes, then b's
+  int mismatch = -1; ///< the first contracted pair whose sizes differ
+};
+TensordotLayout tensordotLayout(const Shape &a, const Shape &b,
+                                const std::vector<int> &axesA,
+                                const std::vector<int> &axesB);
+/// A tensordot node's contracted axes of a and of b (its attrs' halves).
+void splitTensordotAxes(const Attrs &attrs, std::vector<int> &axesA,
+                        std::vector<int> &axesB);
+
 /// A product node (dot, batched_dot, tensordot) as back ends without a
 /// matrix-product library for its dtypes compute it: the operands' axes
 /// lined up by dimshuffle (batch, free axes of a, contracted axes, free

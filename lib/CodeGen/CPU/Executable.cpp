@@ -312,33 +312,14 @@ bool blasProduct(const Node &n, const std::vector<NDArray> &in, NDArray &out) {
     return true;
   }
   case OpKind::TensorDot: {
-    // numpy.tensordot: the free axes of a, then the contracted ones, make
-    // a matrix; the contracted axes of b, then its free ones, another.
-    const std::vector<int> &axes = n.attrs().axes;
-    const size_t nc = axes.size() / 2;
-    std::vector<int> axesA(axes.begin(), axes.begin() + nc),
-        axesB(axes.begin() + nc, axes.end());
-    std::vector<int> permA, permB = axesB;
-    int64_t m = 1, k = 1, cols = 1;
-    for (int i = 0; i < a.ndim(); ++i)
-      if (std::find(axesA.begin(), axesA.end(), i) == axesA.end()) {
-        permA.push_back(i);
-        m *= a.dim(i);
-      }
-    for (size_t i = 0; i < nc; ++i) {
-      if (a.dim(axesA[i]) != b.dim(axesB[i]))
-        return false;
-      k *= a.dim(axesA[i]);
-    }
-    permA.insert(permA.end(), axesA.begin(), axesA.end());
-    for (int i = 0; i < b.ndim(); ++i)
-      if (std::find(axesB.begin(), axesB.end(), i) == axesB.end()) {
-        permB.push_back(i);
-        cols *= b.dim(i);
-      }
-    NDArray am = asMatrix(a.permute(permA), m, k);
-    NDArray bm = asMatrix(b.permute(permB), k, cols);
-    NDArray o = out.reshape({m, cols});
+    std::vector<int> axesA, axesB;
+    splitTensordotAxes(n.attrs(), axesA, axesB);
+    TensordotLayout t = tensordotLayout(a.shape(), b.shape(), axesA, axesB);
+    if (t.mismatch >= 0)
+      return false;
+    NDArray am = asMatrix(a.permute(t.permA), t.m, t.k);
+    NDArray bm = asMatrix(b.permute(t.permB), t.k, t.n);
+    NDArray o = out.reshape({t.m, t.n});
     blasDot<T>(am, bm, o);
     return true;
   }
@@ -364,15 +345,10 @@ Shape productShape(const Node &n, const NDArray &a, const NDArray &b) {
     if (b.ndim() == 3)
       shape.push_back(b.dim(2));
     break;
-  default: { // TensorDot: the free axes of a, then those of b
-    const std::vector<int> &axes = n.attrs().axes;
-    const size_t nc = axes.size() / 2;
-    for (int i = 0; i < a.ndim(); ++i)
-      if (std::find(axes.begin(), axes.begin() + nc, i) == axes.begin() + nc)
-        shape.push_back(a.dim(i));
-    for (int i = 0; i < b.ndim(); ++i)
-      if (std::find(axes.begin() + nc, axes.end(), i) == axes.end())
-        shape.push_back(b.dim(i));
+  default: { // TensorDot
+    std::vector<int> axesA, axesB;
+    splitTensordotAxes(n.attrs(), axesA, axesB);
+    shape = tensordotLayout(a.shape(), b.shape(), axesA, axesB).shape;
   }
   }
   return shape;

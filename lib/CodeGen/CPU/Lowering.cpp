@@ -102,6 +102,7 @@ private:
     f->addFnAttr(llvm::Attribute::NoUnwind);
     f->addFnAttr(llvm::Attribute::NoInline);
     b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+    state = f->getArg(0); // what allocate passes on (run() restores it)
     return f;
   }
   /// Calls step s's step function from the entry.
@@ -196,7 +197,17 @@ private:
     std::vector<Desc> v;
     std::vector<Value *> scratch, uniform;
   };
-  Desc loadDesc(Value *at, int ndim) {
+  /// Where the descriptor of each of the step's kernel values is, read
+  /// from its argument block `block`.
+  std::vector<Value *> descAddresses(Value *block, const Step &step) {
+    std::vector<Value *> at;
+    for (size_t l = 0; l < step.kernelValues().size(); ++l)
+      at.push_back(b.CreateLoad(b.getPtrTy(), wordPtr(block, (int)l)));
+    return at;
+  }
+  /// Kernel value l's descriptor, loaded from its address `at`.
+  Desc loadDesc(const Step &step, int l, Value *at) {
+    const int ndim = plan.values[step.kernelValues()[l]].ndim;
     Desc d;
     d.data = b.CreateLoad(b.getPtrTy(), at);
     for (int i = 0; i < ndim; ++i)
@@ -207,11 +218,10 @@ private:
           b.getInt64Ty(), b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), at, 1 + ndim + i)));
     return d;
   }
-  /// Kernels already built, by what they compute (kernelKey): a step like
-  /// an earlier one calls the earlier one's kernels.
+  /// Step functions and kernels already built, by what they compute
+  /// (kernelKey): a step like an earlier one calls the earlier one's.
   std::map<std::string, std::vector<llvm::Function *>> kernels;
   std::string kernelKey(const Step &step);
-
 
   /// How the operands of an element-wise computation of rank R line up with
   /// its dims: bcast[k][d] when operand k has stride 0 along dim d (known
@@ -348,12 +358,11 @@ void Lowering::callStep(int s, llvm::Function *stepFunction) {
 Lowering::Args Lowering::kernelArgs(Value *block, const Step &step,
                                     const Broadcast &bc, ScalarEmitter &em) {
   Args a;
-  std::vector<int> values = step.kernelValues();
-  for (size_t l = 0; l < values.size(); ++l)
-    a.v.push_back(loadDesc(b.CreateLoad(b.getPtrTy(), wordPtr(block, (int)l)),
-                           plan.values[values[l]].ndim));
-  for (int w = step.scratch; w >= 0 && w < step.scratch + scratchWords(step.kind); ++w)
-    a.scratch.push_back(loadWord(block, w - step.args));
+  std::vector<Value *> at = descAddresses(block, step);
+  for (size_t l = 0; l < at.size(); ++l)
+    a.v.push_back(loadDesc(step, (int)l, at[l]));
+  for (int j = 0; j < scratchWords(step.kind); ++j)
+    a.scratch.push_back(loadWord(block, step.scratch - step.args + j));
   for (size_t k = 0; k < step.operands.size(); ++k) {
     DType t = plan.values[step.operands[k]].dtype;
     a.uniform.push_back(bc.full[k] && step.program->reads((int)k)
@@ -442,15 +451,11 @@ std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
   // The step function: checks shapes, allocates the result, picks a kernel.
   // Its failures return 1 (the entry's check says which step).
   llvm::Function *stepF = newStepFunction(base + ".step");
-  state = stepF->getArg(0);
   Value *args = stepF->getArg(1);
-  std::vector<Value *> descs;
+  std::vector<Value *> descs = descAddresses(args, step);
   std::vector<Desc> ops;
-  std::vector<int> values = step.kernelValues();
-  for (size_t l = 0; l < values.size(); ++l) {
-    descs.push_back(b.CreateLoad(b.getPtrTy(), wordPtr(args, (int)l)));
-    ops.push_back(loadDesc(descs.back(), plan.values[values[l]].ndim));
-  }
+  for (size_t l = 0; l < descs.size(); ++l)
+    ops.push_back(loadDesc(step, (int)l, descs[l]));
   auto stride = [&](int k, int d) { return operandStride(ops, bc, k, d); };
   const int scratch = step.scratch - step.args;
 
@@ -704,13 +709,9 @@ std::vector<llvm::Function *> Lowering::buildReduce(const Step &step,
   const Broadcast bc = broadcastOf(step, R);
   // The step function (see buildElemwise).
   llvm::Function *stepF = newStepFunction(base + ".step");
-  state = stepF->getArg(0);
   Value *args = stepF->getArg(1);
-  std::vector<Value *> descs;
-  std::vector<int> values = step.kernelValues();
-  for (size_t l = 0; l < values.size(); ++l)
-    descs.push_back(b.CreateLoad(b.getPtrTy(), wordPtr(args, (int)l)));
-  auto descOf = [&](int l) { return loadDesc(descs[l], plan.values[values[l]].ndim); };
+  std::vector<Value *> descs = descAddresses(args, step);
+  auto descOf = [&](int l) { return loadDesc(step, l, descs[l]); };
   const int X = N + 1; // x's place in the argument block, after the result
   if (step.producer) { // x has no memory; its descriptor holds its shape
     std::vector<Desc> ops;
