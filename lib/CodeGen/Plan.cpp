@@ -210,25 +210,31 @@ Plan makePlan(const Graph &g) {
     p.steps.push_back(std::move(s));
   };
 
-  for (Node *n : g.nodes()) {
+  // Leaves are values without a step; false for other nodes.
+  auto planLeaf = [&](Node *n) {
     switch (n->kind()) {
     case OpKind::Input:
       p.inputValues[inputIndex.at(n)] =
           addValue(n->result(0), RootKind::Input, inputIndex.at(n));
-      continue;
+      return true;
     case OpKind::Shared:
       p.sharedValues.push_back(addValue(n->result(0), RootKind::Shared,
                                         (int)p.shareds.size()));
       p.shareds.push_back(n->result(0));
-      continue;
+      return true;
     case OpKind::Constant:
       p.constantValues.push_back(addValue(n->result(0), RootKind::Constant,
                                           (int)p.constants.size()));
       p.constants.push_back(n->constantValue());
-      continue;
+      return true;
     default:
-      break;
+      return false;
     }
+  };
+
+  for (Node *n : g.nodes()) {
+    if (planLeaf(n))
+      continue;
     // A product BLAS cannot take (integers, booleans, float16) is generated
     // loops: its sum-of-products form, planned node by node (the product
     // fuses into the sum: no intermediate array). Errors re-run n.
@@ -245,8 +251,9 @@ Plan makePlan(const Graph &g) {
           order.push_back(m);
         };
         visit(e.node());
-        for (Node *m : order)
-          planNode(m, n);
+        for (Node *m : order) // the lowering's constants are leaves
+          if (!planLeaf(m))
+            planNode(m, n);
         valueOf[n->result(0)] = valueOf.at(e);
         continue;
       }

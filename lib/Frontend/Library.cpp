@@ -481,6 +481,28 @@ static std::map<std::string, ArrayFunction> arrayFunctions() {
   f["outer"] = {{"a", "b"}, 2, false, [](OpContext &c, const ArgBinder &b) {
                   return c.finish(outer(c.var(*b.get("a")), c.var(*b.get("b"))));
                 }};
+  // BLAS's updates, by Theano's names and argument orders.
+  f["gemm"] = {{"C", "alpha", "A", "B", "beta"}, 5, false,
+               [](OpContext &c, const ArgBinder &b) {
+                 return c.finish(gemm(c.var(*b.get("C")), c.var(*b.get("alpha")),
+                                      c.var(*b.get("A")), c.var(*b.get("B")),
+                                      c.var(*b.get("beta"))));
+               }};
+  f["gemv"] = {{"y", "alpha", "A", "x", "beta"}, 5, false,
+               [](OpContext &c, const ArgBinder &b) {
+                 Var A = c.var(*b.get("A")), x = c.var(*b.get("x"));
+                 if (A.ndim() != 2 || x.ndim() != 1)
+                   throw TypeError("gemv of " + A.type()->str() + " and " +
+                                   x.type()->str() +
+                                   ": A must be a matrix and x a vector");
+                 return c.finish(gemm(c.var(*b.get("y")), c.var(*b.get("alpha")),
+                                      A, x, c.var(*b.get("beta"))));
+               }};
+  f["ger"] = {{"A", "alpha", "x", "y"}, 4, false,
+              [](OpContext &c, const ArgBinder &b) {
+                return c.finish(ger(c.var(*b.get("A")), c.var(*b.get("alpha")),
+                                    c.var(*b.get("x")), c.var(*b.get("y"))));
+              }};
   f["batched_dot"] = {{"a", "b"}, 2, false,
                       [](OpContext &c, const ArgBinder &b) {
                         return c.finish(batchedDot(c.var(*b.get("a")),

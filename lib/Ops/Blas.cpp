@@ -330,6 +330,75 @@ static std::vector<Var> batchedDotGrad(const Node &n,
           dimshuffle(a, {0, 1, -1}) * dimshuffle(gz, {0, -1, 1})};
 }
 
+// ---- gemm -------------------------------------------------------------------------
+
+// gemm(C, alpha, A, B, beta) = beta * C + alpha * dot(A, B), BLAS's update
+// with dot's ranks (a matrix-vector product is gemv's). As in BLAS, a zero
+// beta does not read C and a zero alpha does not read A and B: NaNs there
+// do not reach the result.
+
+static std::vector<const TensorType *>
+gemmTypes(OpKind, const std::vector<Var> &ops, const Attrs &) {
+  const TensorType *c = ops[0].type(), *a = ops[2].type(), *b = ops[3].type();
+  for (int i : {1, 4})
+    if (ops[i].ndim() != 0)
+      throw TypeError(std::string(i == 1 ? "alpha" : "beta") +
+                      " must be a scalar; got " + ops[i].type()->str());
+  const TensorType *p = dotTypes(OpKind::Dot, {ops[2], ops[3]}, {})[0];
+  DType t = promoteTypes(c->dtype(), p->dtype());
+  if (t == DType::Bool)
+    throw TypeError("gemm of booleans; use dot");
+  for (int i : {1, 4})
+    if (isComplex(ops[i].dtype()) && !isComplex(t))
+      throw TypeError("a complex " + std::string(i == 1 ? "alpha" : "beta") +
+                      " for a real product");
+  if (c->ndim() != p->ndim())
+    throw ShapeError("C is " + c->str() + " but dot(A, B) of " + a->str() +
+                     " and " + b->str() + " has rank " +
+                     std::to_string(p->ndim()));
+  std::vector<int64_t> shape;
+  for (int i = 0; i < p->ndim(); ++i) {
+    int64_t sc = c->size(i), sp = p->size(i);
+    if (sc != kUnknown && sp != kUnknown && sc != sp)
+      throw ShapeError("C is " + c->str() + " but dot(A, B) is " + p->str());
+    shape.push_back(sp != kUnknown ? sp : sc);
+  }
+  return {TensorType::get(t, shape)};
+}
+
+static std::vector<SymShape> gemmShape(const Node &n,
+                                       const std::vector<SymShape> &in) {
+  return dotShape(n, {in[2], in[3]});
+}
+
+static std::vector<NDArray> gemmEval(const Node &n,
+                                     const std::vector<NDArray> &in) {
+  const NDArray &c = in[0], &a = in[2], &b = in[3];
+  DType t = n.resultTypes()[0]->dtype(), k = kernelDType(t);
+  NDArray p = tensordotEval(a, b, {a.ndim() - 1}, {0}, k);
+  if (p.shape() != c.shape())
+    throw ShapeError("C has shape " + formatShape(c.shape()) +
+                     " but dot(A, B) of " + formatShape(a.shape()) + " and " +
+                     formatShape(b.shape()) + " has shape " +
+                     formatShape(p.shape()));
+  NDArray alpha = in[1].astype(k), beta = in[4].astype(k);
+  NDArray out = NDArray::zeros(k, p.shape());
+  if (alpha.item().toBool())
+    out = evalElemwise(OpKind::Mul, {alpha, p});
+  if (beta.item().toBool())
+    out = evalElemwise(OpKind::Add,
+                       {out, evalElemwise(OpKind::Mul, {beta, c.astype(k)})});
+  return {out.astype(t)};
+}
+
+static std::vector<Var> gemmGrad(const Node &n, const std::vector<Var> &g) {
+  const Var &c = n.operand(0), &alpha = n.operand(1), &a = n.operand(2),
+            &b = n.operand(3), &beta = n.operand(4);
+  const Var &gz = g[0];
+  std::vector<Var> gab = dotGrad(*dot(a, b).node(), {gz * alpha});
+  return {gz * beta, sum(gz * dot(a, b)), gab[0], gab[1], sum(gz * c)};
+}
+
 // ---- Builders -------------------------------------------------------------------
 
 Var dot(const Var &a, const Var &b) {
@@ -387,9 +456,33 @@ Var tensordot(const Var &a, const Var &b, int n) {
   return tensordot(a, b, axesA, axesB);
 }
 
+Var gemm(const Var &c, const Var &alpha, const Var &a, const Var &b,
+         const Var &beta) {
+  return makeOp(OpKind::Gemm, {c, alpha, a, b, beta})[0];
+}
+
+Var ger(const Var &a, const Var &alpha, const Var &x, const Var &y) {
+  if (x.ndim() != 1 || y.ndim() != 1)
+    throw TypeError("ger of " + x.type()->str() + " and " + y.type()->str() +
+                    ": x and y must be vectors");
+  return gemm(a, alpha, dimshuffle(x, {0, -1}), dimshuffle(y, {-1, 0}),
+              constant(Scalar::fromInt(1, a.dtype())));
+}
+
 Var productAsSum(const Node &n) {
-  const Var &a = n.operand(0), &b = n.operand(1);
   const DType t = n.resultTypes()[0]->dtype();
+  if (n.kind() == OpKind::Gemm) {
+    // beta * C + alpha * the product's sum in one loop, each term zero
+    // where its factor is (not reading C, or A and B, as the op says).
+    const Var &c = n.operand(0), &alpha = n.operand(1), &beta = n.operand(4);
+    Var p = productAsSum(*dot(n.operand(2), n.operand(3)).node());
+    if (!p)
+      return Var();
+    return fuse(cast(where(neq(beta, 0), beta * c, 0) +
+                         where(neq(alpha, 0), alpha * p, 0),
+                     t));
+  }
+  const Var &a = n.operand(0), &b = n.operand(1);
   if (isComplex(a.dtype()) || isComplex(b.dtype()))
     return Var();
   // Axes of a and b, paired: batch axes (shared, kept), contracted axes.
@@ -461,6 +554,10 @@ void registerBlasOps(OpDef *t) {
                                 batchedDotEval, batchedDotGrad,
                                 "dot(a[i], b[i]) for each i of the first "
                                 "axis"};
+  t[(int)OpKind::Gemm] = {gemmTypes, gemmShape, gemmEval, gemmGrad,
+                          "gemm(C, alpha, A, B, beta) = beta * C + alpha * "
+                          "dot(A, B) (BLAS: zero beta ignores C, zero alpha "
+                          "ignores A and B)"};
 }
 
 } // namespace thjit

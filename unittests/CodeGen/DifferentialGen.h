@@ -1200,7 +1200,62 @@ private:
       dims.push_back(pool[ib].dims[1]);
     auto [acc, err] =
         productAcc(v, ia, ib, [](Var a, Var b) { return dot(a, b); });
+    if (rng.chance(0.3) && gemmOf(v, dims, acc, err, ia, ib))
+      return true;
     push(v, dims, acc, err, {ia, ib});
+    return true;
+  }
+
+  /// Pushes gemm(C, alpha, a, b, beta) for the product v = dot(a, b) and a C
+  /// of v's dtype and sizes from the pool; alpha and beta are constants,
+  /// zero at times (BLAS then reads neither C nor the factors). False when
+  /// no C fits.
+  bool gemmOf(const Var &v, const std::vector<int> &dims, Acc acc,
+              const Var &err, int ia, int ib) {
+    DType t = v.dtype();
+    if (t == DType::Bool || isComplex(t) || acc == Acc::Loose)
+      return false;
+    std::vector<int> cd = canon(v, dims);
+    int ic = pickIndex([&](const Entry &e) {
+      return e.v.dtype() == t && e.dims == cd && e.acc != Acc::Loose;
+    });
+    if (ic < 0)
+      return false;
+    const Entry &C = pool[ic];
+    double alpha = rng.pick(std::vector<double>{0, 1, -1, 0.5, 2, 3});
+    double beta = rng.pick(std::vector<double>{0, 1, -1, 0.5, 2});
+    auto number = [t](double x) {
+      return constant(isInexact(t) ? Scalar(x).cast(t)
+                                   : Scalar::fromInt((int64_t)x).cast(t));
+    };
+    if (!isInexact(t)) { // integers: exact, wrapping alike
+      alpha = std::trunc(alpha);
+      beta = std::trunc(beta);
+    }
+    Var g = gemm(C.v, number(alpha), pool[ia].v, pool[ib].v, number(beta));
+    Acc gacc = Acc::Exact;
+    Var gerr;
+    if (isInexact(t))
+      std::tie(gacc, gerr) = bound([&]() -> Var {
+        // |alpha| e_P + |beta| e_C, plus the roundings of the scaled
+        // terms and their sum; a term whose factor is 0 is not read.
+        double u = unitRoundoff(t);
+        Var zero = constant(Scalar(0.0));
+        Var e = zero, mag = zero;
+        if (alpha != 0) {
+          Var pe = acc == Acc::Bounded ? err : zero;
+          e = e + std::abs(alpha) * pe;
+          mag = mag + std::abs(alpha) * (magnitude(v) + pe);
+        }
+        if (beta != 0) {
+          if (C.acc == Acc::Bounded)
+            e = e + std::abs(beta) * C.err;
+          mag = mag + std::abs(beta) * magnitude(C.v);
+        }
+        e = e + mag * (8 * u) + 8 * denormMin(t);
+        return where(gt(mag + e, maxFinite(t)), kInf, e);
+      });
+    push(g, cd, gacc, gerr, {ia, ib, ic});
     return true;
   }
 

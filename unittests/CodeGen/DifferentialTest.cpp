@@ -1143,3 +1143,53 @@ TEST_CASE("differential: products of integers, booleans and mixed floats",
   CHECK(messages[0] == messages[1]);
   CHECK(messages[0].find("not aligned") != std::string::npos);
 }
+
+TEST_CASE("differential: gemm, gemv and ger", "[differential]") {
+  // float32/float64 go through BLAS with alpha and beta (ger for one inner
+  // element), other dtypes are generated loops; both skip C where beta is
+  // 0 and A, B where alpha is 0, as BLAS does.
+  for (DType t : {DType::Float32, DType::Float64, DType::Int16, DType::Float16}) {
+    INFO(dtypeName(t));
+    Var c = matrix("c", t), a = matrix("a", t), b = matrix("b", t);
+    Var y = vector("y", t), x = vector("x", t), s = scalar("s", t);
+    Var alpha = scalar("alpha", t), beta = scalar("beta", t);
+    NDArray cs = array(t, {2, 3}, {1, 1, 1, 1, 1, -1});
+    NDArray as = test::iota(t, {2, 4});
+    NDArray bs = transposedCopy(test::iota(t, {4, 3})); // Trans for BLAS
+    NDArray ys = array(t, {2}, {1, -1}), xs = array(t, {4}, {1, 2, 0, 1});
+    auto num = [t](double v) { return array(t, {}, {v}); };
+    checkBoth({c, a, b, y, x, s, alpha, beta},
+              {gemm(c, alpha, a, b, beta), gemm(y, alpha, a, x, beta),
+               gemm(s, alpha, x, x, beta), ger(c, alpha, y, subtensor(x, {Index::slice({}, 3)})),
+               gemm(transpose(c), alpha, transpose(b), transpose(a), beta)},
+              {cs, as, bs, ys, xs, num(1), num(2), num(3)},
+              {array(t, {2, 3}, {87, 99, 111, 231, 275, 313}),
+               array(t, {2}, {13, 39}), array(t, {}, {15}),
+               array(t, {2, 3}, {3, 5, 1, -1, -3, -1}),
+               array(t, {3, 2}, {87, 231, 99, 275, 111, 313})});
+    if (!isFloat(t))
+      continue;
+    double inf = std::numeric_limits<double>::infinity();
+    NDArray nan = array(t, {2, 3}, {kNaN, kNaN, kNaN, kNaN, kNaN, kNaN});
+    NDArray infs = array(t, {2, 4}, {inf, inf, inf, inf, inf, inf, inf, inf});
+    checkBoth({c, a, b, alpha, beta}, {gemm(c, alpha, a, b, beta)},
+              {nan, as, bs, num(1), num(0)},
+              {array(t, {2, 3}, {42, 48, 54, 114, 136, 158})});
+    checkBoth({c, a, b, alpha, beta}, {gemm(c, alpha, a, b, beta)},
+              {cs, infs, bs, num(0), num(-2)},
+              {array(t, {2, 3}, {-2, -2, -2, -2, -2, 2})});
+  }
+  // Mixed dtypes: C float32 with float64 factors and a Python-like alpha.
+  Var c = matrix("c", DType::Float32), a = matrix("a"), b = matrix("b");
+  checkBoth({c, a, b}, {gemm(c, constant(Scalar(0.5)), a, b, constant(Scalar(2.0)))},
+            {array(DType::Float32, {1, 2}, {1, 2}), array(DType::Float64, {1, 1}, {4}),
+             array(DType::Float64, {1, 2}, {1, 3})},
+            {array(DType::Float64, {1, 2}, {4, 10})});
+  // A C of another shape than the product: the reference's message.
+  std::vector<std::string> messages = shapeErrorMessages(
+      {c, a, b}, {gemm(c, constant(Scalar(1.0)), a, b, constant(Scalar(1.0)))},
+      {test::iota(DType::Float32, {2, 2}), test::iota(DType::Float64, {2, 3}),
+       test::iota(DType::Float64, {3, 3})});
+  CHECK(messages[0] == messages[1]);
+  CHECK(messages[0].find("C has shape (2, 2) but dot(A, B)") != std::string::npos);
+}

@@ -76,3 +76,19 @@ TEST_CASE("Gradient of outer", "[grad][blas]") {
                       {arg({2, 2}), arg({3})},
                       {bcast({1, 3}), arg({2})}});
 }
+
+TEST_CASE("Gradient of gemm and ger", "[grad][blas]") {
+  auto g = [](const std::vector<Var> &x) {
+    return gemm(x[0], x[1], x[2], x[3], x[4]);
+  };
+  checkGradShapes(g, {
+                         // gemm, gemv (both sides), vector . vector
+                         {arg({2, 4}), arg({}), arg({2, 3}), arg({3, 4}), arg({})},
+                         {arg({2}), arg({}), arg({2, 3}), arg({3}), arg({})},
+                         {arg({4}), arg({}), arg({3}), arg({3, 4}), arg({})},
+                         {arg({}), arg({}), arg({3}), arg({3}), arg({})},
+                     });
+  checkGrad(
+      [](const std::vector<Var> &x) { return ger(x[0], x[1], x[2], x[3]); },
+      {arg({2, 3}), arg({}), arg({2}), arg({3})});
+}

@@ -206,3 +206,72 @@ TEST_CASE("dot errors", "[blas]") {
   CHECK_THROWS_KIND(matmul(scalar(), a), ValueError, "use * instead");
   CHECK_THROWS_KIND(matmul(tensor3(), a), NotImplementedError, "batched_dot");
 }
+
+TEST_CASE("gemm, gemv and ger", "[blas]") {
+  Var c = matrix("c"), a = matrix("a"), b = matrix("b");
+  Var alpha = scalar("alpha"), beta = scalar("beta");
+  NDArray cv = array(DType::Float64, {2, 3}, {1, 1, 1, 1, 1, 1});
+  NDArray av = iota(DType::Float64, {2, 4}), bv = iota(DType::Float64, {4, 3});
+  auto num = [](double x) { return NDArray::scalar(Scalar(x)); };
+  for (bool views : {false, true}) {
+    auto view = [&](const NDArray &x) { return views ? transposedView(x) : x; };
+    Bindings args{{c, view(cv)}, {a, view(av)}, {b, view(bv)},
+                  {alpha, num(2)}, {beta, num(3)}};
+    expectValues(evalChecked(gemm(c, alpha, a, b, beta), args), DType::Float64,
+                 {2, 3}, {87, 99, 111, 231, 275, 319});
+  }
+  // A zero beta does not read C; a zero alpha does not read A and B.
+  double inf = std::numeric_limits<double>::infinity();
+  NDArray nan = NDArray::full(DType::Float64, {2, 3}, Scalar(std::nan("")));
+  expectValues(evalChecked(gemm(c, alpha, a, b, beta),
+                           {{c, nan}, {a, av}, {b, bv}, {alpha, num(1)},
+                            {beta, num(0)}}),
+               DType::Float64, {2, 3}, {42, 48, 54, 114, 136, 158});
+  expectValues(evalChecked(gemm(c, alpha, a, b, beta),
+                           {{c, cv}, {a, NDArray::full(DType::Float64, {2, 4},
+                                                       Scalar(inf))},
+                            {b, bv}, {alpha, num(0)}, {beta, num(-2)}}),
+               DType::Float64, {2, 3}, {-2, -2, -2, -2, -2, -2});
+  // Matrix . vector (gemv), vector . vector, and ger's rank-1 update.
+  Var y = vector("y"), x = vector("x"), s = scalar("s");
+  expectValues(evalChecked(gemm(y, alpha, a, x, beta),
+                           {{y, array(DType::Float64, {2}, {1, -1})},
+                            {a, av}, {x, array(DType::Float64, {4}, {1, 1, 1, 1})},
+                            {alpha, num(1)}, {beta, num(0.5)}}),
+               DType::Float64, {2}, {6.5, 21.5});
+  expectValues(evalChecked(gemm(s, alpha, x, x, beta),
+                           {{s, num(1)}, {x, array(DType::Float64, {3}, {1, 2, 3})},
+                            {alpha, num(2)}, {beta, num(-1)}}),
+               DType::Float64, {}, {27});
+  expectValues(evalChecked(ger(c, alpha, y, x),
+                           {{c, cv}, {alpha, num(2)},
+                            {y, array(DType::Float64, {2}, {0, 1})},
+                            {x, array(DType::Float64, {3}, {0, 1, 2})}}),
+               DType::Float64, {2, 3}, {1, 1, 1, 1, 3, 5});
+  // The dtype is the product's and C's; alpha and beta are numbers.
+  Var f = matrix("f", DType::Float32), i = matrix("i", DType::Int32);
+  CHECK(gemm(f, alpha, f, f, beta).dtype() == DType::Float32);
+  CHECK(gemm(f, alpha, i, i, beta).dtype() == DType::Float64);
+  Var k = scalar("k", DType::Int32);
+  expectInts(evalChecked(gemm(i, k, i, i, k),
+                         {{i, ints(DType::Int32, {2, 2}, {1, 2, 3, 4})},
+                          {k, ints(DType::Int32, {}, {2})}}),
+             DType::Int32, {2, 2}, {16, 24, 36, 52});
+  // Errors.
+  CHECK_THROWS_KIND(gemm(c, x, a, b, beta), TypeError,
+                    "alpha must be a scalar; got f64[?]");
+  CHECK_THROWS_KIND(gemm(y, alpha, a, b, beta), ShapeError,
+                    "C is f64[?] but dot(A, B) of f64[?,?] and f64[?,?] has "
+                    "rank 2");
+  CHECK_THROWS_KIND(gemm(matrix("p", DType::Bool), alpha,
+                         matrix("q", DType::Bool), matrix("r", DType::Bool),
+                         beta),
+                    TypeError, "gemm of booleans");
+  CHECK_THROWS_KIND(ger(c, alpha, a, x), TypeError, "must be vectors");
+  CHECK_THROWS_KIND(eval(gemm(c, alpha, a, b, beta),
+                         {{c, iota(DType::Float64, {3, 3})}, {a, av}, {b, bv},
+                          {alpha, num(1)}, {beta, num(1)}}),
+                    ShapeError,
+                    "C has shape (3, 3) but dot(A, B) of (2, 4) and (4, 3) "
+                    "has shape (2, 3)");
+}

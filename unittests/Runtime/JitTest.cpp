@@ -81,6 +81,38 @@ TEST_CASE("outputs reuse their buffer when the caller let go of them",
   checkClose(kept, next, 0);
 }
 
+TEST_CASE("a shared variable updated every call alternates two buffers",
+          "[jit]") {
+  Var x = vector("x");
+  Var w = shared(ramp(DType::Float64, {4096}), "w");
+  FunctionOptions o;
+  o.updates = {{w, w * 0.5 + x}};
+  Function f = function({x}, {sum(w)}, o);
+  NDArray in = ramp(DType::Float64, {4096});
+  auto current = [&] { return w.node()->sharedStorage()->get(); };
+  std::vector<const void *> seen;
+  for (int i = 0; i < 5; ++i) {
+    f({in});
+    seen.push_back(current().data());
+  }
+  // Steady state: no allocation, the old value's memory is taken back.
+  CHECK(seen[2] == seen[0]);
+  CHECK(seen[3] == seen[1]);
+  CHECK(seen[4] == seen[0]);
+  CHECK(seen[0] != seen[1]);
+  // A value something still holds is never overwritten.
+  NDArray held = current();
+  NDArray copy = held.copy();
+  for (int i = 0; i < 3; ++i) {
+    f({in});
+    CHECK(current().data() != held.data());
+  }
+  checkClose(held, copy, 0);
+  Var y = vector("y");
+  checkClose(current(), function({x, y}, {y * 0.125 + x * 1.75})({in, copy})[0],
+             1e-12);
+}
+
 TEST_CASE("a transposed operand of dot reaches BLAS and matches the reference",
           "[jit]") {
   Var a = matrix("a"), b = matrix("b"), v = vector("v");

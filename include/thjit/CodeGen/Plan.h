@@ -126,9 +126,10 @@ StepKind stepKindFor(const Node &node);
 ScalarProgram programOf(const Node &n);
 
 /// Products that run through BLAS where the dtypes allow (dot, batched_dot,
-/// tensordot): their results get slots, for BLAS to write into.
+/// tensordot, gemm): their results get slots, for BLAS to write into.
 inline bool isBlasProduct(OpKind k) {
-  return k == OpKind::Dot || k == OpKind::BatchedDot || k == OpKind::TensorDot;
+  return k == OpKind::Dot || k == OpKind::BatchedDot ||
+         k == OpKind::TensorDot || k == OpKind::Gemm;
 }
 /// The result dtypes BLAS computes in (operands are converted to them).
 inline bool isBlasDType(DType t) {

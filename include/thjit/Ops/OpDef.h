@@ -97,7 +97,7 @@ TensordotLayout tensordotLayout(const Shape &a, const Shape &b,
 void splitTensordotAxes(const Attrs &attrs, std::vector<int> &axesA,
                         std::vector<int> &axesB);
 
-/// A product node (dot, batched_dot, tensordot) as back ends without a
+/// A product node (dot, batched_dot, tensordot, gemm) as back ends without a
 /// matrix-product library for its dtypes compute it: the operands' axes
 /// lined up by dimshuffle (batch, free axes of a, contracted axes, free
 /// axes of b), multiplied element by element and summed over the
@@ -105,7 +105,8 @@ void splitTensordotAxes(const Attrs &attrs, std::vector<int> &axesA,
 /// the reference bit for bit (products wrap and sums are taken modulo the
 /// same power of two); floats are computed in float64. Null for complex
 /// dtypes, and where a size-1 contracted or batch axis on one side would
-/// broadcast instead of being checked.
+/// broadcast instead of being checked. A gemm is that sum scaled and added
+/// to beta * C in one fused loop.
 Var productAsSum(const Node &product);
 
 /// Helpers the families share.

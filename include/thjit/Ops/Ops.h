@@ -212,6 +212,14 @@ Var tensordot(const Var &a, const Var &b, const std::vector<int> &axesA,
 Var tensordot(const Var &a, const Var &b, int n = 2);
 /// The `@` operator (numpy.matmul for ranks 1 and 2).
 Var matmul(const Var &a, const Var &b);
+/// BLAS's update beta * c + alpha * dot(a, b), with dot's ranks (a and b
+/// vectors or matrices; a matrix times a vector is gemv). c has the
+/// product's shape; alpha and beta are scalars. A zero beta does not read
+/// c, a zero alpha does not read a and b.
+Var gemm(const Var &c, const Var &alpha, const Var &a, const Var &b,
+         const Var &beta);
+/// The rank-1 update a + alpha * outer(x, y) of BLAS's ger, as a gemm.
+Var ger(const Var &a, const Var &alpha, const Var &x, const Var &y);
 
 // ---- Shapes -------------------------------------------------------------
 

@@ -53,6 +53,8 @@ struct CallState {
   const Executable *exe;
   std::vector<int64_t> frame;
   std::vector<std::shared_ptr<Buffer>> slots;
+  /// Per slot, a buffer last handed out and still held (see allocate).
+  std::vector<std::shared_ptr<Buffer>> spares;
   std::vector<NDArray> inputs, shareds;
   /// Results of runtime steps by value (only those set this call).
   std::vector<NDArray> runtimeResults;
@@ -61,6 +63,7 @@ struct CallState {
 
   explicit CallState(const Executable &e)
       : exe(&e), frame(e.plan.frameSize), slots(e.plan.numSlots),
+        spares(e.plan.numSlots),
         runtimeResults(e.plan.values.size()) {
     for (size_t c = 0; c < e.plan.constants.size(); ++c)
       writeDescriptor(e.plan.constantValues[c], e.plan.constants[c]);
@@ -107,10 +110,23 @@ struct CallState {
 
   void *allocate(int slot, int64_t bytes) {
     std::shared_ptr<Buffer> &buf = slots[slot];
+    std::shared_ptr<Buffer> &spare = spares[slot];
     size_t want = std::max<int64_t>(bytes, 1);
-    // Reuse unless a caller still holds the last result in this slot.
-    if (!buf || buf.use_count() > 1 || buf->size() < want)
+    auto fits = [&](const std::shared_ptr<Buffer> &b) {
+      return b && b.use_count() == 1 && b->size() >= want;
+    };
+    // Reuse unless a caller still holds the last result in this slot. A
+    // held buffer becomes the spare, taken back once its holder lets go:
+    // a shared variable updated every call alternates between two buffers.
+    if (fits(buf))
+      return buf->data();
+    if (fits(spare)) {
+      std::swap(buf, spare);
+    } else {
+      if (buf && buf.use_count() > 1)
+        spare = buf;
       buf = std::make_shared<Buffer>(want);
+    }
     return buf->data();
   }
 
@@ -210,27 +226,55 @@ template <> struct Cblas<double> {
   static constexpr char letter = 'd';
   static constexpr auto gemm = cblas_dgemm;
   static constexpr auto gemv = cblas_dgemv;
+  static constexpr auto ger = cblas_dger;
   static constexpr auto dot = cblas_ddot;
 };
 template <> struct Cblas<float> {
   static constexpr char letter = 's';
   static constexpr auto gemm = cblas_sgemm;
   static constexpr auto gemv = cblas_sgemv;
+  static constexpr auto ger = cblas_sger;
   static constexpr auto dot = cblas_sdot;
 };
 
-/// out = a . b for float32/float64 vectors and matrices, out contiguous.
+/// out *= beta for a contiguous out; a zero beta writes zeros (NaNs in out
+/// do not survive, as BLAS's beta = 0 promises).
+template <class T> void scale(NDArray &out, T beta) {
+  T *o = out.data<T>();
+  if (beta == T(0))
+    std::memset(o, 0, out.nbytes());
+  else if (beta != T(1))
+    for (int64_t i = 0, n = out.size(); i < n; ++i)
+      o[i] *= beta;
+}
+
+/// out = alpha * (a . b) + beta * out for float32/float64 vectors and
+/// matrices, out contiguous (not read when beta is 0; a and b not read when
+/// alpha is 0). Matrix products of one inner element are ger's rank-1
+/// updates.
 template <class T>
-void blasDot(const NDArray &a0, const NDArray &b0, NDArray &out) {
+void blasGemm(T alpha, const NDArray &a0, const NDArray &b0, T beta,
+              NDArray &out) {
   T *o = out.data<T>();
   if (out.size() == 0)
     return;
   int64_t k = a0.dim(a0.ndim() - 1);
-  if (k == 0) {
-    std::memset(o, 0, out.nbytes());
+  if (k == 0 || alpha == T(0)) {
+    scale(out, beta);
     return;
   }
-  if (a0.ndim() == 2 && b0.ndim() == 2) {
+  if (a0.ndim() == 2 && b0.ndim() == 2 && k == 1) {
+    scale(out, beta);
+    NDArray x = vectorForBlas(a0.select(1, 0)), y = vectorForBlas(b0.select(0, 0));
+    if (traceBlas())
+      std::fprintf(stderr, "thjit: blas %cger(RowMajor, m=%lld, n=%lld, "
+                   "incx=%d, incy=%d)\n", Cblas<T>::letter,
+                   (long long)x.dim(0), (long long)y.dim(0), (int)inc(x),
+                   (int)inc(y));
+    Cblas<T>::ger(CblasRowMajor, (blasint)x.dim(0), (blasint)y.dim(0), alpha,
+                  x.data<T>(), inc(x), y.data<T>(), inc(y), o,
+                  (blasint)y.dim(0));
+  } else if (a0.ndim() == 2 && b0.ndim() == 2) {
     BlasLayout la, lb;
     NDArray a = forBlas(a0, la), b = forBlas(b0, lb);
     if (traceBlas())
@@ -241,8 +285,8 @@ void blasDot(const NDArray &a0, const NDArray &b0, NDArray &out) {
                    (long long)a.dim(0), (long long)b.dim(1), (long long)k,
                    (int)la.ld, (int)lb.ld);
     Cblas<T>::gemm(CblasRowMajor, la.trans, lb.trans, (blasint)a.dim(0),
-                   (blasint)b.dim(1), (blasint)k, T(1), a.data<T>(), la.ld,
-                   b.data<T>(), lb.ld, T(0), o, (blasint)b.dim(1));
+                   (blasint)b.dim(1), (blasint)k, alpha, a.data<T>(), la.ld,
+                   b.data<T>(), lb.ld, beta, o, (blasint)b.dim(1));
   } else if (a0.ndim() == 2) { // matrix . vector
     BlasLayout la;
     NDArray a = forBlas(a0, la), x = vectorForBlas(b0);
@@ -251,8 +295,8 @@ void blasDot(const NDArray &a0, const NDArray &b0, NDArray &out) {
       std::fprintf(stderr, "thjit: blas %cgemv(RowMajor, %s, lda=%d, incx=%d)\n",
                    Cblas<T>::letter, transName(la.trans), (int)la.ld, (int)inc(x));
     Cblas<T>::gemv(CblasRowMajor, la.trans, (blasint)(t ? k : a.dim(0)),
-                   (blasint)(t ? a.dim(0) : k), T(1), a.data<T>(), la.ld,
-                   x.data<T>(), inc(x), T(0), o, 1);
+                   (blasint)(t ? a.dim(0) : k), alpha, a.data<T>(), la.ld,
+                   x.data<T>(), inc(x), beta, o, 1);
   } else if (b0.ndim() == 2) { // vector . matrix = b^T . vector
     BlasLayout lb;
     NDArray b = forBlas(b0, lb), x = vectorForBlas(a0);
@@ -263,13 +307,14 @@ void blasDot(const NDArray &a0, const NDArray &b0, NDArray &out) {
                    (int)lb.ld, (int)inc(x));
     Cblas<T>::gemv(CblasRowMajor, t ? CblasNoTrans : CblasTrans,
                    (blasint)(t ? b.dim(1) : k), (blasint)(t ? k : b.dim(1)),
-                   T(1), b.data<T>(), lb.ld, x.data<T>(), inc(x), T(0), o, 1);
+                   alpha, b.data<T>(), lb.ld, x.data<T>(), inc(x), beta, o, 1);
   } else {
     NDArray x = vectorForBlas(a0), y = vectorForBlas(b0);
     if (traceBlas())
       std::fprintf(stderr, "thjit: blas %cdot(incx=%d, incy=%d)\n",
                    Cblas<T>::letter, (int)inc(x), (int)inc(y));
-    *o = Cblas<T>::dot((blasint)k, x.data<T>(), inc(x), y.data<T>(), inc(y));
+    T d = Cblas<T>::dot((blasint)k, x.data<T>(), inc(x), y.data<T>(), inc(y));
+    *o = beta == T(0) ? alpha * d : alpha * d + beta * *o;
   }
 }
 
@@ -294,24 +339,35 @@ NDArray asMatrix(const NDArray &x, int64_t rows, int64_t cols) {
 /// shapes disagree (the reference kernel then runs and raises).
 template <class T>
 bool blasProduct(const Node &n, const std::vector<NDArray> &in, NDArray &out) {
-  const NDArray &a = in[0], &b = in[1];
   switch (n.kind()) {
   case OpKind::Dot:
-    if (a.dim(a.ndim() - 1) != b.dim(0))
+    if (in[0].dim(in[0].ndim() - 1) != in[1].dim(0))
       return false;
-    blasDot<T>(a, b, out);
+    blasGemm<T>(T(1), in[0], in[1], T(0), out);
     return true;
+  case OpKind::Gemm: {
+    const NDArray &c = in[0], &a = in[2], &b = in[3];
+    if (a.dim(a.ndim() - 1) != b.dim(0) || c.shape() != out.shape())
+      return false;
+    T alpha = (T)in[1].item().toDouble(), beta = (T)in[4].item().toDouble();
+    if (beta != T(0))
+      out.assign(c);
+    blasGemm<T>(alpha, a, b, beta, out);
+    return true;
+  }
   case OpKind::BatchedDot: {
     // One product per batch, each into its contiguous slice of out.
+    const NDArray &a = in[0], &b = in[1];
     if (a.dim(0) != b.dim(0) || a.dim(a.ndim() - 1) != b.dim(1))
       return false;
     for (int64_t i = 0; i < a.dim(0); ++i) {
       NDArray o = out.select(0, i);
-      blasDot<T>(a.select(0, i), b.select(0, i), o);
+      blasGemm<T>(T(1), a.select(0, i), b.select(0, i), T(0), o);
     }
     return true;
   }
   case OpKind::TensorDot: {
+    const NDArray &a = in[0], &b = in[1];
     std::vector<int> axesA, axesB;
     splitTensordotAxes(n.attrs(), axesA, axesB);
     TensordotLayout t = tensordotLayout(a.shape(), b.shape(), axesA, axesB);
@@ -320,7 +376,7 @@ bool blasProduct(const Node &n, const std::vector<NDArray> &in, NDArray &out) {
     NDArray am = asMatrix(a.permute(t.permA), t.m, t.k);
     NDArray bm = asMatrix(b.permute(t.permB), t.k, t.n);
     NDArray o = out.reshape({t.m, t.n});
-    blasDot<T>(am, bm, o);
+    blasGemm<T>(T(1), am, bm, T(0), o);
     return true;
   }
   default:
@@ -328,11 +384,20 @@ bool blasProduct(const Node &n, const std::vector<NDArray> &in, NDArray &out) {
   }
 }
 
+/// The operands a product multiplies (gemm's A and B).
+std::pair<const NDArray *, const NDArray *>
+factors(const Node &n, const std::vector<NDArray> &in) {
+  if (n.kind() == OpKind::Gemm)
+    return {&in[2], &in[3]};
+  return {&in[0], &in[1]};
+}
+
 /// The shape of a product's result.
 Shape productShape(const Node &n, const NDArray &a, const NDArray &b) {
   Shape shape;
   switch (n.kind()) {
   case OpKind::Dot:
+  case OpKind::Gemm:
     if (a.ndim() == 2)
       shape.push_back(a.dim(0));
     if (b.ndim() == 2)
@@ -366,16 +431,19 @@ static int32_t runStep(CallState &st, int s) {
   if (isBlasProduct(n.kind())) {
     // The result goes into the step's slot: BLAS writes there directly.
     DType t = p.values[step.results[0]].dtype;
-    bool blas = isBlasDType(t) && !isComplex(operands[0].dtype()) &&
-                !isComplex(operands[1].dtype()) &&
-                blasSizes(operands[0], operands[1]);
-    if (blas) {
-      for (NDArray &x : operands) // float32 . float64 is computed in float64
-        if (x.dtype() != t) {
+    auto [a, b] = factors(n, operands);
+    if (isBlasDType(t) && blasSizes(*a, *b)) {
+      for (size_t i = 0; i < operands.size(); ++i) {
+        // float32 . float64 is computed in float64 (gemm's alpha and beta
+        // are read as numbers).
+        NDArray &x = operands[i];
+        bool number = n.kind() == OpKind::Gemm && (i == 1 || i == 4);
+        if (x.dtype() != t && !number) {
           traceCopy(x);
           x = x.astype(t);
         }
-      Shape shape = productShape(n, operands[0], operands[1]);
+      }
+      Shape shape = productShape(n, *a, *b);
       int v = step.results[0];
       int slot = p.values[v].rootIndex;
       st.allocate(slot, shapeSize(shape) * (int64_t)itemSize(t));
