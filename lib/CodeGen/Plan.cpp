@@ -2,6 +2,7 @@
 #include "thjit/CodeGen/Plan.h"
 
 #include "thjit/Ops/OpDef.h"
+#include "thjit/Ops/Ops.h"
 
 #include <algorithm>
 #include <functional>
@@ -235,6 +236,10 @@ Plan makePlan(const Graph &g) {
   for (Node *n : g.nodes()) {
     if (planLeaf(n))
       continue;
+    if (isGradControl(n->kind())) { // the identity on values
+      valueOf[n->result(0)] = valueOf.at(n->operand(0));
+      continue;
+    }
     // A product BLAS cannot take (integers, booleans, float16) is generated
     // loops: its sum-of-products form, planned node by node (the product
     // fuses into the sum: no intermediate array). Errors re-run n.

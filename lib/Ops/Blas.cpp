@@ -399,6 +399,25 @@ static std::vector<Var> gemmGrad(const Node &n, const std::vector<Var> &g) {
   return {gz * beta, sum(gz * dot(a, b)), gab[0], gab[1], sum(gz * c)};
 }
 
+/// beta dC + dbeta C + dalpha AB + alpha (dA B + A dB).
+static std::vector<Var> gemmRop(const Node &n, const std::vector<Var> &t) {
+  const Var &c = n.operand(0), &alpha = n.operand(1), &a = n.operand(2),
+            &b = n.operand(3), &beta = n.operand(4);
+  Var out;
+  auto add = [&](const Var &term) { out = out.defined() ? out + term : term; };
+  if (t[0].defined())
+    add(beta * t[0]);
+  if (t[4].defined())
+    add(t[4] * c);
+  if (t[1].defined())
+    add(t[1] * dot(a, b));
+  if (t[2].defined())
+    add(alpha * dot(t[2], b));
+  if (t[3].defined())
+    add(alpha * dot(a, t[3]));
+  return {out};
+}
+
 // ---- Builders -------------------------------------------------------------------
 
 Var dot(const Var &a, const Var &b) {
@@ -545,19 +564,19 @@ Var productAsSum(const Node &n) {
 
 void registerBlasOps(OpDef *t) {
   t[(int)OpKind::Dot] = {dotTypes, dotShape, dotEval, dotGrad,
-                         "numpy.dot of vectors and matrices"};
+                         "numpy.dot of vectors and matrices", multilinearRop};
   t[(int)OpKind::TensorDot] = {tensordotTypes, tensordotShape,
                                tensordotEvalNode, tensordotGrad,
                                "numpy.tensordot: sums of products over "
-                               "pairs of axes"};
+                               "pairs of axes", multilinearRop};
   t[(int)OpKind::BatchedDot] = {batchedDotTypes, batchedDotShape,
                                 batchedDotEval, batchedDotGrad,
                                 "dot(a[i], b[i]) for each i of the first "
-                                "axis"};
+                                "axis", multilinearRop};
   t[(int)OpKind::Gemm] = {gemmTypes, gemmShape, gemmEval, gemmGrad,
                           "gemm(C, alpha, A, B, beta) = beta * C + alpha * "
                           "dot(A, B) (BLAS: zero beta ignores C, zero alpha "
-                          "ignores A and B)"};
+                          "ignores A and B)", gemmRop};
 }
 
 } // namespace thjit

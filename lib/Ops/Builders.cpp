@@ -18,6 +18,7 @@ const OpDef &opDef(OpKind kind) {
     registerShapeOps(t.data());
     registerSubtensorOps(t.data());
     registerNNetOps(t.data());
+    registerGradControlOps(t.data());
     return t;
   }();
   return table[(int)kind];

@@ -936,6 +936,23 @@ std::vector<Var> lop(const Node &node, const std::vector<Var> &gouts) {
   }
 }
 
+/// Forward mode from the L-op: an element-wise L-op is the gradient times
+/// each operand's partial derivative, element by element, so the L-op of a
+/// tangent is that tangent's term of J . v.
+std::vector<Var> rop(const Node &node, const std::vector<Var> &t) {
+  if (!isFloat(node.resultTypes()[0]->dtype()))
+    return {Var()};
+  Var out;
+  for (int i = 0; i < node.numOperands(); ++i) {
+    if (!t[i].defined() || !isFloat(node.operand(i).dtype()))
+      continue;
+    Var term = lop(node, {t[i]})[i];
+    if (term.defined())
+      out = out.defined() ? out + term : term;
+  }
+  return {out};
+}
+
 } // namespace
 
 void registerElemwiseOps(OpDef *table) {
@@ -948,6 +965,7 @@ void registerElemwiseOps(OpDef *table) {
     d.inferShape = inferShape;
     d.evaluate = evaluate;
     d.lop = kind == OpKind::Composite ? nullptr : lop; // fused after grad
+    d.rop = kind == OpKind::Composite ? nullptr : rop;
     d.doc = kind == OpKind::Composite
                 ? "a fused element-wise sub-graph: its scalar program runs "
                   "once per element"

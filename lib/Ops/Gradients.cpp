@@ -38,3 +38,56 @@ Var fitGradient(const Var &g, const Var &x) {
 }
 
 } // namespace thjit
+
+namespace thjit {
+
+Var fitTangent(const Var &t, const Var &x) {
+  Var r = t;
+  if (r.dtype() != x.dtype())
+    r = cast(r, x.dtype());
+  bool needsFill = r.ndim() < x.ndim();
+  for (int i = 0; i < x.ndim() && !needsFill; ++i) {
+    int j = i - (x.ndim() - r.ndim());
+    needsFill = r.type()->isBroadcastable(j) && !x.type()->isBroadcastable(i);
+  }
+  if (needsFill) {
+    std::vector<Operand> sizes;
+    for (int i = 0; i < x.ndim(); ++i)
+      sizes.push_back(shapeOf(x, i));
+    r = alloc(r, sizes);
+  }
+  return r;
+}
+
+/// The results of `node` that have tangents (float results), else undefined.
+static std::vector<Var> floatResults(const Node &node,
+                                     const std::vector<Var> &results) {
+  std::vector<Var> out;
+  for (int r = 0; r < node.numResults(); ++r)
+    out.push_back(isFloat(node.resultTypes()[r]->dtype()) ? results[r] : Var());
+  return out;
+}
+
+std::vector<Var> linearRop(const Node &node, const std::vector<Var> &t) {
+  std::vector<Var> ops = node.operands();
+  for (size_t i = 0; i < ops.size(); ++i)
+    if (isFloat(ops[i].dtype()))
+      ops[i] = t[i].defined() ? fitTangent(t[i], ops[i]) : zerosLike(ops[i]);
+  return floatResults(node, makeOp(node.kind(), ops, node.attrs()));
+}
+
+std::vector<Var> multilinearRop(const Node &node, const std::vector<Var> &t) {
+  std::vector<Var> sum(node.numResults());
+  for (int i = 0; i < node.numOperands(); ++i) {
+    if (!t[i].defined() || !isFloat(node.operand(i).dtype()))
+      continue;
+    std::vector<Var> ops = node.operands();
+    ops[i] = fitTangent(t[i], ops[i]);
+    std::vector<Var> term = makeOp(node.kind(), ops, node.attrs());
+    for (int r = 0; r < node.numResults(); ++r)
+      sum[r] = sum[r].defined() ? sum[r] + term[r] : term[r];
+  }
+  return floatResults(node, sum);
+}
+
+} // namespace thjit

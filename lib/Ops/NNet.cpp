@@ -62,16 +62,28 @@ static std::vector<Var> softmaxGrad(const Node &n, const std::vector<Var> &g) {
   return {g[0] - exp(z) * sum(g[0], Axes(last), true)};
 }
 
+static std::vector<Var> softmaxRop(const Node &n, const std::vector<Var> &t) {
+  if (!t[0].defined())
+    return {Var()};
+  Var z = const_cast<Node &>(n).result(0);
+  int last = z.ndim() - 1;
+  if (n.kind() == OpKind::Softmax)
+    return {z * (t[0] - sum(z * t[0], Axes(last), true))};
+  return {t[0] - sum(exp(z) * t[0], Axes(last), true)};
+}
+
 Var softmax(const Var &x) { return makeOp(OpKind::Softmax, {x})[0]; }
 Var logSoftmax(const Var &x) { return makeOp(OpKind::LogSoftmax, {x})[0]; }
 
 void registerNNetOps(OpDef *t) {
   t[(int)OpKind::Softmax] = {softmaxTypes, softmaxShape, softmaxEval,
                              softmaxGrad,
-                             "exp(x) / sum(exp(x)) over the last axis"};
+                             "exp(x) / sum(exp(x)) over the last axis",
+                             softmaxRop};
   t[(int)OpKind::LogSoftmax] = {softmaxTypes, softmaxShape, softmaxEval,
                                 softmaxGrad,
-                                "log(softmax(x)) over the last axis, stably"};
+                                "log(softmax(x)) over the last axis, stably",
+                                softmaxRop};
 }
 
 } // namespace thjit

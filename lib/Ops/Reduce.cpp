@@ -274,6 +274,20 @@ static std::vector<Var> reduceGrad(const Node &n, const std::vector<Var> &g) {
   }
 }
 
+/// Forward mode: sum is linear; prod, max and min weigh each tangent by
+/// the result's derivative with respect to that element (their L-op's
+/// factor), consistently with the L-op at ties.
+static std::vector<Var> reduceRop(const Node &n, const std::vector<Var> &t) {
+  Var z = const_cast<Node &>(n).result(0);
+  if (!isFloat(z.dtype()) || !t[0].defined())
+    return {Var()};
+  if (n.kind() == OpKind::Sum)
+    return linearRop(n, t);
+  std::vector<int> axes = reducedAxes(n.kind(), n.attrs(), n.operand(0).ndim());
+  Var factor = reduceGrad(n, {onesLike(z)})[0];
+  return {sum(t[0] * factor, Axes(axes), n.attrs().keepdims)};
+}
+
 // ---- Builders -----------------------------------------------------------------
 
 static std::vector<int> normalizeAxes(const Axes &axes, int ndim,
@@ -393,7 +407,8 @@ void registerReduceOps(OpDef *t) {
   };
   for (const auto &o : ops)
     t[(int)o.kind] = {reduceTypes, reduceShape, reduceEval,
-                      o.differentiable ? reduceGrad : nullptr, o.doc};
+                      o.differentiable ? reduceGrad : nullptr, o.doc,
+                      o.differentiable ? reduceRop : nullptr};
 }
 
 } // namespace thjit

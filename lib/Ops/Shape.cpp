@@ -774,30 +774,30 @@ void registerShapeOps(OpDef *t) {
   t[(int)OpKind::DimShuffle] = {dimshuffleTypes, dimshuffleShape,
                                 dimshuffleEval, dimshuffleGrad,
                                 "reorders axes, inserts broadcastable ones "
-                                "('x') and drops broadcastable ones"};
+                                "('x') and drops broadcastable ones", linearRop};
   t[(int)OpKind::Reshape] = {reshapeTypes, reshapeShape, reshapeEval,
                              reshapeGrad,
                              "the same elements in a new shape (-1 infers "
-                             "one size); a view when the strides allow"};
+                             "one size); a view when the strides allow", linearRop};
   t[(int)OpKind::Shape] = {shapeTypes, shapeShape, shapeEval, nullptr,
                            "the shape of a value as an int64 vector"};
   t[(int)OpKind::ShapeI] = {shapeITypes, scalarShape, shapeIEval, nullptr,
                             "the size of one axis as an int64 scalar"};
   t[(int)OpKind::MakeVector] = {makeVectorTypes, makeVectorShape,
                                 makeVectorEval, makeVectorGrad,
-                                "a vector of scalars"};
+                                "a vector of scalars", linearRop};
   t[(int)OpKind::Alloc] = {allocTypes, allocShape, allocEval, allocGrad,
                            "a new array of the given shape filled with a "
-                           "(broadcast) value"};
+                           "(broadcast) value", linearRop};
   t[(int)OpKind::ARange] = {arangeTypes, arangeShape, arangeEval, nullptr,
                             "evenly spaced values in [start, stop)"};
   t[(int)OpKind::Eye] = {eyeTypes, eyeShape, eyeEval, nullptr,
                          "an n x m matrix with ones on diagonal k"};
   t[(int)OpKind::Join] = {joinTypes, joinShape, joinEval, joinGrad,
                           "arrays joined along an existing axis "
-                          "(numpy.concatenate)"};
+                          "(numpy.concatenate)", linearRop};
   t[(int)OpKind::Split] = {splitTypes, splitShape, splitEval, splitGrad,
-                           "pieces of given sizes along an axis"};
+                           "pieces of given sizes along an axis", linearRop};
 }
 
 } // namespace thjit

@@ -392,13 +392,13 @@ void registerSubtensorOps(OpDef *t) {
   t[(int)OpKind::Subtensor] = {subtensorTypes, subtensorShape, subtensorEval,
                                subtensorGrad,
                                "x[index]: basic indexing with ints, slices "
-                               "and None (a view)"};
+                               "and None (a view)", linearRop};
   t[(int)OpKind::SetSubtensor] = {subtensorTypes, subtensorShape,
                                   subtensorEval, subtensorGrad,
-                                  "x with x[index] replaced by y"};
+                                  "x with x[index] replaced by y", linearRop};
   t[(int)OpKind::IncSubtensor] = {subtensorTypes, subtensorShape,
                                   subtensorEval, subtensorGrad,
-                                  "x with y added to x[index]"};
+                                  "x with y added to x[index]", linearRop};
 }
 
 } // namespace thjit

@@ -41,7 +41,8 @@ enum class OpFamily : uint8_t {
   Blas,
   Shape,
   Subtensor,
-  NNet
+  NNet,
+  GradControl
 };
 
 /// The printed name of an op kind ("add", "dimshuffle").

@@ -44,6 +44,12 @@ struct OpDef {
                           const std::vector<Var> &resultGrads) = nullptr;
   /// One line for the op reference.
   const char *doc = "";
+  /// Forward mode (R-op): the tangents of the results (J . v) given the
+  /// tangents of the operands (an undefined Var is a zero tangent or an
+  /// operand without one: integers, indices). An undefined result tangent
+  /// is zero. Null when the op is not differentiable.
+  std::vector<Var> (*rop)(const Node &node,
+                          const std::vector<Var> &operandTangents) = nullptr;
 };
 
 /// The definition of an op kind.
@@ -56,6 +62,20 @@ void registerBlasOps(OpDef *table);
 void registerShapeOps(OpDef *table);
 void registerSubtensorOps(OpDef *table);
 void registerNNetOps(OpDef *table);
+void registerGradControlOps(OpDef *table);
+
+/// R-ops the families share.
+/// For ops linear in their float operands jointly (dimshuffle, sum, join,
+/// set_subtensor, ...): the op applied to the tangents (zeros where a float
+/// operand has none); other operands (indices, sizes) stay.
+std::vector<Var> linearRop(const Node &node, const std::vector<Var> &tangents);
+/// For ops linear in each float operand separately (products): the sum over
+/// operands of the op with that operand replaced by its tangent.
+std::vector<Var> multilinearRop(const Node &node,
+                                const std::vector<Var> &tangents);
+/// Fits a tangent to the value it is the tangent of: its dtype, and its
+/// shape where the tangent broadcasts and the value does not.
+Var fitTangent(const Var &t, const Var &x);
 
 /// Result types by inference, for the verifier.
 std::vector<const TensorType *> inferNodeTypes(const Node &node);

@@ -221,6 +221,22 @@ Var gemm(const Var &c, const Var &alpha, const Var &a, const Var &b,
 /// The rank-1 update a + alpha * outer(x, y) of BLAS's ger, as a gemm.
 Var ger(const Var &a, const Var &alpha, const Var &x, const Var &y);
 
+// ---- Gradient controls (the identity on values) ----------------------------
+
+/// x, through which no gradient flows: x counts as a constant for grad.
+Var disconnectedGrad(const Var &x);
+/// x, whose gradient is zero (x stays connected).
+Var zeroGrad(const Var &x);
+/// x, whose gradient is clipped element-wise to [lo, hi].
+Var gradClip(const Var &x, const Operand &lo, const Operand &hi);
+/// x, whose gradient is multiplied by `factor`.
+Var gradScale(const Var &x, const Operand &factor);
+/// x, whose gradient is undefined: grad raises where it is needed (or gives
+/// NaN, see GradOptions::nullGradients).
+Var undefinedGrad(const Var &x);
+/// The five ops above.
+bool isGradControl(OpKind kind);
+
 // ---- Shapes -------------------------------------------------------------
 
 /// Theano's dimshuffle: pattern[i] is the input axis of output axis i, or
