@@ -1,10 +1,22 @@
-//===- Grad.cpp - Reverse-mode differentiation ----------------------------===//
+//===- Grad.cpp - Reverse and forward mode differentiation ----------------===//
+///
+/// \file
+/// Reverse mode walks the graph from its seeds (the cost, known gradients,
+/// Lop's cotangents) back to the variables, summing each value's gradient
+/// contributions and calling each op's L-op. Forward mode walks it the
+/// other way, calling each op's R-op on the tangents of its operands.
+/// Gradient controls act here: disconnected_grad cuts like
+/// consider_constant, undefined_grad makes the gradients it reaches "null"
+/// (an error, or NaN, where a wrt needs one).
+///
+//===----------------------------------------------------------------------===//
 #include "thjit/Grad/Grad.h"
 #include "thjit/IR/Graph.h"
 #include "thjit/Ops/OpDef.h"
 #include "thjit/Ops/Ops.h"
 
 #include <iostream>
+#include <limits>
 #include <map>
 #include <set>
 #include <unordered_set>
@@ -16,35 +28,48 @@ static std::string describe(const Var &v) {
   return s + " of type " + v.type()->str() + v.node()->whereCreated();
 }
 
-std::vector<Var> grad(const Var &cost, const std::vector<Var> &wrt,
-                      const GradOptions &options) {
-  if (!cost.defined())
-    throw ValueError("grad: the cost is undefined");
-  if (cost.ndim() != 0)
-    throw TypeError("grad: cost must be a scalar; got " + cost.type()->str() +
-                    "; use jacobian or Lop for a non-scalar expression "
-                    "(or sum it)");
-  if (!isFloat(cost.dtype()))
-    throw TypeError("grad: cost must have a float dtype; got " +
-                    std::string(dtypeName(cost.dtype())) +
-                    " (cast it to a float type first)");
+/// Says that `what` does not depend on `on`, as `mode` asks.
+static void disconnected(DisconnectedInputs mode, const std::string &msg,
+                         const char *option) {
+  switch (mode) {
+  case DisconnectedInputs::Raise:
+    throw ValueError(msg + "; pass " + option +
+                     "='ignore' to get zeros instead");
+  case DisconnectedInputs::Warn:
+    std::cerr << "warning: " << msg << "; its gradient is zero\n";
+    break;
+  case DisconnectedInputs::Ignore:
+    break;
+  }
+}
+
+/// Reverse mode from seeds (value, gradient) to wrt. `what` names the
+/// caller in messages.
+static std::vector<Var> backprop(const std::vector<std::pair<Var, Var>> &seeds,
+                                 const std::vector<Var> &wrt,
+                                 const GradOptions &options, const char *what) {
   for (const Var &w : wrt) {
     if (!w.defined())
-      throw ValueError("grad: a wrt variable is undefined");
+      throw ValueError(std::string(what) + ": a wrt variable is undefined");
     if (!isFloat(w.dtype()))
-      throw TypeError("grad: cannot differentiate with respect to " +
-                      describe(w) +
+      throw TypeError(std::string(what) + ": cannot differentiate with "
+                      "respect to " + describe(w) +
                       ": gradients are only defined for float values");
   }
-
-  Graph g({}, {cost});
-  const std::vector<Node *> &nodes = g.nodes();
+  std::vector<Var> roots;
+  for (const auto &[v, g] : seeds)
+    roots.push_back(v);
+  Graph graph({}, roots);
+  const std::vector<Node *> &nodes = graph.nodes();
   std::set<Node *> wrtNodes;
   for (const Var &w : wrt)
     wrtNodes.insert(w.node());
   std::set<Node *> constants;
   for (const Var &c : options.considerConstant)
     constants.insert(c.node());
+  auto cut = [&](Node *n) {
+    return constants.count(n) || n->kind() == OpKind::DisconnectedGrad;
+  };
 
   // Which nodes depend on some wrt (only they need gradients).
   std::unordered_set<Node *> connected;
@@ -53,7 +78,7 @@ std::vector<Var> grad(const Var &cost, const std::vector<Var> &wrt,
       connected.insert(n);
       continue;
     }
-    if (constants.count(n))
+    if (cut(n))
       continue;
     for (const Var &v : n->operands())
       if (connected.count(v.node())) {
@@ -62,17 +87,22 @@ std::vector<Var> grad(const Var &cost, const std::vector<Var> &wrt,
       }
   }
 
-  // Which nodes the cost depends on at all (consider_constant cuts): a wrt
-  // among them without a gradient depends on the cost only through integer
-  // or piecewise-constant values, and its gradient is zero, not undefined.
-  std::unordered_set<Node *> reached{cost.node()};
+  // Which nodes the seeds depend on at all (cuts excluded): a wrt among
+  // them without a gradient depends on them only through integer or
+  // piecewise-constant values, and its gradient is zero, not undefined.
+  std::unordered_set<Node *> reached;
+  for (const Var &r : roots)
+    reached.insert(r.node());
   for (auto it = nodes.rbegin(); it != nodes.rend(); ++it)
-    if (reached.count(*it) && !constants.count(*it))
+    if (reached.count(*it) && !cut(*it))
       for (const Var &v : (*it)->operands())
         reached.insert(v.node());
 
   std::map<Var, std::vector<Var>, VarLess> contributions;
-  contributions[cost].push_back(onesLike(cost));
+  // Values whose gradient flows through an undefined_grad: why.
+  std::map<Var, std::string, VarLess> nullWhy;
+  for (const auto &[v, g] : seeds)
+    contributions[v].push_back(fitGradient(g, v));
   auto total = [&](const Var &v) -> Var {
     auto it = contributions.find(v);
     if (it == contributions.end() || it->second.empty())
@@ -86,13 +116,18 @@ std::vector<Var> grad(const Var &cost, const std::vector<Var> &wrt,
 
   for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
     Node *n = *it;
-    if (n->isLeaf() || !connected.count(n) || constants.count(n))
+    if (n->isLeaf() || !connected.count(n) || cut(n))
       continue;
     std::vector<Var> resultGrads;
     bool any = false;
+    std::string why;
     for (int i = 0; i < n->numResults(); ++i) {
       resultGrads.push_back(total(n->result(i)));
       any |= resultGrads.back().defined();
+      if (auto w = nullWhy.find(n->result(i)); w != nullWhy.end()) {
+        why = w->second;
+        any = true;
+      }
     }
     if (!any)
       continue;
@@ -106,9 +141,17 @@ std::vector<Var> grad(const Var &cost, const std::vector<Var> &wrt,
     }
     if (!anyNeeded)
       continue;
+    if (n->kind() == OpKind::UndefinedGrad && why.empty())
+      why = "it flows through undefined_grad" + n->whereCreated();
+    if (!why.empty()) { // null gradients stay null
+      for (int i = 0; i < n->numOperands(); ++i)
+        if (needed[i])
+          nullWhy.emplace(n->operand(i), why);
+      continue;
+    }
     const OpDef &def = opDef(n->kind());
     if (!def.lop)
-      throw TypeError("grad: " + std::string(n->name()) +
+      throw TypeError(std::string(what) + ": " + n->name() +
                       " is not differentiable" + n->whereCreated() +
                       "; wrap its operand in disconnected_grad or use "
                       "consider_constant if its gradient is not needed");
@@ -130,31 +173,168 @@ std::vector<Var> grad(const Var &cost, const std::vector<Var> &wrt,
 
   std::vector<Var> out;
   for (const Var &w : wrt) {
+    if (auto why = nullWhy.find(w); why != nullWhy.end()) {
+      if (options.nullGradients == NullGradients::Raise)
+        throw ValueError(std::string(what) + ": the gradient with respect "
+                         "to " + describe(w) + " is undefined: " +
+                         why->second + " (pass null_gradients='return_nan' "
+                         "to get NaN instead)");
+      out.push_back(fill(w, std::numeric_limits<double>::quiet_NaN()));
+      continue;
+    }
     Var gw = total(w);
     if (!gw.defined() && reached.count(w.node()))
       gw = zerosLike(w);
     if (!gw.defined()) {
-      std::string msg = "grad: the cost does not depend on " + describe(w) +
-                        " (it is disconnected from the cost)";
-      switch (options.disconnectedInputs) {
-      case DisconnectedInputs::Raise:
-        throw ValueError(msg + "; pass disconnected_inputs='ignore' to get "
-                               "zeros instead");
-      case DisconnectedInputs::Warn:
-        std::cerr << "warning: " << msg << "; its gradient is zero\n";
-        break;
-      case DisconnectedInputs::Ignore:
-        break;
-      }
-      gw = zerosLike(w);
+      disconnected(options.disconnectedInputs,
+                   std::string(what) + ": the cost does not depend on " +
+                       describe(w) + " (it is disconnected from the cost)",
+                   "disconnected_inputs");
+      if (options.returnDisconnected == ReturnDisconnected::Zero)
+        gw = zerosLike(w);
     }
     out.push_back(gw);
   }
   return out;
 }
 
+std::vector<Var> grad(const Var &cost, const std::vector<Var> &wrt,
+                      const GradOptions &options) {
+  std::vector<std::pair<Var, Var>> seeds;
+  if (cost.defined()) {
+    if (cost.ndim() != 0)
+      throw TypeError("grad: cost must be a scalar; got " +
+                      cost.type()->str() +
+                      "; use jacobian or Lop for a non-scalar expression "
+                      "(or sum it)");
+    if (!isFloat(cost.dtype()))
+      throw TypeError("grad: cost must have a float dtype; got " +
+                      std::string(dtypeName(cost.dtype())) +
+                      " (cast it to a float type first)");
+    seeds.push_back({cost, onesLike(cost)});
+  } else if (options.knownGrads.empty()) {
+    throw ValueError("grad: the cost is undefined (and no known_grads are "
+                     "given)");
+  }
+  for (const auto &[v, g] : options.knownGrads) {
+    if (!v.defined() || !g.defined())
+      throw ValueError("grad: a known_grads entry is undefined");
+    if (!isFloat(v.dtype()) || !isFloat(g.dtype()))
+      throw TypeError("grad: known_grads must map float values to float "
+                      "gradients; got " + describe(v) + " and a gradient "
+                      "of type " + g.type()->str());
+    if (g.ndim() > v.ndim())
+      throw TypeError("grad: the known gradient of " + describe(v) +
+                      " has type " + g.type()->str() + ", of higher rank");
+    seeds.push_back({v, g});
+  }
+  return backprop(seeds, wrt, options, "grad");
+}
+
 Var grad(const Var &cost, const Var &wrt, const GradOptions &options) {
   return grad(cost, std::vector<Var>{wrt}, options)[0];
+}
+
+/// Checks that points[i] can stand for values of vars[i]'s type.
+static void checkPoints(const char *what, const std::vector<Var> &vars,
+                        const std::vector<Var> &points, const char *role) {
+  if (vars.size() != points.size())
+    throw ValueError(std::string(what) + ": " + std::to_string(vars.size()) +
+                     " " + role + " but " + std::to_string(points.size()) +
+                     " eval_points");
+  for (size_t i = 0; i < vars.size(); ++i) {
+    if (!vars[i].defined() || !points[i].defined())
+      throw ValueError(std::string(what) + ": an undefined " + role +
+                       " or eval point");
+    if (!isFloat(points[i].dtype()) || points[i].ndim() != vars[i].ndim())
+      throw TypeError(std::string(what) + ": eval point " +
+                      std::to_string(i) + " has type " +
+                      points[i].type()->str() + " but " + describe(vars[i]) +
+                      " needs a float value of rank " +
+                      std::to_string(vars[i].ndim()));
+  }
+}
+
+std::vector<Var> Lop(const std::vector<Var> &f, const std::vector<Var> &wrt,
+                     const std::vector<Var> &evalPoints,
+                     const GradOptions &options) {
+  checkPoints("Lop", f, evalPoints, "expressions");
+  GradOptions o = options;
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (!isFloat(f[i].dtype()))
+      throw TypeError("Lop: " + describe(f[i]) +
+                      " is not a float value: it has no gradient");
+    o.knownGrads.push_back({f[i], evalPoints[i]});
+  }
+  return backprop(o.knownGrads, wrt, o, "Lop");
+}
+
+std::vector<Var> Rop(const std::vector<Var> &f, const std::vector<Var> &wrt,
+                     const std::vector<Var> &evalPoints,
+                     const RopOptions &options) {
+  checkPoints("Rop", wrt, evalPoints, "wrt variables");
+  for (const Var &w : wrt)
+    if (!isFloat(w.dtype()))
+      throw TypeError("Rop: cannot differentiate with respect to " +
+                      describe(w) +
+                      ": derivatives are only defined for float values");
+  for (const Var &y : f)
+    if (!y.defined())
+      throw ValueError("Rop: an expression is undefined");
+  Graph graph({}, f);
+  std::map<Var, Var, VarLess> tangent;
+  for (size_t i = 0; i < wrt.size(); ++i)
+    tangent[wrt[i]] = fitTangent(evalPoints[i], wrt[i]);
+  for (Node *n : graph.nodes()) {
+    if (n->isLeaf())
+      continue;
+    std::vector<Var> t;
+    bool any = false;
+    for (const Var &x : n->operands()) {
+      auto it = tangent.find(x);
+      t.push_back(it == tangent.end() ? Var() : it->second);
+      any |= t.back().defined();
+    }
+    bool floatResult = false;
+    for (const TensorType *r : n->resultTypes())
+      floatResult |= isFloat(r->dtype());
+    if (!any || !floatResult)
+      continue;
+    const OpDef &def = opDef(n->kind());
+    if (!def.rop)
+      throw TypeError("Rop: " + std::string(n->name()) +
+                      " is not differentiable" + n->whereCreated());
+    std::vector<Var> rt;
+    {
+      LocationScope scope(n->location());
+      rt = def.rop(*n, t);
+    }
+    for (int r = 0; r < n->numResults() && r < (int)rt.size(); ++r) {
+      Var z = n->result(r);
+      if (rt[r].defined() && isFloat(z.dtype()) && !tangent.count(z)) {
+        LocationScope scope(n->location());
+        tangent[z] = fitTangent(rt[r], z);
+      }
+    }
+  }
+  std::vector<Var> out;
+  for (const Var &y : f) {
+    auto it = tangent.find(y);
+    if (it != tangent.end()) {
+      out.push_back(it->second);
+      continue;
+    }
+    if (!isFloat(y.dtype()))
+      throw TypeError("Rop: " + describe(y) +
+                      " is not a float value: it has no derivative");
+    disconnected(options.disconnectedOutputs,
+                 "Rop: " + describe(y) + " does not depend on any wrt "
+                 "variable", "disconnected_outputs");
+    out.push_back(options.returnDisconnected == ReturnDisconnected::Zero
+                      ? zerosLike(y)
+                      : Var());
+  }
+  return out;
 }
 
 } // namespace thjit

@@ -95,8 +95,61 @@ inline NDArray uniformArray(const Shape &shape, double lo, double hi,
 
 inline double scalarOf(const NDArray &a) { return a.item().toDouble(); }
 
+/// `a`'s values stored with the axes in reverse order: a strided view.
+inline NDArray reversedLayout(const NDArray &a) {
+  Shape rev(a.shape().rbegin(), a.shape().rend());
+  NDArray v = NDArray::empty(a.dtype(), rev).transpose();
+  v.assign(a);
+  return v;
+}
+
+/// Checks J . v from the compiled R-op against central differences of the
+/// expression along v, for a random v.
+template <class Layout>
+void checkRop(Function &outFn, Function &ropFn,
+              const std::vector<NDArray> &values, const GradCheckOptions &opt,
+              std::mt19937 &rng, Layout layout, int point) {
+  std::vector<NDArray> v, plus, minus;
+  for (const NDArray &x : values) {
+    v.push_back(uniformArray(x.shape(), -1, 1, 0, rng));
+    plus.push_back(x.copy());
+    minus.push_back(x.copy());
+    double *pp = plus.back().data<double>(), *pm = minus.back().data<double>();
+    const double *pv = v.back().data<double>();
+    for (int64_t j = 0; j < x.size(); ++j) {
+      pp[j] += opt.eps * pv[j];
+      pm[j] -= opt.eps * pv[j];
+    }
+  }
+  NDArray fp = outFn(plus)[0], fm = outFn(minus)[0];
+  std::vector<NDArray> args = values;
+  args.insert(args.end(), v.begin(), v.end());
+  NDArray jv = ropFn(layout(args))[0];
+  REQUIRE(jv.shape() == fp.shape());
+  // Central differences lose about one rounding of the largest value
+  // involved per eps.
+  double largest = 0;
+  for (const NDArray *a : {&fp, &fm})
+    for (int64_t j = 0; j < a->size(); ++j)
+      largest = std::max(largest, std::fabs(a->flatAt(j).toDouble()));
+  for (const NDArray &x : values)
+    for (int64_t j = 0; j < x.size(); ++j)
+      largest = std::max(largest, std::fabs(x.flatAt(j).toDouble()));
+  double atol = opt.atol + 4e-16 * largest / opt.eps;
+  for (int64_t j = 0; j < jv.size(); ++j) {
+    double numeric =
+        (fp.flatAt(j).toDouble() - fm.flatAt(j).toDouble()) / (2 * opt.eps);
+    double got = jv.flatAt(j).toDouble();
+    INFO("point " << point << ", R-op element " << j << ": " << got
+                  << ", central difference " << numeric);
+    CHECK(std::fabs(got - numeric) <=
+          atol + opt.rtol * std::max(std::fabs(got), std::fabs(numeric)));
+  }
+}
+
 /// Checks grad(sum(build(inputs) * P)) for a random P against central
-/// differences, for inputs drawn as `args` say.
+/// differences, for inputs drawn as `args` say, and the R-op J . v against
+/// central differences along a random v.
 inline void checkGrad(const Builder &build, const std::vector<GradArg> &args,
                       const GradCheckOptions &opt = {}) {
   std::vector<Var> inputs;
@@ -124,6 +177,17 @@ inline void checkGrad(const Builder &build, const std::vector<GradArg> &args,
           inputs[i].type()->broadcastable());
   }
 
+  // Forward mode: J . v for a tangent v of each input.
+  std::vector<Var> tangents;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    tangents.push_back(tensor(DType::Float64, inputs[i].type()->shape(),
+                              "v" + std::to_string(i)));
+  RopOptions ro;
+  ro.disconnectedOutputs = DisconnectedInputs::Ignore;
+  Var jv = Rop({out}, inputs, tangents, ro)[0];
+  CHECK(jv.dtype() == out.dtype());
+  CHECK(jv.type()->broadcastable() == out.type()->broadcastable());
+
   std::vector<Var> fnInputs = inputs;
   fnInputs.push_back(proj);
   FunctionOptions fo;
@@ -131,6 +195,9 @@ inline void checkGrad(const Builder &build, const std::vector<GradArg> &args,
   Function outFn = function(inputs, {out}, fo);
   Function costFn = function(fnInputs, {cost}, fo);
   Function gradFn = function(fnInputs, grads, fo);
+  std::vector<Var> ropInputs = inputs;
+  ropInputs.insert(ropInputs.end(), tangents.begin(), tangents.end());
+  Function ropFn = function(ropInputs, {jv}, fo);
   std::optional<Function> kinkFn;
   if (opt.kinkDistance)
     kinkFn = function(inputs, {opt.kinkDistance(inputs)}, fo);
@@ -153,7 +220,16 @@ inline void checkGrad(const Builder &build, const std::vector<GradArg> &args,
     NDArray p = uniformArray(outShape, -1, 1, 0, rng);
     std::vector<NDArray> callArgs = values;
     callArgs.push_back(p);
-    std::vector<NDArray> analytic = gradFn(callArgs);
+    // Odd points pass the compiled derivatives non-contiguous inputs (the
+    // same values stored with their axes reversed).
+    auto layout = [&](std::vector<NDArray> args) {
+      if (point % 2)
+        for (NDArray &a : args)
+          a = reversedLayout(a);
+      return args;
+    };
+    std::vector<NDArray> analytic = gradFn(layout(callArgs));
+    checkRop(outFn, ropFn, values, opt, rng, layout, point);
     for (size_t i = 0; i < inputs.size(); ++i) {
       REQUIRE(analytic[i].shape() == values[i].shape());
       for (int64_t j = 0; j < values[i].size(); ++j) {
