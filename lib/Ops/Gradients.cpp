@@ -15,11 +15,13 @@ Var fitGradient(const Var &g, const Var &x) {
   }
   // Axes x broadcasts: summed, kept as length 1.
   std::vector<int> stretched;
-  bool needsFill = false;
+  int missing = x.ndim() - r.ndim(); // leading axes of a lower-rank g
+  bool needsFill = missing > 0;
   for (int i = 0; i < x.ndim(); ++i) {
-    bool xb = x.type()->isBroadcastable(i), rb = r.type()->isBroadcastable(i);
+    bool xb = x.type()->isBroadcastable(i);
+    bool rb = i < missing || r.type()->isBroadcastable(i - missing);
     if (xb && !rb)
-      stretched.push_back(i);
+      stretched.push_back(i - missing);
     if (!xb && rb)
       needsFill = true;
   }
@@ -37,9 +39,6 @@ Var fitGradient(const Var &g, const Var &x) {
   return r;
 }
 
-} // namespace thjit
-
-namespace thjit {
 
 Var fitTangent(const Var &t, const Var &x) {
   Var r = t;
