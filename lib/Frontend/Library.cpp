@@ -2218,45 +2218,140 @@ void Library::Impl::buildModules() {
         bcast.push_back(truthy(v));
     return Value(shared(value, name, bcast));
   }));
-  Value gradValue(makeBuiltin("grad", [this](Interpreter &, CallArgs &args) {
-    ArgBinder b(args, "grad",
-                {"cost", "wrt", "consider_constant", "disconnected_inputs"},
-                2);
-    const Value &cost = *b.get("cost");
-    if (!cost.is(ValueKind::Symbolic))
-      throw TypeError("grad: the cost must be a symbolic variable, not " +
-                      typeName(cost));
+  // Differentiation: grad, Lop, Rop and the gradient controls.
+  // One symbolic variable (single) or a list of them.
+  auto symbolics = [this](const Value &v, const std::string &what,
+                          bool &single) {
+    single = v.is(ValueKind::Symbolic);
+    std::vector<Var> vars;
+    for (const Value &x : single ? std::vector<Value>{v} : lib.toList(v)) {
+      if (!x.is(ValueKind::Symbolic))
+        throw TypeError(what + " must be symbolic variables, not " +
+                        typeName(x));
+      vars.push_back(x.as<Var>());
+    }
+    return vars;
+  };
+  auto results = [](const std::vector<Var> &vs, bool single) {
+    std::vector<Value> out;
+    for (const Var &v : vs) // an undefined Var is None
+      out.push_back(v.defined() ? Value(v) : Value());
+    return single ? out[0] : Value::list(out);
+  };
+  auto choice = [](const ArgBinder &b, const char *name, const char *dflt,
+                   const std::vector<std::string> &options) {
+    std::string got = b.has(name) && b.get(name)->isNone()
+                          ? "None"
+                          : str(b.getOr(name, Value(std::string(dflt))));
+    for (size_t i = 0; i < options.size(); ++i)
+      if (got == options[i])
+        return (int)i;
+    std::string list;
+    for (size_t i = 0; i < options.size(); ++i)
+      list += (i ? (i + 1 == options.size() ? " or " : ", ") : "") +
+              ("'" + options[i] + "'");
+    throw ValueError(std::string(name) + " must be " + list + "; got '" + got +
+                     "'");
+  };
+  auto gradOptions = [this, choice](const ArgBinder &b) {
     GradOptions opts;
     if (const Value *c = b.get("consider_constant"); c && !c->isNone())
       for (const Value &v : lib.toList(*c))
         if (v.is(ValueKind::Symbolic))
           opts.considerConstant.push_back(v.as<Var>());
-    std::string dis = str(b.getOr("disconnected_inputs", Value("raise")));
-    if (dis == "raise")
-      opts.disconnectedInputs = DisconnectedInputs::Raise;
-    else if (dis == "warn")
-      opts.disconnectedInputs = DisconnectedInputs::Warn;
-    else if (dis == "ignore")
-      opts.disconnectedInputs = DisconnectedInputs::Ignore;
-    else
-      throw ValueError("disconnected_inputs must be 'raise', 'warn' or "
-                       "'ignore'; got '" +
-                       dis + "'");
-    const Value &wrt = *b.get("wrt");
-    bool single = wrt.is(ValueKind::Symbolic);
-    std::vector<Var> vars;
-    for (const Value &v : single ? std::vector<Value>{wrt} : lib.toList(wrt)) {
-      if (!v.is(ValueKind::Symbolic))
-        throw TypeError("grad: wrt must be symbolic variables, not " +
-                        typeName(v));
-      vars.push_back(v.as<Var>());
-    }
-    std::vector<Var> gs = grad(cost.as<Var>(), vars, opts);
-    if (single)
-      return Value(gs[0]);
-    std::vector<Value> out(gs.begin(), gs.end());
-    return Value::list(out);
+    opts.disconnectedInputs = (DisconnectedInputs)choice(
+        b, "disconnected_inputs", "raise", {"raise", "warn", "ignore"});
+    return opts;
+  };
+  Value gradValue(makeBuiltin("grad", [=, this](Interpreter &,
+                                                CallArgs &args) {
+    ArgBinder b(args, "grad",
+                {"cost", "wrt", "consider_constant", "disconnected_inputs",
+                 "add_names", "known_grads", "return_disconnected",
+                 "null_gradients"},
+                2);
+    const Value &cost = *b.get("cost");
+    if (!cost.is(ValueKind::Symbolic) && !cost.isNone())
+      throw TypeError("grad: the cost must be a symbolic variable, not " +
+                      typeName(cost));
+    GradOptions opts = gradOptions(b);
+    if (const Value *k = b.get("known_grads"); k && !k->isNone())
+      opts.knownGrads = pairsFrom(lib, *k, "known_grads");
+    int ret = choice(b, "return_disconnected", "zero", {"zero", "None", "none"});
+    opts.returnDisconnected =
+        ret ? ReturnDisconnected::None : ReturnDisconnected::Zero;
+    opts.nullGradients = choice(b, "null_gradients", "raise",
+                                {"raise", "return_nan"})
+                             ? NullGradients::ReturnNaN
+                             : NullGradients::Raise;
+    bool single;
+    std::vector<Var> wrt = symbolics(*b.get("wrt"), "grad: wrt", single);
+    Var c = cost.isNone() ? Var() : cost.as<Var>();
+    return results(grad(c, wrt, opts), single);
   }));
+  Value lopValue(makeBuiltin("Lop", [=](Interpreter &, CallArgs &args) {
+    ArgBinder b(args, "Lop",
+                {"f", "wrt", "eval_points", "consider_constant",
+                 "disconnected_inputs"},
+                3);
+    bool singleF, singleWrt, singleV;
+    std::vector<Var> f = symbolics(*b.get("f"), "Lop: f", singleF);
+    std::vector<Var> wrt = symbolics(*b.get("wrt"), "Lop: wrt", singleWrt);
+    std::vector<Var> v =
+        symbolics(*b.get("eval_points"), "Lop: eval_points", singleV);
+    return results(Lop(f, wrt, v, gradOptions(b)), singleWrt);
+  }));
+  Value ropValue(makeBuiltin("Rop", [=](Interpreter &, CallArgs &args) {
+    ArgBinder b(args, "Rop",
+                {"f", "wrt", "eval_points", "disconnected_outputs",
+                 "return_disconnected"},
+                3);
+    bool singleF, singleWrt, singleV;
+    std::vector<Var> f = symbolics(*b.get("f"), "Rop: f", singleF);
+    std::vector<Var> wrt = symbolics(*b.get("wrt"), "Rop: wrt", singleWrt);
+    std::vector<Var> v =
+        symbolics(*b.get("eval_points"), "Rop: eval_points", singleV);
+    RopOptions opts;
+    opts.disconnectedOutputs = (DisconnectedInputs)choice(
+        b, "disconnected_outputs", "raise", {"raise", "warn", "ignore"});
+    opts.returnDisconnected =
+        choice(b, "return_disconnected", "zero", {"zero", "None", "none"})
+            ? ReturnDisconnected::None
+            : ReturnDisconnected::Zero;
+    return results(Rop(f, wrt, v, opts), singleF);
+  }));
+  auto gradient = std::make_shared<Namespace>();
+  gradient->name = "theano.gradient";
+  auto control = [&](const char *name, std::vector<std::string> params) {
+    Value v(makeBuiltin(name, [name, params](Interpreter &, CallArgs &args) {
+      ArgBinder b(args, name, params, params.size());
+      OpContext c(true);
+      Var x = c.var(*b.get("x"));
+      std::string n = name;
+      if (n == "grad_clip")
+        return Value(gradClip(x, c.operand(*b.get("lower_bound")),
+                              c.operand(*b.get("upper_bound"))));
+      if (n == "grad_scale")
+        return Value(gradScale(x, c.operand(*b.get("multiplier"))));
+      return Value(n == "disconnected_grad" ? disconnectedGrad(x)
+                   : n == "zero_grad"       ? zeroGrad(x)
+                                            : undefinedGrad(x));
+    }));
+    gradient->members[name] = v;
+    T->members[name] = v;
+  };
+  control("disconnected_grad", {"x"});
+  control("zero_grad", {"x"});
+  control("undefined_grad", {"x"});
+  control("grad_clip", {"x", "lower_bound", "upper_bound"});
+  control("grad_scale", {"x", "multiplier"});
+  for (auto [name, value] : {std::pair{"grad", gradValue},
+                             std::pair{"Lop", lopValue},
+                             std::pair{"Rop", ropValue}}) {
+    gradient->members[name] = value;
+    T->members[name] = value;
+  }
+  theano->members["gradient"] = Value(gradient);
   Value inValue(makeBuiltin("In", [](Interpreter &, CallArgs &args) {
     ArgBinder b(args, "In", {"variable", "name", "value"}, 1);
     if (!b.get("variable")->is(ValueKind::Symbolic))
@@ -2266,7 +2361,6 @@ void Library::Impl::buildModules() {
       x.setName(str(*n));
     return Value::tuple({Value("In"), Value(x), b.getOr("value", Value())});
   }));
-  T->members["grad"] = gradValue;
   theano->members["function"] = functionValue;
   theano->members["shared"] = sharedValue;
   theano->members["grad"] = gradValue;
