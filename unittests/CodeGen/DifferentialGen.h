@@ -302,6 +302,9 @@ struct GenStats {
   int buildRejects = 0;  ///< random ops that did not type-check (expected)
   int boundErrors = 0;   ///< error bounds that failed to build (test bugs)
   std::string firstBoundError;
+  /// Round-robin positions over unary kinds and gradient controls, so that
+  /// a default run makes each of them (the run is sequential).
+  unsigned unaryTurn = 0, controlTurn = 0;
 };
 
 // ---- Error-bound graphs (float64) ---------------------------------------------
@@ -855,6 +858,8 @@ private:
   }
 
   bool opUnary() {
+    if (rng.chance(0.06))
+      return opGradControl();
     static const std::vector<OpKind> kinds{
         OpKind::Neg,     OpKind::Abs,     OpKind::Sign,    OpKind::LogicalNot,
         OpKind::Invert,  OpKind::Exp,     OpKind::Exp2,    OpKind::Expm1,
@@ -865,7 +870,7 @@ private:
         OpKind::Arccosh, OpKind::Arctanh, OpKind::Floor,   OpKind::Ceil,
         OpKind::Round,   OpKind::Trunc,   OpKind::Erf,     OpKind::Erfc,
         OpKind::Sigmoid, OpKind::Softplus, OpKind::IsNan,  OpKind::IsInf};
-    OpKind k = rng.pick(kinds);
+    OpKind k = kinds[stats.unaryTurn++ % kinds.size()];
     int ia = pickIndex([&](const Entry &e) {
       return !isDiscontinuous(k) || e.acc == Acc::Exact;
     });
@@ -874,6 +879,35 @@ private:
     Var v = elemwise(k, {pool[ia].v});
     auto [acc, err] = elemwiseAcc(k, v, {argOf(ia)});
     push(v, pool[ia].dims, acc, err, {ia});
+    return true;
+  }
+
+  /// A gradient control: the identity on values (compiled code aliases the
+  /// operand), so the value and its bound carry over.
+  bool opGradControl() {
+    int ia = pickIndex([](const Entry &e) { return isFloat(e.v.dtype()); });
+    if (ia < 0)
+      return false;
+    const Var &x = pool[ia].v;
+    Var v;
+    switch (stats.controlTurn++ % 5) {
+    case 0:
+      v = disconnectedGrad(x);
+      break;
+    case 1:
+      v = zeroGrad(x);
+      break;
+    case 2:
+      v = gradClip(x, -1.0, 1.0);
+      break;
+    case 3:
+      v = gradScale(x, 0.5);
+      break;
+    default:
+      v = undefinedGrad(x);
+      break;
+    }
+    push(v, pool[ia].dims, pool[ia].acc, pool[ia].err, {ia});
     return true;
   }
 
