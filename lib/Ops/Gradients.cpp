@@ -67,12 +67,17 @@ static std::vector<Var> floatResults(const Node &node,
   return out;
 }
 
-std::vector<Var> linearRop(const Node &node, const std::vector<Var> &t) {
+std::vector<Var> linearRop(const Node &node, const std::vector<Var> &t,
+                           int values) {
   std::vector<Var> ops = node.operands();
-  for (size_t i = 0; i < ops.size(); ++i)
-    if (isFloat(ops[i].dtype()))
-      ops[i] = t[i].defined() ? fitTangent(t[i], ops[i]) : zerosLike(ops[i]);
+  int n = values < 0 ? (int)ops.size() : values;
+  for (int i = 0; i < n; ++i)
+    ops[i] = t[i].defined() ? fitTangent(t[i], ops[i]) : zerosLike(ops[i]);
   return floatResults(node, makeOp(node.kind(), ops, node.attrs()));
+}
+
+std::vector<Var> linearRop(const Node &node, const std::vector<Var> &t) {
+  return linearRop(node, t, -1);
 }
 
 std::vector<Var> multilinearRop(const Node &node, const std::vector<Var> &t) {

@@ -768,17 +768,23 @@ std::vector<Var> split(const Var &x, const Operand &sizes, int n, int axis) {
   return makeOp(OpKind::Split, {x, s}, a);
 }
 
+/// The value operand's tangent through the op; sizes and shapes stay.
+static std::vector<Var> firstOperandRop(const Node &n,
+                                        const std::vector<Var> &t) {
+  return linearRop(n, t, 1);
+}
+
 // ---- Registration -----------------------------------------------------------
 
 void registerShapeOps(OpDef *t) {
   t[(int)OpKind::DimShuffle] = {dimshuffleTypes, dimshuffleShape,
                                 dimshuffleEval, dimshuffleGrad,
                                 "reorders axes, inserts broadcastable ones "
-                                "('x') and drops broadcastable ones", linearRop};
+                                "('x') and drops broadcastable ones", firstOperandRop};
   t[(int)OpKind::Reshape] = {reshapeTypes, reshapeShape, reshapeEval,
                              reshapeGrad,
                              "the same elements in a new shape (-1 infers "
-                             "one size); a view when the strides allow", linearRop};
+                             "one size); a view when the strides allow", firstOperandRop};
   t[(int)OpKind::Shape] = {shapeTypes, shapeShape, shapeEval, nullptr,
                            "the shape of a value as an int64 vector"};
   t[(int)OpKind::ShapeI] = {shapeITypes, scalarShape, shapeIEval, nullptr,
@@ -788,7 +794,7 @@ void registerShapeOps(OpDef *t) {
                                 "a vector of scalars", linearRop};
   t[(int)OpKind::Alloc] = {allocTypes, allocShape, allocEval, allocGrad,
                            "a new array of the given shape filled with a "
-                           "(broadcast) value", linearRop};
+                           "(broadcast) value", firstOperandRop};
   t[(int)OpKind::ARange] = {arangeTypes, arangeShape, arangeEval, nullptr,
                             "evenly spaced values in [start, stop)"};
   t[(int)OpKind::Eye] = {eyeTypes, eyeShape, eyeEval, nullptr,
@@ -797,7 +803,7 @@ void registerShapeOps(OpDef *t) {
                           "arrays joined along an existing axis "
                           "(numpy.concatenate)", linearRop};
   t[(int)OpKind::Split] = {splitTypes, splitShape, splitEval, splitGrad,
-                           "pieces of given sizes along an axis", linearRop};
+                           "pieces of given sizes along an axis", firstOperandRop};
 }
 
 } // namespace thjit

@@ -388,17 +388,22 @@ Var incSubtensor(const Var &view, const Operand &y) {
   return writeSubtensor(OpKind::IncSubtensor, view, y);
 }
 
+/// x (and y) are the values; the index operands stay.
+static std::vector<Var> subtensorRop(const Node &n, const std::vector<Var> &t) {
+  return linearRop(n, t, n.kind() == OpKind::Subtensor ? 1 : 2);
+}
+
 void registerSubtensorOps(OpDef *t) {
   t[(int)OpKind::Subtensor] = {subtensorTypes, subtensorShape, subtensorEval,
                                subtensorGrad,
                                "x[index]: basic indexing with ints, slices "
-                               "and None (a view)", linearRop};
+                               "and None (a view)", subtensorRop};
   t[(int)OpKind::SetSubtensor] = {subtensorTypes, subtensorShape,
                                   subtensorEval, subtensorGrad,
-                                  "x with x[index] replaced by y", linearRop};
+                                  "x with x[index] replaced by y", subtensorRop};
   t[(int)OpKind::IncSubtensor] = {subtensorTypes, subtensorShape,
                                   subtensorEval, subtensorGrad,
-                                  "x with y added to x[index]", linearRop};
+                                  "x with y added to x[index]", subtensorRop};
 }
 
 } // namespace thjit

@@ -182,6 +182,21 @@ TEST_CASE("Lop and Rop", "[grad][rop]") {
                                    {v})[0]},
                    {av, xv, vals({3}, {1, 2, 3})})[0],
               {2, 4, 6});
+  // Integer values inside a linear op carry a zero tangent, not their
+  // value; indices stay.
+  Var i = vector("i", DType::Int32);
+  NDArray iv = NDArray::fromValues(DType::Int32, {Scalar::fromInt(5),
+                                                  Scalar::fromInt(7)}, {2});
+  std::vector<NDArray> linear =
+      call({x, i, v},
+           {Rop({concatenate({x, cast(i, DType::Float64)})}, {x}, {v})[0],
+            Rop({concatenate({x, i})}, {x}, {v})[0],
+            Rop({incSubtensor(subtensor(x, {Index::slice(0, 2)}), i)}, {x},
+                {v})[0]},
+           {xv, iv, vals({3}, {1, 2, 3})});
+  expectClose(linear[0], {1, 2, 3, 0, 0});
+  expectClose(linear[1], {1, 2, 3, 0, 0});
+  expectClose(linear[2], {1, 2, 3});
   Var s = scalar("s"), ds = scalar("ds");
   CHECK_THROWS_KIND(Rop({arange(0.0, s, 1.0)}, {s}, {ds}), TypeError,
                     "Rop: arange is not differentiable");

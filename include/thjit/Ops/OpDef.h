@@ -65,9 +65,12 @@ void registerNNetOps(OpDef *table);
 void registerGradControlOps(OpDef *table);
 
 /// R-ops the families share.
-/// For ops linear in their float operands jointly (dimshuffle, sum, join,
-/// set_subtensor, ...): the op applied to the tangents (zeros where a float
-/// operand has none); other operands (indices, sizes) stay.
+/// For ops linear in their first `values` operands jointly (all when -1;
+/// dimshuffle, sum, join, set_subtensor, ...): the op applied to their
+/// tangents (zeros where one has none, integers included); the operands
+/// after them (indices, sizes) stay.
+std::vector<Var> linearRop(const Node &node, const std::vector<Var> &tangents,
+                           int values);
 std::vector<Var> linearRop(const Node &node, const std::vector<Var> &tangents);
 /// For ops linear in each float operand separately (products): the sum over
 /// operands of the op with that operand replaced by its tangent.
