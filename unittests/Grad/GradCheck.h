@@ -95,6 +95,24 @@ inline NDArray uniformArray(const Shape &shape, double lo, double hi,
 
 inline double scalarOf(const NDArray &a) { return a.item().toDouble(); }
 
+/// A float64 array of `shape` holding `v`.
+inline NDArray values(const Shape &shape, const std::vector<double> &v) {
+  std::vector<Scalar> s;
+  for (double x : v)
+    s.push_back(Scalar(x));
+  return NDArray::fromValues(DType::Float64, s, {(int64_t)v.size()})
+      .reshape(shape);
+}
+
+/// Runs a function of `ins` (not all of which need be used).
+inline std::vector<NDArray> call(const std::vector<Var> &ins,
+                                 const std::vector<Var> &outs,
+                                 const std::vector<NDArray> &args) {
+  FunctionOptions opts;
+  opts.onUnusedInput = OnUnusedInput::Ignore;
+  return function(ins, outs, opts)(args);
+}
+
 /// `a`'s values stored with the axes in reverse order: a strided view.
 inline NDArray reversedLayout(const NDArray &a) {
   Shape rev(a.shape().rbegin(), a.shape().rend());

@@ -15,23 +15,6 @@ using namespace thjit::test;
 
 namespace {
 
-NDArray values(const Shape &shape, const std::vector<double> &v) {
-  std::vector<Scalar> s;
-  for (double x : v)
-    s.push_back(Scalar(x));
-  return NDArray::fromValues(DType::Float64, s, {(int64_t)v.size()})
-      .reshape(shape);
-}
-
-/// Runs a function of `ins` (not all of which need be used).
-std::vector<NDArray> call(const std::vector<Var> &ins,
-                          const std::vector<Var> &outs,
-                          const std::vector<NDArray> &args) {
-  FunctionOptions opts;
-  opts.onUnusedInput = OnUnusedInput::Ignore;
-  return function(ins, outs, opts)(args);
-}
-
 double run(const Var &out, const std::vector<Var> &ins,
            const std::vector<NDArray> &args) {
   return call(ins, {out}, args)[0].item().toDouble();
