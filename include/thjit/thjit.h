@@ -15,6 +15,7 @@
 #include "thjit/IR/Graph.h"
 #include "thjit/Ops/Ops.h"
 #include "thjit/Runtime/Function.h"
+#include "thjit/Runtime/VerifyGrad.h"
 #include "thjit/Support/Error.h"
 
 #endif

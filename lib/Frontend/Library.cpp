@@ -6,6 +6,7 @@
 #include "thjit/Grad/Grad.h"
 #include "thjit/Ops/OpDef.h"
 #include "thjit/Ops/Ops.h"
+#include "thjit/Runtime/VerifyGrad.h"
 #include "thjit/Support/Format.h"
 
 #include <algorithm>
@@ -2351,6 +2352,54 @@ void Library::Impl::buildModules() {
     gradient->members[name] = value;
     T->members[name] = value;
   }
+  Value verifyValue(makeBuiltin("verify_grad", [this](Interpreter &interp,
+                                                      CallArgs &args) {
+    ArgBinder b(args, "verify_grad",
+                {"fun", "pt", "n_tests", "rng", "eps", "abs_tol", "rel_tol",
+                 "mode"},
+                2);
+    Value fun = *b.get("fun");
+    std::vector<NDArray> pt;
+    for (const Value &p : lib.toList(*b.get("pt")))
+      pt.push_back(arrayFromValue(p));
+    VerifyGradOptions opts;
+    opts.nTests = (int)toInt(b.getOr("n_tests", Value(2)), "n_tests");
+    if (const Value *r = b.get("rng"); r && !r->isNone()) {
+      if (r->is(ValueKind::Namespace)) { // np.random.RandomState(...)
+        CallArgs draw;
+        draw.positional = {Value(int64_t(1) << 31)};
+        opts.seed = toInt(interp.call(lib.getAttr(*r, "randint"), draw),
+                          "rng");
+      } else {
+        opts.seed = toInt(*r, "rng");
+      }
+    }
+    auto number = [&](const char *name, double &out) {
+      if (const Value *v = b.get(name); v && !v->isNone())
+        out = toDouble(*v);
+    };
+    number("eps", opts.eps);
+    number("abs_tol", opts.absTol);
+    number("rel_tol", opts.relTol);
+    if (const Value *m = b.get("mode"); m && !m->isNone())
+      opts.mode = str(*m);
+    verifyGrad(
+        [&](const std::vector<Var> &xs) {
+          CallArgs call;
+          for (const Var &x : xs)
+            call.positional.push_back(Value(x));
+          Value out = interp.call(fun, call);
+          if (!out.is(ValueKind::Symbolic))
+            throw TypeError("verify_grad: the function must return a "
+                            "symbolic expression, not " +
+                            typeName(out));
+          return out.as<Var>();
+        },
+        pt, opts);
+    return Value();
+  }));
+  gradient->members["verify_grad"] = verifyValue;
+  T->members["verify_grad"] = verifyValue;
   theano->members["gradient"] = Value(gradient);
   Value inValue(makeBuiltin("In", [](Interpreter &, CallArgs &args) {
     ArgBinder b(args, "In", {"variable", "name", "value"}, 1);
@@ -2762,11 +2811,11 @@ void Library::Impl::buildModules() {
     }
     return Value(best);
   });
-  for (const char *kind :
-       {"TypeError", "ShapeError", "ValueError", "IndexError", "KeyError",
-        "NameError", "AttributeError", "ZeroDivisionError", "AssertionError",
-        "SyntaxError", "IOError", "ImportError", "CompileError",
-        "NotImplementedError", "RuntimeError", "Exception"}) {
+  for (const char *kind : {
+#define THJIT_ERROR_NAME(NAME) #NAME,
+           THJIT_ERROR_KINDS(THJIT_ERROR_NAME)
+#undef THJIT_ERROR_NAME
+               "Exception"}) {
     std::string k = kind;
     def(k, [k](Interpreter &, CallArgs &args) {
       ArgBinder b(args, k, {"message"}, 0);

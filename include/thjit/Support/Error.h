@@ -56,6 +56,7 @@ private:
   X(ImportError)                                                               \
   X(CompileError)                                                              \
   X(NotImplementedError)                                                       \
+  X(GradientError)                                                             \
   X(RuntimeError)
 
 /// Base of all thjit exceptions.
