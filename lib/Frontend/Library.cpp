@@ -2264,12 +2264,16 @@ void Library::Impl::buildModules() {
         b, "disconnected_inputs", "raise", {"raise", "warn", "ignore"});
     return opts;
   };
+  auto returnDisconnected = [choice](const ArgBinder &b) {
+    return choice(b, "return_disconnected", "zero", {"zero", "None", "none"})
+               ? ReturnDisconnected::None
+               : ReturnDisconnected::Zero;
+  };
   Value gradValue(makeBuiltin("grad", [=, this](Interpreter &,
                                                 CallArgs &args) {
     ArgBinder b(args, "grad",
                 {"cost", "wrt", "consider_constant", "disconnected_inputs",
-                 "add_names", "known_grads", "return_disconnected",
-                 "null_gradients"},
+                 "known_grads", "return_disconnected", "null_gradients"},
                 2);
     const Value &cost = *b.get("cost");
     if (!cost.is(ValueKind::Symbolic) && !cost.isNone())
@@ -2278,9 +2282,7 @@ void Library::Impl::buildModules() {
     GradOptions opts = gradOptions(b);
     if (const Value *k = b.get("known_grads"); k && !k->isNone())
       opts.knownGrads = pairsFrom(lib, *k, "known_grads");
-    int ret = choice(b, "return_disconnected", "zero", {"zero", "None", "none"});
-    opts.returnDisconnected =
-        ret ? ReturnDisconnected::None : ReturnDisconnected::Zero;
+    opts.returnDisconnected = returnDisconnected(b);
     opts.nullGradients = choice(b, "null_gradients", "raise",
                                 {"raise", "return_nan"})
                              ? NullGradients::ReturnNaN
@@ -2315,37 +2317,43 @@ void Library::Impl::buildModules() {
     RopOptions opts;
     opts.disconnectedOutputs = (DisconnectedInputs)choice(
         b, "disconnected_outputs", "raise", {"raise", "warn", "ignore"});
-    opts.returnDisconnected =
-        choice(b, "return_disconnected", "zero", {"zero", "None", "none"})
-            ? ReturnDisconnected::None
-            : ReturnDisconnected::Zero;
+    opts.returnDisconnected = returnDisconnected(b);
     return results(Rop(f, wrt, v, opts), singleF);
   }));
   auto gradient = std::make_shared<Namespace>();
   gradient->name = "theano.gradient";
-  auto control = [&](const char *name, std::vector<std::string> params) {
-    Value v(makeBuiltin(name, [name, params](Interpreter &, CallArgs &args) {
+  // A gradient control: x, then the operands `make` reads from the binder.
+  using MakeControl = Var (*)(OpContext &, const ArgBinder &, const Var &);
+  auto control = [&](const char *name, std::vector<std::string> params,
+                     MakeControl make) {
+    Value v(makeBuiltin(name, [name, params, make](Interpreter &,
+                                                   CallArgs &args) {
       ArgBinder b(args, name, params, params.size());
       OpContext c(true);
-      Var x = c.var(*b.get("x"));
-      std::string n = name;
-      if (n == "grad_clip")
-        return Value(gradClip(x, c.operand(*b.get("lower_bound")),
-                              c.operand(*b.get("upper_bound"))));
-      if (n == "grad_scale")
-        return Value(gradScale(x, c.operand(*b.get("multiplier"))));
-      return Value(n == "disconnected_grad" ? disconnectedGrad(x)
-                   : n == "zero_grad"       ? zeroGrad(x)
-                                            : undefinedGrad(x));
+      return Value(make(c, b, c.var(*b.get("x"))));
     }));
     gradient->members[name] = v;
     T->members[name] = v;
   };
-  control("disconnected_grad", {"x"});
-  control("zero_grad", {"x"});
-  control("undefined_grad", {"x"});
-  control("grad_clip", {"x", "lower_bound", "upper_bound"});
-  control("grad_scale", {"x", "multiplier"});
+  control("disconnected_grad", {"x"},
+          [](OpContext &, const ArgBinder &, const Var &x) {
+            return disconnectedGrad(x);
+          });
+  control("zero_grad", {"x"}, [](OpContext &, const ArgBinder &,
+                                 const Var &x) { return zeroGrad(x); });
+  control("undefined_grad", {"x"},
+          [](OpContext &, const ArgBinder &, const Var &x) {
+            return undefinedGrad(x);
+          });
+  control("grad_clip", {"x", "lower_bound", "upper_bound"},
+          [](OpContext &c, const ArgBinder &b, const Var &x) {
+            return gradClip(x, c.operand(*b.get("lower_bound")),
+                            c.operand(*b.get("upper_bound")));
+          });
+  control("grad_scale", {"x", "multiplier"},
+          [](OpContext &c, const ArgBinder &b, const Var &x) {
+            return gradScale(x, c.operand(*b.get("multiplier")));
+          });
   for (auto [name, value] : {std::pair{"grad", gradValue},
                              std::pair{"Lop", lopValue},
                              std::pair{"Rop", ropValue}}) {

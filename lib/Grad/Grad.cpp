@@ -186,9 +186,12 @@ static std::vector<Var> backprop(const std::vector<std::pair<Var, Var>> &seeds,
     if (!gw.defined() && reached.count(w.node()))
       gw = zerosLike(w);
     if (!gw.defined()) {
+      std::string from = std::string(what) == "grad" ? "the cost"
+                                                      : "the expressions";
       disconnected(options.disconnectedInputs,
-                   std::string(what) + ": the cost does not depend on " +
-                       describe(w) + " (it is disconnected from the cost)",
+                   std::string(what) + ": " + from + " do" +
+                       (from == "the cost" ? "es" : "") + " not depend on " +
+                       describe(w) + " (it is disconnected from " + from + ")",
                    "disconnected_inputs");
       if (options.returnDisconnected == ReturnDisconnected::Zero)
         gw = zerosLike(w);

@@ -756,15 +756,6 @@ std::vector<std::string> shapeErrorMessages(const std::vector<Var> &ins,
   return messages;
 }
 
-/// A copy of `a` stored with its axes in reverse order (a transposed view
-/// of a contiguous buffer).
-NDArray transposedCopy(const NDArray &a) {
-  Shape rev(a.shape().rbegin(), a.shape().rend());
-  NDArray v = NDArray::empty(a.dtype(), rev).transpose();
-  v.assign(a);
-  return v;
-}
-
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 } // namespace
@@ -844,7 +835,7 @@ TEST_CASE("differential: a rank-6 operand", "[differential]") {
   Var y = tensor(DType::Float32, {1, U, 1, U, 1, U}, "y");
   Shape shape{2, 1, 3, 1, 2, 2};
   // x is stored with its axes reversed: no axis is contiguous.
-  NDArray xs = transposedCopy(test::iota(DType::Float32, shape));
+  NDArray xs = test::transposedView(test::iota(DType::Float32, shape));
   NDArray ys = array(DType::Float32, {1, 1, 1, 1, 1, 2}, {10, 20});
   std::vector<double> plus, sums;
   for (int i = 0; i < 24; ++i)
@@ -1028,7 +1019,7 @@ TEST_CASE("differential: element-wise producers fused into reductions",
   NDArray as = array(DType::Float64, {4}, {1, 2, 3, 4});
   NDArray bs = array(DType::Float64, {4}, {5, -6, 7, 8});
   // a (2, 3) view with strides (1, 2)
-  NDArray ms = transposedCopy(array(DType::Float32, {2, 3}, {1, 2, 3, 4, 5, 6}));
+  NDArray ms = test::transposedView(array(DType::Float32, {2, 3}, {1, 2, 3, 4, 5, 6}));
   NDArray rs = array(DType::Float32, {1, 3}, {10, 20, 30});
   // The products are read only by the reductions: one loop each.
   checkBoth({a, b, m, r},
@@ -1058,7 +1049,7 @@ TEST_CASE("differential: steps that compute the same thing share one kernel",
   NDArray xs = array(DType::Float64, {3}, {1, 2, 3});
   NDArray ys = array(DType::Float64, {5}, {1, 2, 3, 4, 5}).slice(0, 4, -1, -1);
   NDArray ms = array(DType::Float32, {2, 3}, {1, 2, 3, 4, 5, 6});
-  NDArray ns = transposedCopy(array(DType::Float32, {3, 2}, {1, 2, 3, 4, 5, 6}));
+  NDArray ns = test::transposedView(array(DType::Float32, {3, 2}, {1, 2, 3, 4, 5, 6}));
   checkBoth({x, y, m, n},
             {x * 2.0, y * 3.0, (x * 2.0) * 4.0, sum(m, 0), sum(n, 0), m * 0.5,
              n * 0.25},
@@ -1087,7 +1078,7 @@ TEST_CASE("differential: batched_dot and tensordot through BLAS",
   Var m = matrix("m", DType::Float32);
   NDArray as = test::iota(DType::Float32, {2, 2, 3});
   // b stored with its axes reversed: every batch is a strided view.
-  NDArray bs = transposedCopy(test::iota(DType::Float32, {2, 3, 2}));
+  NDArray bs = test::transposedView(test::iota(DType::Float32, {2, 3, 2}));
   NDArray ms = array(DType::Float32, {2, 3}, {1, 0, -1, 2, 1, 0});
   checkBoth({a, b, m},
             {batchedDot(a, b), batchedDot(a, m), batchedDot(m, m),
@@ -1113,7 +1104,7 @@ TEST_CASE("differential: products of integers, booleans and mixed floats",
   Var v = vector("v", DType::Int8);
   NDArray as = ints(DType::Int8, {2, 3}, {100, -100, 7, 1, 2, 3});
   // b is a transposed view: every row of it is strided.
-  NDArray bs = transposedCopy(ints(DType::Int8, {3, 2}, {100, 1, 100, 2, 3, 3}));
+  NDArray bs = test::transposedView(ints(DType::Int8, {3, 2}, {100, 1, 100, 2, 3, 3}));
   NDArray vs = ints(DType::Int8, {3}, {1, -1, 1});
   checkBoth({a, b, v},
             {dot(a, b), dot(a, v), dot(v, v), batchedDot(a, transpose(b))},
@@ -1155,7 +1146,7 @@ TEST_CASE("differential: gemm, gemv and ger", "[differential]") {
     Var alpha = scalar("alpha", t), beta = scalar("beta", t);
     NDArray cs = array(t, {2, 3}, {1, 1, 1, 1, 1, -1});
     NDArray as = test::iota(t, {2, 4});
-    NDArray bs = transposedCopy(test::iota(t, {4, 3})); // Trans for BLAS
+    NDArray bs = test::transposedView(test::iota(t, {4, 3})); // Trans for BLAS
     NDArray ys = array(t, {2}, {1, -1}), xs = array(t, {4}, {1, 2, 0, 1});
     auto num = [t](double v) { return array(t, {}, {v}); };
     checkBoth({c, a, b, y, x, s, alpha, beta},

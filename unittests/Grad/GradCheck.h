@@ -95,15 +95,6 @@ inline NDArray uniformArray(const Shape &shape, double lo, double hi,
 
 inline double scalarOf(const NDArray &a) { return a.item().toDouble(); }
 
-/// A float64 array of `shape` holding `v`.
-inline NDArray values(const Shape &shape, const std::vector<double> &v) {
-  std::vector<Scalar> s;
-  for (double x : v)
-    s.push_back(Scalar(x));
-  return NDArray::fromValues(DType::Float64, s, {(int64_t)v.size()})
-      .reshape(shape);
-}
-
 /// Runs a function of `ins` (not all of which need be used).
 inline std::vector<NDArray> call(const std::vector<Var> &ins,
                                  const std::vector<Var> &outs,
@@ -111,14 +102,6 @@ inline std::vector<NDArray> call(const std::vector<Var> &ins,
   FunctionOptions opts;
   opts.onUnusedInput = OnUnusedInput::Ignore;
   return function(ins, outs, opts)(args);
-}
-
-/// `a`'s values stored with the axes in reverse order: a strided view.
-inline NDArray reversedLayout(const NDArray &a) {
-  Shape rev(a.shape().rbegin(), a.shape().rend());
-  NDArray v = NDArray::empty(a.dtype(), rev).transpose();
-  v.assign(a);
-  return v;
 }
 
 /// Checks J . v from the compiled R-op against central differences of the
@@ -243,7 +226,7 @@ inline void checkGrad(const Builder &build, const std::vector<GradArg> &args,
     auto layout = [&](std::vector<NDArray> args) {
       if (point % 2)
         for (NDArray &a : args)
-          a = reversedLayout(a);
+          a = transposedView(a);
       return args;
     };
     std::vector<NDArray> analytic = gradFn(layout(callArgs));

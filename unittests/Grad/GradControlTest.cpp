@@ -28,7 +28,7 @@ void expectClose(const NDArray &got, const std::vector<double> &want,
 
 TEST_CASE("gradient controls are the identity on values", "[grad][control]") {
   Var x = vector("x");
-  NDArray xv = values({3}, {1, -2, 3});
+  NDArray xv = array(DType::Float64, {3}, {1, -2, 3});
   for (Var y : {disconnectedGrad(x), zeroGrad(x), gradClip(x, -1.0, 1.0),
                 gradScale(x, 2.0), undefinedGrad(x)}) {
     INFO(y.node()->name());
@@ -48,7 +48,7 @@ TEST_CASE("gradient controls are the identity on values", "[grad][control]") {
 
 TEST_CASE("gradient controls change what flows back", "[grad][control]") {
   Var x = vector("x");
-  NDArray xv = values({3}, {1, -2, 3});
+  NDArray xv = array(DType::Float64, {3}, {1, -2, 3});
   auto g = [&](const Var &y, const GradOptions &o = {}) {
     return call({x}, {grad(sum(y * y) + sum(x), x, o)}, {xv})[0];
   };
@@ -73,11 +73,11 @@ TEST_CASE("gradient controls change what flows back", "[grad][control]") {
     CHECK(std::isnan(nans.flatAt(i).toDouble()));
   Var w = vector("w");
   expectClose(call({x, w}, {grad(sum(undefinedGrad(x) * w), w)},
-                   {xv, values({3}, {0, 0, 0})})[0],
+                   {xv, array(DType::Float64, {3}, {0, 0, 0})})[0],
               {1, -2, 3});
   // Forward mode.
   Var v = vector("v");
-  NDArray vv = values({3}, {1, 1, 1});
+  NDArray vv = array(DType::Float64, {3}, {1, 1, 1});
   auto jv = [&](const Var &y) {
     return call({x, v}, {Rop({y}, {x}, {v})[0]}, {xv, vv})[0];
   };
@@ -98,19 +98,19 @@ TEST_CASE("grad options: known_grads and return_disconnected",
   std::vector<Var> gs = grad(Var(), {x, w}, o);
   std::vector<NDArray> out =
       call({x, w, gh}, gs,
-           {values({2}, {1, 2}), values({2}, {3, 4}), values({2}, {10, 100})});
+           {array(DType::Float64, {2}, {1, 2}), array(DType::Float64, {2}, {3, 4}), array(DType::Float64, {2}, {10, 100})});
   expectClose(out[0], {30, 400});
   expectClose(out[1], {10, 200});
   // With a cost as well: both contribute.
   Var both = grad(sum(x), std::vector<Var>{x}, o)[0];
   expectClose(call({x, w, gh}, {both},
-                   {values({2}, {1, 2}), values({2}, {3, 4}), values({2}, {10, 100})})[0],
+                   {array(DType::Float64, {2}, {1, 2}), array(DType::Float64, {2}, {3, 4}), array(DType::Float64, {2}, {10, 100})})[0],
               {31, 401});
   // A scalar known gradient broadcasts to the value's shape.
   GradOptions s;
   s.knownGrads = {{h, constant(Scalar(2.0))}};
   expectClose(call({x, w}, {grad(Var(), x, s)},
-                   {values({2}, {1, 2}), values({2}, {3, 4})})[0],
+                   {array(DType::Float64, {2}, {1, 2}), array(DType::Float64, {2}, {3, 4})})[0],
               {6, 8});
   CHECK_THROWS_KIND(grad(Var(), x), ValueError, "no known_grads are given");
   GradOptions bad;
@@ -127,8 +127,8 @@ TEST_CASE("grad options: known_grads and return_disconnected",
 
 TEST_CASE("Lop and Rop", "[grad][rop]") {
   Var a = matrix("a"), x = vector("x"), u = vector("u"), v = vector("v");
-  NDArray av = values({2, 3}, {1, 2, 3, 4, 5, 6});
-  NDArray xv = values({3}, {1, -1, 2});
+  NDArray av = array(DType::Float64, {2, 3}, {1, 2, 3, 4, 5, 6});
+  NDArray xv = array(DType::Float64, {3}, {1, -1, 2});
   // f = tanh(A x): J = diag(1 - f^2) A.
   Var f = tanh(dot(a, x));
   NDArray fv = call({a, x}, {f}, {av, xv})[0];
@@ -136,18 +136,18 @@ TEST_CASE("Lop and Rop", "[grad][rop]") {
   double d1 = 1 - std::pow(fv.flatAt(1).toDouble(), 2);
   // J v with v = (1, 0, 1): A v = (4, 10).
   expectClose(call({a, x, v}, {Rop({f}, {x}, {v})[0]},
-                   {av, xv, values({3}, {1, 0, 1})})[0],
+                   {av, xv, array(DType::Float64, {3}, {1, 0, 1})})[0],
               {4 * d0, 10 * d1});
   // u^T J with u = (1, 1): (d0 A[0] + d1 A[1]).
   expectClose(call({a, x, u}, {Lop({f}, {x}, {u})[0]},
-                   {av, xv, values({2}, {1, 1})})[0],
+                   {av, xv, array(DType::Float64, {2}, {1, 1})})[0],
               {d0 + 4 * d1, 2 * d0 + 5 * d1, 3 * d0 + 6 * d1});
   // Several wrt in forward mode: J_a . da + J_x . dx.
   Var da = matrix("da");
   Var both = Rop({dot(a, x)}, {a, x}, {da, v})[0];
   expectClose(call({a, x, da, v}, {both},
-                   {av, xv, values({2, 3}, {1, 0, 0, 0, 0, 1}),
-                    values({3}, {1, 1, 1})})[0],
+                   {av, xv, array(DType::Float64, {2, 3}, {1, 0, 0, 0, 0, 1}),
+                    array(DType::Float64, {3}, {1, 1, 1})})[0],
               {1 + 6, 2 + 15});
   // Errors.
   CHECK_THROWS_KIND(Rop({f}, {x}, {a}), TypeError,
@@ -159,12 +159,12 @@ TEST_CASE("Lop and Rop", "[grad][rop]") {
   RopOptions quiet;
   quiet.disconnectedOutputs = DisconnectedInputs::Ignore;
   expectClose(call({a, x, v}, {Rop({sum(a)}, {x}, {v}, quiet)[0]},
-                   {av, xv, values({3}, {1, 1, 1})})[0],
+                   {av, xv, array(DType::Float64, {3}, {1, 1, 1})})[0],
               {0});
   // Integer values carry no tangent; an op without a derivative is an error.
   expectClose(call({a, x, v}, {Rop({cast(argmax(x), DType::Float64) * x}, {x},
                                    {v})[0]},
-                   {av, xv, values({3}, {1, 2, 3})})[0],
+                   {av, xv, array(DType::Float64, {3}, {1, 2, 3})})[0],
               {2, 4, 6});
   // Integer values inside a linear op carry a zero tangent, not their
   // value; indices stay.
@@ -177,7 +177,7 @@ TEST_CASE("Lop and Rop", "[grad][rop]") {
             Rop({concatenate({x, i})}, {x}, {v})[0],
             Rop({incSubtensor(subtensor(x, {Index::slice(0, 2)}), i)}, {x},
                 {v})[0]},
-           {xv, iv, values({3}, {1, 2, 3})});
+           {xv, iv, array(DType::Float64, {3}, {1, 2, 3})});
   expectClose(linear[0], {1, 2, 3, 0, 0});
   expectClose(linear[1], {1, 2, 3, 0, 0});
   expectClose(linear[2], {1, 2, 3});
@@ -194,8 +194,8 @@ TEST_CASE("Hessian-vector products: Rop of grad and Lop of grad",
   Var g = grad(cost, x);
   Var hvR = Rop({g}, {x}, {v})[0];
   Var hvL = Lop({g}, {x}, {v})[0]; // H is symmetric
-  NDArray av = values({2, 3}, {0.1, 0.2, -0.3, 0.4, -0.5, 0.6});
-  NDArray xv = values({3}, {1, -1, 2}), vv = values({3}, {0.5, 1, -2});
+  NDArray av = array(DType::Float64, {2, 3}, {0.1, 0.2, -0.3, 0.4, -0.5, 0.6});
+  NDArray xv = array(DType::Float64, {3}, {1, -1, 2}), vv = array(DType::Float64, {3}, {0.5, 1, -2});
   std::vector<NDArray> got = call({a, x, v}, {hvR, hvL}, {av, xv, vv});
   // By hand.
   double e[2], av2[2] = {0, 0};

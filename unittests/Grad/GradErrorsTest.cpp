@@ -51,7 +51,7 @@ TEST_CASE("Disconnected inputs", "[grad][errors]") {
   ignore.disconnectedInputs = DisconnectedInputs::Ignore;
   std::vector<Var> g = grad(cost, {x, z}, ignore);
   NDArray gz = call({x, z}, {g[1]},
-                    {values({2}, {1, 2}), values({2, 2}, {1, 2, 3, 4})})[0];
+                    {array(DType::Float64, {2}, {1, 2}), array(DType::Float64, {2, 2}, {1, 2, 3, 4})})[0];
   CHECK(gz.shape() == Shape{2, 2});
   for (const Scalar &v : gz.values())
     CHECK(v.toDouble() == 0);
@@ -69,7 +69,7 @@ TEST_CASE("Disconnected inputs", "[grad][errors]") {
   // Depending only through integers (a comparison, a cast, argmax) is not
   // being disconnected: the gradient is zero.
   Var step = sum(cast(x > 0.0, DType::Float64));
-  NDArray g0 = function({x}, {grad(step, x)})({values({2}, {-1, 1})})[0];
+  NDArray g0 = function({x}, {grad(step, x)})({array(DType::Float64, {2}, {-1, 1})})[0];
   CHECK(g0.values()[0].toDouble() == 0);
   CHECK(g0.values()[1].toDouble() == 0);
 }
@@ -81,7 +81,7 @@ TEST_CASE("consider_constant", "[grad]") {
   GradOptions opts;
   opts.considerConstant = {c};
   // d/dx sum(exp(x) * x) with exp(x) held constant is exp(x).
-  NDArray xv = values({2}, {0.5, -1});
+  NDArray xv = array(DType::Float64, {2}, {0.5, -1});
   NDArray held = function({x}, {grad(cost, x, opts)})({xv})[0];
   NDArray full = function({x}, {grad(cost, x)})({xv})[0];
   CHECK(held.at({0}).toDouble() == Approx(std::exp(0.5)));
@@ -113,11 +113,11 @@ TEST_CASE("Gradients have the type of their wrt", "[grad]") {
   Var gf = grad(sum(f * vector("d")), f);
   CHECK(gf.dtype() == DType::Float32);
   // The gradient of the cost with respect to itself is 1.
-  CHECK(run(grad(s, s), {s}, {values({}, {3})}) == 1);
+  CHECK(run(grad(s, s), {s}, {array(DType::Float64, {}, {3})}) == 1);
   // With respect to an intermediate value.
   Var e = exp(m);
   NDArray ge =
-      function({m}, {grad(sum(e * 2.0), e)})({values({1, 2}, {0, 1})})[0];
+      function({m}, {grad(sum(e * 2.0), e)})({array(DType::Float64, {1, 2}, {0, 1})})[0];
   CHECK(ge.values()[0].toDouble() == 2);
 }
 
@@ -154,20 +154,20 @@ TEST_CASE("Second derivatives: grad of grad", "[grad][second]") {
   Var s = scalar("s");
   Var d2 = grad(grad(sin(s) * s, s), s); // 2 cos(s) - s sin(s)
   double at = 0.7;
-  CHECK(run(d2, {s}, {values({}, {at})}) ==
+  CHECK(run(d2, {s}, {array(DType::Float64, {}, {at})}) ==
         Approx(2 * std::cos(at) - at * std::sin(at)).epsilon(1e-12));
 }
 
 TEST_CASE("Logistic regression of the seed paper", "[grad][example]") {
   // x: 4 examples of 3 features; y: int64 labels; shared w and b.
   Var x = matrix("x"), y = vector("y", DType::Int64);
-  NDArray xv = values(
+  NDArray xv = array(DType::Float64,
       {4, 3}, {0.5, -1, 2, 1.5, 0.3, -0.7, -1, 0.2, 0.4, 0.8, -0.5, 1.2});
   NDArray yv = NDArray::fromValues(DType::Int64,
                                    {Scalar::fromInt(1), Scalar::fromInt(0),
                                     Scalar::fromInt(0), Scalar::fromInt(1)},
                                    {4});
-  Var w = shared(values({3}, {0.1, -0.2, 0.3}), "w");
+  Var w = shared(array(DType::Float64, {3}, {0.1, -0.2, 0.3}), "w");
   Var b = shared(NDArray::scalar(Scalar(0.05)), "b");
   Var p1 = 1.0 / (1.0 + exp(-dot(x, w) - b));
   Var xent = -y * log(p1) - (1 - y) * log(1 - p1);

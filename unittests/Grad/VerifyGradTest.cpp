@@ -11,15 +11,15 @@ TEST_CASE("verify_grad accepts right gradients in every float dtype",
   };
   for (DType t : {DType::Float64, DType::Float32}) {
     INFO(dtypeName(t));
-    NDArray a = values({2, 3}, {0.1, -0.2, 0.3, 0.4, 0.5, -0.6}).astype(t);
-    NDArray b = values({3, 3}, {1, 0.5, -1, 0.2, 0.3, 0.4, -0.5, 0.6, 0.7})
+    NDArray a = array(DType::Float64, {2, 3}, {0.1, -0.2, 0.3, 0.4, 0.5, -0.6}).astype(t);
+    NDArray b = array(DType::Float64, {3, 3}, {1, 0.5, -1, 0.2, 0.3, 0.4, -0.5, 0.6, 0.7})
                     .astype(t);
     CHECK_NOTHROW(verifyGrad(f, {a, b}));
   }
   // A scalar expression, and one input that does not reach it.
   CHECK_NOTHROW(verifyGrad(
       [](const std::vector<Var> &x) { return sum(exp(x[0])); },
-      {values({4}, {0, 1, 2, 3}), values({2}, {1, 2})}));
+      {array(DType::Float64, {4}, {0, 1, 2, 3}), array(DType::Float64, {2}, {1, 2})}));
 }
 
 TEST_CASE("verify_grad names the op and the errors of a wrong gradient",
@@ -28,7 +28,7 @@ TEST_CASE("verify_grad names the op and the errors of a wrong gradient",
   auto wrong = [](const std::vector<Var> &x) {
     return gradScale(x[0], 2.0) * x[1];
   };
-  NDArray a = values({2}, {1, 2}), b = values({2}, {3, -4});
+  NDArray a = array(DType::Float64, {2}, {1, 2}), b = array(DType::Float64, {2}, {3, -4});
   CHECK_THROWS_KIND(verifyGrad(wrong, {a, b}), GradientError,
                     "verify_grad: the gradient of mul is wrong with respect "
                     "to input 0 (shape (2,)): largest absolute error ");

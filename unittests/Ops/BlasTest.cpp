@@ -18,10 +18,6 @@ NDArray bValue() { return iota(DType::Float64, {3, 4}, -1, 0.5); }
 // T = arange(24).reshape(2, 3, 4) - 10.
 NDArray tValue() { return iota(DType::Float64, {2, 3, 4}, -10); }
 
-// The same values as `a`, in a non-contiguous (transposed) layout.
-NDArray transposedView(const NDArray &a) {
-  return a.transpose().copy().transpose();
-}
 // The same values as `a`, with the last axis stored reversed.
 NDArray reversedView(const NDArray &a) {
   int last = a.ndim() - 1;

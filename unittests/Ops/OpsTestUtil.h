@@ -52,6 +52,12 @@ inline NDArray iota(DType t, const Shape &shape, double start = 0,
   return array(t, shape, v);
 }
 
+/// The same values as `a`, stored with the axes in reverse order: a
+/// non-contiguous (transposed) view of a contiguous buffer.
+inline NDArray transposedView(const NDArray &a) {
+  return a.transpose().copy().transpose();
+}
+
 using Bindings = std::vector<std::pair<Var, NDArray>>;
 
 /// The outputs of a function of the bound inputs (unused ones allowed).
