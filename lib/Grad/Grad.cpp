@@ -340,4 +340,133 @@ std::vector<Var> Rop(const std::vector<Var> &f, const std::vector<Var> &wrt,
   return out;
 }
 
+/// The Jacobian's rows as one batch: reverse mode from a cotangent v,
+/// vectorized over v = the rows of the identity.
+static std::vector<Var> batchedJacobian(const Var &flat,
+                                        const std::vector<Var> &wrt,
+                                        const GradOptions &options) {
+  Var v = makeInput(flat.type(), "v");
+  std::vector<Var> grads = backprop({{flat, v}}, wrt, options, "jacobian");
+  Var m = shapeOf(flat, 0);
+  Var identity = eye(m, m, 0, flat.dtype());
+  std::vector<std::pair<Var, Var>> batch{{v, identity}};
+  return vectorizeGraph(grads, batch);
+}
+
+/// The number of elements of x when its type knows it, else -1.
+static int64_t staticSize(const Var &x) {
+  int64_t m = 1;
+  for (int i = 0; i < x.ndim(); ++i) {
+    if (x.type()->size(i) == TensorType::kUnknown)
+      return -1;
+    m *= x.type()->size(i);
+  }
+  return m;
+}
+
+/// One reverse pass per row of the expression, flattened: its size must
+/// be known.
+static std::vector<Var> rowByRowJacobian(const Var &expression,
+                                         const Var &flat,
+                                         const std::vector<Var> &wrt,
+                                         const GradOptions &options) {
+  int64_t m = staticSize(expression);
+  if (m < 0)
+    throw ValueError("jacobian: a Jacobian computed row by row needs the "
+                     "number of elements of the expression, and " +
+                     describe(expression) + " has an unknown size; give it "
+                     "a static shape or use vectorize=True");
+  std::vector<std::vector<Var>> rows(wrt.size());
+  for (int64_t i = 0; i < m; ++i) {
+    std::vector<Var> g = backprop({{subtensor(flat, {Index::at(i)}),
+                                    constant(Scalar::fromInt(1, flat.dtype()))}},
+                                  wrt, options, "jacobian");
+    for (size_t j = 0; j < wrt.size(); ++j)
+      rows[j].push_back(g[j]);
+  }
+  std::vector<Var> out;
+  for (size_t j = 0; j < wrt.size(); ++j) {
+    if (m > 0) {
+      out.push_back(stack(rows[j]));
+      continue;
+    }
+    std::vector<Operand> none{int64_t(0)};
+    for (int a = 0; a < wrt[j].ndim(); ++a)
+      none.push_back(shapeOf(wrt[j], a));
+    out.push_back(zeros(none, wrt[j].dtype()));
+  }
+  return out;
+}
+
+std::vector<Var> jacobian(const Var &expression, const std::vector<Var> &wrt,
+                          const JacobianOptions &options) {
+  if (!expression.defined())
+    throw ValueError("jacobian: the expression is undefined");
+  if (!isFloat(expression.dtype()))
+    throw TypeError("jacobian: the expression must have a float dtype; got " +
+                    describe(expression) + " (cast it to a float type first)");
+  GradOptions g;
+  g.considerConstant = options.considerConstant;
+  g.disconnectedInputs = options.disconnectedInputs;
+  if (expression.ndim() == 0)
+    return backprop({{expression, onesLike(expression)}}, wrt, g, "jacobian");
+  Var flat = expression.ndim() == 1 ? expression : flatten(expression);
+  std::vector<Var> rows;
+  if (!options.vectorize) {
+    rows = rowByRowJacobian(expression, flat, wrt, g);
+  } else {
+    try {
+      rows = batchedJacobian(flat, wrt, g);
+    } catch (const NotImplementedError &e) {
+      if (staticSize(expression) < 0)
+        throw NotImplementedError(
+            "jacobian: " + std::string(e.what()) +
+            "; the rows cannot be computed one by one either, since " +
+            describe(expression) + " has an unknown size");
+      rows = rowByRowJacobian(expression, flat, wrt, g);
+    }
+  }
+  if (expression.ndim() == 1)
+    return rows;
+  std::vector<Var> out;
+  for (size_t j = 0; j < wrt.size(); ++j)
+    out.push_back(reshape(rows[j], concatenate({shape(expression),
+                                                 shape(wrt[j])})));
+  return out;
+}
+
+Var jacobian(const Var &expression, const Var &wrt,
+             const JacobianOptions &options) {
+  return jacobian(expression, std::vector<Var>{wrt}, options)[0];
+}
+
+std::vector<Var> hessian(const Var &cost, const std::vector<Var> &wrt,
+                         const JacobianOptions &options) {
+  if (!cost.defined())
+    throw ValueError("hessian: the cost is undefined");
+  if (cost.ndim() != 0)
+    throw TypeError("hessian: cost must be a scalar; got " +
+                    cost.type()->str() +
+                    "; use jacobian of a gradient for a non-scalar expression");
+  if (!isFloat(cost.dtype()))
+    throw TypeError("hessian: cost must have a float dtype; got " +
+                    describe(cost) + " (cast it to a float type first)");
+  GradOptions g;
+  g.considerConstant = options.considerConstant;
+  g.disconnectedInputs = options.disconnectedInputs;
+  // A gradient that does not depend on w (a cost linear in w) has a zero
+  // Jacobian: the cost's connection to w was checked by grad.
+  JacobianOptions second = options;
+  second.disconnectedInputs = DisconnectedInputs::Ignore;
+  std::vector<Var> out;
+  for (const Var &w : wrt)
+    out.push_back(jacobian(
+        backprop({{cost, onesLike(cost)}}, {w}, g, "hessian")[0], w, second));
+  return out;
+}
+
+Var hessian(const Var &cost, const Var &wrt, const JacobianOptions &options) {
+  return hessian(cost, std::vector<Var>{wrt}, options)[0];
+}
+
 } // namespace thjit

@@ -418,6 +418,130 @@ static std::vector<Var> gemmRop(const Node &n, const std::vector<Var> &t) {
   return {out};
 }
 
+// ---- Batch rules ----------------------------------------------------------------
+
+/// The move of axis `from` of x to the front.
+static Var toFront(const Var &x, int from) {
+  std::vector<int> perm{from};
+  for (int i = 0; i < x.ndim(); ++i)
+    if (i != from)
+      perm.push_back(i);
+  return transpose(x, perm);
+}
+
+/// The product of the sizes of x's axes `axes` (1 when none).
+static Var sizeProduct(const Var &x, const std::vector<int> &axes) {
+  Var p = constant(Scalar::fromInt(1));
+  for (int a : axes)
+    p = p * shapeOf(x, a);
+  return p;
+}
+
+/// tensordot of each item of batched a with the same item of batched b, as
+/// one batched_dot of [n, free a, contracted] by [n, contracted, free b].
+/// The axes are the items' axes.
+static Var batchedTensordot(const Var &a, const Var &b,
+                            const std::vector<int> &axesA,
+                            const std::vector<int> &axesB) {
+  auto layout = [](const Var &x, const std::vector<int> &contracted,
+                   bool contractedFirst, std::vector<int> &free) {
+    for (int i = 0; i < x.ndim() - 1; ++i)
+      if (std::find(contracted.begin(), contracted.end(), i) ==
+          contracted.end())
+        free.push_back(i + 1);
+    std::vector<int> shifted;
+    for (int i : contracted)
+      shifted.push_back(i + 1);
+    std::vector<int> perm{0};
+    const std::vector<int> &first = contractedFirst ? shifted : free;
+    const std::vector<int> &second = contractedFirst ? free : shifted;
+    perm.insert(perm.end(), first.begin(), first.end());
+    perm.insert(perm.end(), second.begin(), second.end());
+    Var n = shapeOf(x, 0);
+    std::vector<Operand> sizes{n, sizeProduct(x, first),
+                               sizeProduct(x, second)};
+    return reshape(transpose(x, perm), sizes);
+  };
+  std::vector<int> freeA, freeB;
+  Var r = batchedDot(layout(a, axesA, false, freeA),
+                     layout(b, axesB, true, freeB));
+  std::vector<Operand> sizes{shapeOf(a, 0)};
+  for (int i : freeA)
+    sizes.push_back(shapeOf(a, i));
+  for (int i : freeB)
+    sizes.push_back(shapeOf(b, i));
+  return reshape(r, sizes);
+}
+
+/// tensordot of operands of which some are batched.
+static Var vectorizeTensordot(const std::vector<Var> &ops,
+                              const std::vector<bool> &batched,
+                              std::vector<int> axesA, std::vector<int> axesB) {
+  if (batched[0] && batched[1])
+    return batchedTensordot(ops[0], ops[1], axesA, axesB);
+  if (batched[0]) { // [n, free a..., free b...]
+    for (int &i : axesA)
+      ++i;
+    return tensordot(ops[0], ops[1], axesA, axesB);
+  }
+  for (int &i : axesB) // [free a..., n, free b...]
+    ++i;
+  int freeA = ops[0].ndim() - (int)axesA.size();
+  return toFront(tensordot(ops[0], ops[1], axesA, axesB), freeA);
+}
+
+static std::vector<Var> dotVectorize(const Node &n, const std::vector<Var> &ops,
+                                     const std::vector<bool> &batched,
+                                     const Var &) {
+  if (n.kind() == OpKind::TensorDot) {
+    std::vector<int> axesA, axesB;
+    splitTensordotAxes(n.attrs(), axesA, axesB);
+    return {vectorizeTensordot(ops, batched, axesA, axesB)};
+  }
+  // dot contracts a's last axis with b's first.
+  return {vectorizeTensordot(ops, batched, {n.operand(0).ndim() - 1}, {0})};
+}
+
+/// Both operands batched, then the batch and batched_dot's own first axis
+/// merged into one.
+static std::vector<Var> batchedDotVectorize(const Node &,
+                                            const std::vector<Var> &ops,
+                                            const std::vector<bool> &batched,
+                                            const Var &n) {
+  auto merged = [&](const Var &x) {
+    std::vector<Operand> sizes{n * shapeOf(x, 1)};
+    for (int i = 2; i < x.ndim(); ++i)
+      sizes.push_back(shapeOf(x, i));
+    return reshape(x, sizes);
+  };
+  Var a = batched[0] ? ops[0] : batchOf(ops[0], n);
+  Var b = batched[1] ? ops[1] : batchOf(ops[1], n);
+  Var r = batchedDot(merged(a), merged(b));
+  std::vector<Operand> sizes{n, shapeOf(a, 1)};
+  for (int i = 1; i < r.ndim(); ++i)
+    sizes.push_back(shapeOf(r, i));
+  return {reshape(r, sizes)};
+}
+
+/// beta * C + alpha * dot(A, B), each term zero where its factor is, as the
+/// op reads its operands.
+static std::vector<Var> gemmVectorize(const Node &node,
+                                      const std::vector<Var> &ops,
+                                      const std::vector<bool> &batched,
+                                      const Var &) {
+  int rank = node.resultTypes()[0]->ndim();
+  auto aligned = [&](int i) {
+    return batched[i] ? alignBatched(ops[i], rank) : ops[i];
+  };
+  Var c = aligned(0), alpha = aligned(1), beta = aligned(4);
+  Var p = batched[2] || batched[3]
+              ? vectorizeTensordot({ops[2], ops[3]}, {batched[2], batched[3]},
+                                   {node.operand(2).ndim() - 1}, {0})
+              : dot(ops[2], ops[3]);
+  Var r = where(neq(beta, 0), beta * c, 0) + where(neq(alpha, 0), alpha * p, 0);
+  return {cast(r, node.resultTypes()[0]->dtype())};
+}
+
 // ---- Builders -------------------------------------------------------------------
 
 Var dot(const Var &a, const Var &b) {
@@ -564,19 +688,20 @@ Var productAsSum(const Node &n) {
 
 void registerBlasOps(OpDef *t) {
   t[(int)OpKind::Dot] = {dotTypes, dotShape, dotEval, dotGrad,
-                         "numpy.dot of vectors and matrices", multilinearRop};
+                         "numpy.dot of vectors and matrices", multilinearRop,
+                         dotVectorize};
   t[(int)OpKind::TensorDot] = {tensordotTypes, tensordotShape,
                                tensordotEvalNode, tensordotGrad,
                                "numpy.tensordot: sums of products over "
-                               "pairs of axes", multilinearRop};
+                               "pairs of axes", multilinearRop, dotVectorize};
   t[(int)OpKind::BatchedDot] = {batchedDotTypes, batchedDotShape,
                                 batchedDotEval, batchedDotGrad,
                                 "dot(a[i], b[i]) for each i of the first "
-                                "axis", multilinearRop};
+                                "axis", multilinearRop, batchedDotVectorize};
   t[(int)OpKind::Gemm] = {gemmTypes, gemmShape, gemmEval, gemmGrad,
                           "gemm(C, alpha, A, B, beta) = beta * C + alpha * "
                           "dot(A, B) (BLAS: zero beta ignores C, zero alpha "
-                          "ignores A and B)", gemmRop};
+                          "ignores A and B)", gemmRop, gemmVectorize};
 }
 
 } // namespace thjit

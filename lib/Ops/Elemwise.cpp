@@ -966,6 +966,7 @@ void registerElemwiseOps(OpDef *table) {
     d.evaluate = evaluate;
     d.lop = kind == OpKind::Composite ? nullptr : lop; // fused after grad
     d.rop = kind == OpKind::Composite ? nullptr : rop;
+    d.vectorize = elementwiseVectorize;
     d.doc = kind == OpKind::Composite
                 ? "a fused element-wise sub-graph: its scalar program runs "
                   "once per element"

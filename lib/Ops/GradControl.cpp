@@ -74,6 +74,18 @@ static std::vector<Var> controlRop(const Node &n, const std::vector<Var> &t) {
   }
 }
 
+/// x varies per item; the bounds and the factor are one for the batch.
+static std::vector<Var> controlVectorize(const Node &n,
+                                         const std::vector<Var> &ops,
+                                         const std::vector<bool> &batched,
+                                         const Var &) {
+  for (size_t i = 1; i < ops.size(); ++i)
+    if (batched[i])
+      cannotVectorize(n, n.kind() == OpKind::GradScale ? "the factor"
+                                                       : "the bounds");
+  return makeOp(n.kind(), ops);
+}
+
 static Var control(OpKind kind, std::vector<Var> ops) {
   if (!isFloat(ops[0].dtype()))
     throw TypeError(std::string(opName(kind)) + ": " + ops[0].type()->str() +
@@ -111,7 +123,7 @@ void registerGradControlOps(OpDef *t) {
                     OpKind::UndefinedGrad};
   for (int i = 0; i < 5; ++i)
     t[(int)kinds[i]] = {controlTypes, controlShape, controlEval, controlGrad,
-                        docs[i], controlRop};
+                        docs[i], controlRop, controlVectorize};
 }
 
 } // namespace thjit

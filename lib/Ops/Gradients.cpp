@@ -1,4 +1,4 @@
-//===- Gradients.cpp - Fitting gradients to the values they belong to -----===//
+//===- Gradients.cpp - Helpers of the L-ops, R-ops and batch rules --------===//
 #include "thjit/Ops/OpDef.h"
 #include "thjit/Ops/Ops.h"
 
@@ -92,6 +92,44 @@ std::vector<Var> multilinearRop(const Node &node, const std::vector<Var> &t) {
       sum[r] = sum[r].defined() ? sum[r] + term[r] : term[r];
   }
   return floatResults(node, sum);
+}
+
+// ---- Batch rules ------------------------------------------------------------
+
+Var batchOf(const Var &x, const Var &n) {
+  std::vector<Operand> sizes{n};
+  for (int i = 0; i < x.ndim(); ++i)
+    sizes.push_back(shapeOf(x, i));
+  return alloc(x, sizes);
+}
+
+Var alignBatched(const Var &x, int rank) {
+  int items = x.ndim() - 1;
+  if (items >= rank)
+    return x;
+  std::vector<int> pattern{0};
+  pattern.insert(pattern.end(), rank - items, -1);
+  for (int i = 1; i <= items; ++i)
+    pattern.push_back(i);
+  return dimshuffle(x, pattern);
+}
+
+std::vector<Var> elementwiseVectorize(const Node &node,
+                                      const std::vector<Var> &operands,
+                                      const std::vector<bool> &batched,
+                                      const Var &) {
+  int rank = node.resultTypes()[0]->ndim();
+  std::vector<Var> ops = operands;
+  for (size_t i = 0; i < ops.size(); ++i)
+    if (batched[i])
+      ops[i] = alignBatched(ops[i], rank);
+  return makeOp(node.kind(), ops, node.attrs());
+}
+
+void cannotVectorize(const Node &node, const std::string &what) {
+  throw NotImplementedError("cannot vectorize " + std::string(node.name()) +
+                            node.whereCreated() + ": " + what +
+                            " would differ between the items of the batch");
 }
 
 } // namespace thjit

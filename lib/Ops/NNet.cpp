@@ -75,15 +75,23 @@ static std::vector<Var> softmaxRop(const Node &n, const std::vector<Var> &t) {
 Var softmax(const Var &x) { return makeOp(OpKind::Softmax, {x})[0]; }
 Var logSoftmax(const Var &x) { return makeOp(OpKind::LogSoftmax, {x})[0]; }
 
+/// Over the last axis, which the batch axis is not.
+static std::vector<Var> softmaxVectorize(const Node &n,
+                                         const std::vector<Var> &ops,
+                                         const std::vector<bool> &,
+                                         const Var &) {
+  return makeOp(n.kind(), ops);
+}
+
 void registerNNetOps(OpDef *t) {
   t[(int)OpKind::Softmax] = {softmaxTypes, softmaxShape, softmaxEval,
                              softmaxGrad,
                              "exp(x) / sum(exp(x)) over the last axis",
-                             softmaxRop};
+                             softmaxRop, softmaxVectorize};
   t[(int)OpKind::LogSoftmax] = {softmaxTypes, softmaxShape, softmaxEval,
                                 softmaxGrad,
                                 "log(softmax(x)) over the last axis, stably",
-                                softmaxRop};
+                                softmaxRop, softmaxVectorize};
 }
 
 } // namespace thjit

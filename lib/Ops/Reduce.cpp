@@ -288,6 +288,28 @@ static std::vector<Var> reduceRop(const Node &n, const std::vector<Var> &t) {
   return {sum(t[0] * factor, Axes(axes), n.attrs().keepdims)};
 }
 
+/// The same axes of each item; an arg-reduction over all axes reduces each
+/// item flattened.
+static std::vector<Var> reduceVectorize(const Node &n,
+                                        const std::vector<Var> &ops,
+                                        const std::vector<bool> &,
+                                        const Var &) {
+  Attrs a = n.attrs();
+  int rank = n.operand(0).ndim();
+  if (isArgReduce(n.kind()) && a.axes.empty()) {
+    a.axes = {1};
+    a.keepdims = false;
+    Var items = rank == 0 ? dimshuffle(ops[0], {0, -1}) : flatten(ops[0], 2);
+    Var r = makeOp(n.kind(), {items}, a)[0];
+    if (n.attrs().keepdims)
+      r = alignBatched(r, rank);
+    return {r};
+  }
+  for (int &axis : a.axes)
+    ++axis;
+  return makeOp(n.kind(), {ops[0]}, a);
+}
+
 // ---- Builders -----------------------------------------------------------------
 
 static std::vector<int> normalizeAxes(const Axes &axes, int ndim,
@@ -408,7 +430,8 @@ void registerReduceOps(OpDef *t) {
   for (const auto &o : ops)
     t[(int)o.kind] = {reduceTypes, reduceShape, reduceEval,
                       o.differentiable ? reduceGrad : nullptr, o.doc,
-                      o.differentiable ? reduceRop : nullptr};
+                      o.differentiable ? reduceRop : nullptr,
+                      reduceVectorize};
 }
 
 } // namespace thjit

@@ -182,17 +182,29 @@ reshapeTypes(OpKind, const std::vector<Var> &ops, const Attrs &) {
   }
   if (minusOne > 1)
     throw ValueError("can only specify one unknown dimension (-1)");
-  // With every size known, the element counts must agree.
+  // With every size known, the element counts must agree; a -1 among
+  // known sizes of a known count is known too.
   const TensorType *t = ops[0].type();
-  bool allKnown = minusOne == 0;
+  int unknown = 0, inferred = -1;
   int64_t outCount = 1, inCount = 1;
-  for (int64_t d : shape)
-    allKnown &= d != kUnknown, outCount *= d;
+  for (int i = 0; i < n; ++i) {
+    if (shape[i] != kUnknown)
+      outCount *= shape[i];
+    else if (known[i])
+      inferred = i;
+    else
+      ++unknown;
+  }
+  bool inKnown = true;
   for (int64_t d : t->shape())
-    allKnown &= d != kUnknown, inCount *= d;
-  if (allKnown && outCount != inCount)
-    throw ValueError("cannot reshape " + t->str() + " into shape " +
-                     formatShape(shape));
+    inKnown &= d != kUnknown, inCount *= d;
+  if (inKnown && unknown == 0) {
+    if (inferred >= 0 && outCount > 0 && inCount % outCount == 0)
+      shape[inferred] = inCount / outCount;
+    else if (inferred < 0 && outCount != inCount)
+      throw ValueError("cannot reshape " + t->str() + " into shape " +
+                       formatShape(shape));
+  }
   return {TensorType::get(t->dtype(), shape)};
 }
 
@@ -776,34 +788,133 @@ static std::vector<Var> firstOperandRop(const Node &n,
 
 // ---- Registration -----------------------------------------------------------
 
+// ---- Batch rules ----------------------------------------------------------------
+
+static std::vector<Var> dimshuffleVectorize(const Node &n,
+                                            const std::vector<Var> &ops,
+                                            const std::vector<bool> &,
+                                            const Var &) {
+  std::vector<int> pattern{0};
+  for (int p : n.attrs().axes)
+    pattern.push_back(p < 0 ? p : p + 1);
+  return {dimshuffle(ops[0], pattern)};
+}
+
+/// The item shape with the batch size in front; a -1 among the sizes is
+/// resolved per item first (with a batch of none it could not be).
+static std::vector<Var> reshapeVectorize(const Node &n,
+                                         const std::vector<Var> &ops,
+                                         const std::vector<bool> &batched,
+                                         const Var &size) {
+  if (batched[1])
+    cannotVectorize(n, "the new shape");
+  Var sizes = ops[1];
+  int count = (int)sizes.type()->size(0);
+  bool inferred = false;
+  for (const auto &k : staticElements(sizes, count))
+    inferred |= !k || *k < 0;
+  if (inferred) {
+    Var items = int64Scalar(1);
+    for (int i = 1; i < ops[0].ndim(); ++i)
+      items = items * shapeOf(ops[0], i);
+    Var unknown = lt(sizes, 0);
+    sizes = where(unknown, floorDiv(items, prod(where(unknown, 1, sizes))),
+                  sizes);
+  }
+  return {reshape(ops[0], concatenate({makeVector({size}), sizes}))};
+}
+
+/// The shape of a batch's items, the same for all of them.
+static std::vector<Var> shapeVectorize(const Node &n,
+                                       const std::vector<Var> &ops,
+                                       const std::vector<bool> &,
+                                       const Var &) {
+  if (n.kind() == OpKind::ShapeI)
+    return {shapeOf(ops[0], n.attrs().axes[0] + 1)};
+  return {subtensor(shape(ops[0]), {Index::slice(int64Scalar(1))})};
+}
+
+static std::vector<Var> makeVectorVectorize(const Node &n,
+                                            const std::vector<Var> &ops,
+                                            const std::vector<bool> &batched,
+                                            const Var &size) {
+  std::vector<Var> columns;
+  for (size_t i = 0; i < ops.size(); ++i)
+    columns.push_back(batched[i] ? dimshuffle(ops[i], {0, -1})
+                                 : alloc(ops[i], {size, 1}));
+  return {cast(concatenate(columns, 1), n.resultTypes()[0]->dtype())};
+}
+
+static std::vector<Var> allocVectorize(const Node &n,
+                                       const std::vector<Var> &ops,
+                                       const std::vector<bool> &batched,
+                                       const Var &size) {
+  for (size_t i = 1; i < ops.size(); ++i)
+    if (batched[i])
+      cannotVectorize(n, "the new shape");
+  std::vector<Operand> sizes{size};
+  sizes.insert(sizes.end(), ops.begin() + 1, ops.end());
+  return {alloc(alignBatched(ops[0], (int)ops.size() - 1), sizes)};
+}
+
+/// arange and eye: their sizes are their operands.
+static std::vector<Var> sizedVectorize(const Node &n, const std::vector<Var> &,
+                                       const std::vector<bool> &,
+                                       const Var &) {
+  cannotVectorize(n, "the size of the result");
+}
+
+static std::vector<Var> joinVectorize(const Node &n,
+                                      const std::vector<Var> &ops,
+                                      const std::vector<bool> &batched,
+                                      const Var &size) {
+  std::vector<Var> xs;
+  for (size_t i = 0; i < ops.size(); ++i)
+    xs.push_back(batched[i] ? ops[i] : batchOf(ops[i], size));
+  return {concatenate(xs, n.attrs().axes[0] + 1)};
+}
+
+static std::vector<Var> splitVectorize(const Node &n,
+                                       const std::vector<Var> &ops,
+                                       const std::vector<bool> &batched,
+                                       const Var &) {
+  if (batched[1])
+    cannotVectorize(n, "the piece sizes");
+  return split(ops[0], ops[1], n.numResults(), n.attrs().axes[0] + 1);
+}
+
 void registerShapeOps(OpDef *t) {
   t[(int)OpKind::DimShuffle] = {dimshuffleTypes, dimshuffleShape,
                                 dimshuffleEval, dimshuffleGrad,
                                 "reorders axes, inserts broadcastable ones "
-                                "('x') and drops broadcastable ones", firstOperandRop};
+                                "('x') and drops broadcastable ones", firstOperandRop, dimshuffleVectorize};
   t[(int)OpKind::Reshape] = {reshapeTypes, reshapeShape, reshapeEval,
                              reshapeGrad,
                              "the same elements in a new shape (-1 infers "
-                             "one size); a view when the strides allow", firstOperandRop};
+                             "one size); a view when the strides allow", firstOperandRop, reshapeVectorize};
   t[(int)OpKind::Shape] = {shapeTypes, shapeShape, shapeEval, nullptr,
-                           "the shape of a value as an int64 vector"};
+                           "the shape of a value as an int64 vector",
+                           nullptr, shapeVectorize};
   t[(int)OpKind::ShapeI] = {shapeITypes, scalarShape, shapeIEval, nullptr,
-                            "the size of one axis as an int64 scalar"};
+                            "the size of one axis as an int64 scalar",
+                           nullptr, shapeVectorize};
   t[(int)OpKind::MakeVector] = {makeVectorTypes, makeVectorShape,
                                 makeVectorEval, makeVectorGrad,
-                                "a vector of scalars", linearRop};
+                                "a vector of scalars", linearRop, makeVectorVectorize};
   t[(int)OpKind::Alloc] = {allocTypes, allocShape, allocEval, allocGrad,
                            "a new array of the given shape filled with a "
-                           "(broadcast) value", firstOperandRop};
+                           "(broadcast) value", firstOperandRop, allocVectorize};
   t[(int)OpKind::ARange] = {arangeTypes, arangeShape, arangeEval, nullptr,
-                            "evenly spaced values in [start, stop)"};
+                            "evenly spaced values in [start, stop)",
+                           nullptr, sizedVectorize};
   t[(int)OpKind::Eye] = {eyeTypes, eyeShape, eyeEval, nullptr,
-                         "an n x m matrix with ones on diagonal k"};
+                         "an n x m matrix with ones on diagonal k",
+                           nullptr, sizedVectorize};
   t[(int)OpKind::Join] = {joinTypes, joinShape, joinEval, joinGrad,
                           "arrays joined along an existing axis "
-                          "(numpy.concatenate)", linearRop};
+                          "(numpy.concatenate)", linearRop, joinVectorize};
   t[(int)OpKind::Split] = {splitTypes, splitShape, splitEval, splitGrad,
-                           "pieces of given sizes along an axis", firstOperandRop};
+                           "pieces of given sizes along an axis", firstOperandRop, splitVectorize};
 }
 
 } // namespace thjit

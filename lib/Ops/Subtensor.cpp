@@ -393,17 +393,50 @@ static std::vector<Var> subtensorRop(const Node &n, const std::vector<Var> &t) {
   return linearRop(n, t, n.kind() == OpKind::Subtensor ? 1 : 2);
 }
 
+/// The index with a full slice in front for the batch axis; a write
+/// batches x and y both, y's items aligned to the items of x[index].
+static std::vector<Var> subtensorVectorize(const Node &n,
+                                           const std::vector<Var> &ops,
+                                           const std::vector<bool> &batched,
+                                           const Var &size) {
+  int values = n.kind() == OpKind::Subtensor ? 1 : 2;
+  for (size_t i = values; i < ops.size(); ++i)
+    if (batched[i])
+      cannotVectorize(n, "the index");
+  Attrs a = n.attrs();
+  IndexEntry all;
+  all.kind = IndexEntry::Slice;
+  a.index.insert(a.index.begin(), all);
+  std::vector<Var> xs = ops;
+  if (values == 2) {
+    if (!batched[0])
+      xs[0] = batchOf(ops[0], size);
+    if (batched[1]) {
+      int viewRank = n.operand(0).ndim();
+      for (const IndexEntry &e : n.attrs().index)
+        viewRank += e.kind == IndexEntry::NewAxis ? 1
+                    : e.kind == IndexEntry::Int   ? -1
+                                                  : 0;
+      xs[1] = alignBatched(ops[1], viewRank);
+    }
+  }
+  return makeOp(n.kind(), xs, a);
+}
+
 void registerSubtensorOps(OpDef *t) {
   t[(int)OpKind::Subtensor] = {subtensorTypes, subtensorShape, subtensorEval,
                                subtensorGrad,
                                "x[index]: basic indexing with ints, slices "
-                               "and None (a view)", subtensorRop};
+                               "and None (a view)", subtensorRop,
+                               subtensorVectorize};
   t[(int)OpKind::SetSubtensor] = {subtensorTypes, subtensorShape,
                                   subtensorEval, subtensorGrad,
-                                  "x with x[index] replaced by y", subtensorRop};
+                                  "x with x[index] replaced by y", subtensorRop,
+                                  subtensorVectorize};
   t[(int)OpKind::IncSubtensor] = {subtensorTypes, subtensorShape,
                                   subtensorEval, subtensorGrad,
-                                  "x with y added to x[index]", subtensorRop};
+                                  "x with y added to x[index]", subtensorRop,
+                                  subtensorVectorize};
 }
 
 } // namespace thjit

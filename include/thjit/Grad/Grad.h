@@ -65,6 +65,42 @@ std::vector<Var> Rop(const std::vector<Var> &f, const std::vector<Var> &wrt,
                      const std::vector<Var> &evalPoints,
                      const RopOptions &options = {});
 
+struct JacobianOptions {
+  std::vector<Var> considerConstant;
+  DisconnectedInputs disconnectedInputs = DisconnectedInputs::Raise;
+  /// Computes every row at once: reverse mode from a batch of one-hot
+  /// cotangents (the identity), through each op's batch rule. When false,
+  /// or where an op of the gradient cannot be batched, one reverse pass per
+  /// row of the Jacobian (which needs the expression's size to be known).
+  bool vectorize = true;
+};
+
+/// The Jacobian of `expression` with respect to each wrt: d expression[i...]
+/// / d wrt[j...], of shape expression.shape + wrt.shape (a gradient for a
+/// scalar expression).
+std::vector<Var> jacobian(const Var &expression, const std::vector<Var> &wrt,
+                          const JacobianOptions &options = {});
+Var jacobian(const Var &expression, const Var &wrt,
+             const JacobianOptions &options = {});
+
+/// The Hessian of a scalar cost with respect to each wrt on its own (the
+/// diagonal blocks): the Jacobian of its gradient, of shape wrt.shape +
+/// wrt.shape.
+std::vector<Var> hessian(const Var &cost, const std::vector<Var> &wrt,
+                         const JacobianOptions &options = {});
+Var hessian(const Var &cost, const Var &wrt,
+            const JacobianOptions &options = {});
+
+/// The graph computing `outputs` for a batch of values of some of its
+/// inputs: each replacement pairs a value with a batch of values of its
+/// type stacked along a new leading axis (all batches of one size). Each
+/// output gets that leading axis. Values that do not depend on a batched
+/// one are shared, computed once. NotImplementedError naming the op where
+/// one cannot be batched (a size or an index that would differ per item).
+std::vector<Var>
+vectorizeGraph(const std::vector<Var> &outputs,
+               const std::vector<std::pair<Var, Var>> &replacements);
+
 } // namespace thjit
 
 #endif

@@ -50,6 +50,19 @@ struct OpDef {
   /// is zero. Null when the op is not differentiable.
   std::vector<Var> (*rop)(const Node &node,
                           const std::vector<Var> &operandTangents) = nullptr;
+  /// The batch rule (vectorization): the node applied to each item of a
+  /// batch stacked along a new leading axis of size `n`. operands[i] has
+  /// that axis where batched[i]; elsewhere it is the node's own operand,
+  /// the same for every item. A result has the batch axis, or keeps its
+  /// rank when it is the same for every item (the shape of a batched
+  /// value). Rules read only ranks and attributes from `node`: the node's
+  /// batched operands must not reach the answer. Throws
+  /// NotImplementedError (cannotVectorize) where an operand that must be
+  /// one value for all items (a size, an index) varies.
+  std::vector<Var> (*vectorize)(const Node &node,
+                                const std::vector<Var> &operands,
+                                const std::vector<bool> &batched,
+                                const Var &n) = nullptr;
 };
 
 /// The definition of an op kind.
@@ -79,6 +92,22 @@ std::vector<Var> multilinearRop(const Node &node,
 /// Fits a tangent to the value it is the tangent of: its dtype, and its
 /// shape where the tangent broadcasts and the value does not.
 Var fitTangent(const Var &t, const Var &x);
+
+/// Batch rules the families share (see OpDef::vectorize).
+/// An unbatched x with a batch axis of size n: broadcast copies.
+Var batchOf(const Var &x, const Var &n);
+/// A batched value whose items are given rank `rank`: new broadcastable
+/// axes just after the batch axis (NumPy's right alignment of the items).
+Var alignBatched(const Var &x, int rank);
+/// Ops that broadcast their operands element-wise: the batched operands
+/// aligned to the result's rank, then the op itself.
+std::vector<Var> elementwiseVectorize(const Node &node,
+                                      const std::vector<Var> &operands,
+                                      const std::vector<bool> &batched,
+                                      const Var &n);
+/// NotImplementedError: `what` of `node` (a size, an index) would differ
+/// between the items of a batch.
+[[noreturn]] void cannotVectorize(const Node &node, const std::string &what);
 
 /// Result types by inference, for the verifier.
 std::vector<const TensorType *> inferNodeTypes(const Node &node);
