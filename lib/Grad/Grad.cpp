@@ -52,8 +52,10 @@ static std::vector<Var> backprop(const std::vector<std::pair<Var, Var>> &seeds,
     if (!w.defined())
       throw ValueError(std::string(what) + ": a wrt variable is undefined");
     if (!isFloat(w.dtype()))
-      throw TypeError(std::string(what) + ": cannot differentiate with "
-                      "respect to " + describe(w) +
+      throw TypeError(std::string(what) +
+                      ": cannot differentiate with "
+                      "respect to " +
+                      describe(w) +
                       ": gradients are only defined for float values");
   }
   std::vector<Var> roots;
@@ -175,9 +177,11 @@ static std::vector<Var> backprop(const std::vector<std::pair<Var, Var>> &seeds,
   for (const Var &w : wrt) {
     if (auto why = nullWhy.find(w); why != nullWhy.end()) {
       if (options.nullGradients == NullGradients::Raise)
-        throw ValueError(std::string(what) + ": the gradient with respect "
-                         "to " + describe(w) + " is undefined: " +
-                         why->second + " (pass null_gradients='return_nan' "
+        throw ValueError(std::string(what) +
+                         ": the gradient with respect "
+                         "to " +
+                         describe(w) + " is undefined: " + why->second +
+                         " (pass null_gradients='return_nan' "
                          "to get NaN instead)");
       out.push_back(fill(w, std::numeric_limits<double>::quiet_NaN()));
       continue;
@@ -186,8 +190,8 @@ static std::vector<Var> backprop(const std::vector<std::pair<Var, Var>> &seeds,
     if (!gw.defined() && reached.count(w.node()))
       gw = zerosLike(w);
     if (!gw.defined()) {
-      std::string from = std::string(what) == "grad" ? "the cost"
-                                                      : "the expressions";
+      std::string from =
+          std::string(what) == "grad" ? "the cost" : "the expressions";
       disconnected(options.disconnectedInputs,
                    std::string(what) + ": " + from + " do" +
                        (from == "the cost" ? "es" : "") + " not depend on " +
@@ -206,8 +210,7 @@ std::vector<Var> grad(const Var &cost, const std::vector<Var> &wrt,
   std::vector<std::pair<Var, Var>> seeds;
   if (cost.defined()) {
     if (cost.ndim() != 0)
-      throw TypeError("grad: cost must be a scalar; got " +
-                      cost.type()->str() +
+      throw TypeError("grad: cost must be a scalar; got " + cost.type()->str() +
                       "; use jacobian or Lop for a non-scalar expression "
                       "(or sum it)");
     if (!isFloat(cost.dtype()))
@@ -224,8 +227,11 @@ std::vector<Var> grad(const Var &cost, const std::vector<Var> &wrt,
       throw ValueError("grad: a known_grads entry is undefined");
     if (!isFloat(v.dtype()) || !isFloat(g.dtype()))
       throw TypeError("grad: known_grads must map float values to float "
-                      "gradients; got " + describe(v) + " and a gradient "
-                      "of type " + g.type()->str());
+                      "gradients; got " +
+                      describe(v) +
+                      " and a gradient "
+                      "of type " +
+                      g.type()->str());
     if (g.ndim() > v.ndim())
       throw TypeError("grad: the known gradient of " + describe(v) +
                       " has type " + g.type()->str() + ", of higher rank");
@@ -250,10 +256,9 @@ static void checkPoints(const char *what, const std::vector<Var> &vars,
       throw ValueError(std::string(what) + ": an undefined " + role +
                        " or eval point");
     if (!isFloat(points[i].dtype()) || points[i].ndim() != vars[i].ndim())
-      throw TypeError(std::string(what) + ": eval point " +
-                      std::to_string(i) + " has type " +
-                      points[i].type()->str() + " but " + describe(vars[i]) +
-                      " needs a float value of rank " +
+      throw TypeError(std::string(what) + ": eval point " + std::to_string(i) +
+                      " has type " + points[i].type()->str() + " but " +
+                      describe(vars[i]) + " needs a float value of rank " +
                       std::to_string(vars[i].ndim()));
   }
 }
@@ -331,8 +336,10 @@ std::vector<Var> Rop(const std::vector<Var> &f, const std::vector<Var> &wrt,
       throw TypeError("Rop: " + describe(y) +
                       " is not a float value: it has no derivative");
     disconnected(options.disconnectedOutputs,
-                 "Rop: " + describe(y) + " does not depend on any wrt "
-                 "variable", "disconnected_outputs");
+                 "Rop: " + describe(y) +
+                     " does not depend on any wrt "
+                     "variable",
+                 "disconnected_outputs");
     out.push_back(options.returnDisconnected == ReturnDisconnected::Zero
                       ? zerosLike(y)
                       : Var());
@@ -366,21 +373,22 @@ static int64_t staticSize(const Var &x) {
 
 /// One reverse pass per row of the expression, flattened: its size must
 /// be known.
-static std::vector<Var> rowByRowJacobian(const Var &expression,
-                                         const Var &flat,
+static std::vector<Var> rowByRowJacobian(const Var &expression, const Var &flat,
                                          const std::vector<Var> &wrt,
                                          const GradOptions &options) {
   int64_t m = staticSize(expression);
   if (m < 0)
     throw ValueError("jacobian: a Jacobian computed row by row needs the "
                      "number of elements of the expression, and " +
-                     describe(expression) + " has an unknown size; give it "
+                     describe(expression) +
+                     " has an unknown size; give it "
                      "a static shape or use vectorize=True");
   std::vector<std::vector<Var>> rows(wrt.size());
   for (int64_t i = 0; i < m; ++i) {
-    std::vector<Var> g = backprop({{subtensor(flat, {Index::at(i)}),
-                                    constant(Scalar::fromInt(1, flat.dtype()))}},
-                                  wrt, options, "jacobian");
+    std::vector<Var> g =
+        backprop({{subtensor(flat, {Index::at(i)}),
+                   constant(Scalar::fromInt(1, flat.dtype()))}},
+                 wrt, options, "jacobian");
     for (size_t j = 0; j < wrt.size(); ++j)
       rows[j].push_back(g[j]);
   }
@@ -430,8 +438,8 @@ std::vector<Var> jacobian(const Var &expression, const std::vector<Var> &wrt,
     return rows;
   std::vector<Var> out;
   for (size_t j = 0; j < wrt.size(); ++j)
-    out.push_back(reshape(rows[j], concatenate({shape(expression),
-                                                 shape(wrt[j])})));
+    out.push_back(
+        reshape(rows[j], concatenate({shape(expression), shape(wrt[j])})));
   return out;
 }
 

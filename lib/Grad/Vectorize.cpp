@@ -70,10 +70,9 @@ vectorizeGraph(const std::vector<Var> &outputs,
     } else {
       const OpDef &def = opDef(node->kind());
       if (!def.vectorize)
-        throw NotImplementedError("cannot vectorize " +
-                                  std::string(node->name()) +
-                                  node->whereCreated() +
-                                  ": it has no batch rule");
+        throw NotImplementedError(
+            "cannot vectorize " + std::string(node->name()) +
+            node->whereCreated() + ": it has no batch rule");
       results = def.vectorize(*node, ops, batched, n);
     }
     for (int r = 0; r < node->numResults(); ++r)

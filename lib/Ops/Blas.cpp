@@ -25,11 +25,10 @@ static void checkInner(const TensorType *a, int axisA, const TensorType *b,
                        int axisB) {
   int64_t sa = a->size(axisA), sb = b->size(axisB);
   if (sa != kUnknown && sb != kUnknown && sa != sb)
-    throw ShapeError("shapes " + a->str() + " and " + b->str() +
-                     " are not aligned: axis " + std::to_string(axisA) +
-                     " (size " + std::to_string(sa) + ") and axis " +
-                     std::to_string(axisB) + " (size " + std::to_string(sb) +
-                     ") differ");
+    throw ShapeError(
+        "shapes " + a->str() + " and " + b->str() + " are not aligned: axis " +
+        std::to_string(axisA) + " (size " + std::to_string(sa) + ") and axis " +
+        std::to_string(axisB) + " (size " + std::to_string(sb) + ") differ");
 }
 
 /// C = A (m x k) * B (k x n), contiguous, in compute type T.
@@ -50,9 +49,9 @@ static void matmulInto(const T *a, const T *b, T *c, int64_t m, int64_t k,
 static NDArray matmul2d(const NDArray &a, const NDArray &b, DType out) {
   if (a.dim(1) != b.dim(0))
     throw ShapeError("shapes " + formatShape(a.shape()) + " and " +
-                     formatShape(b.shape()) + " are not aligned: " +
-                     std::to_string(a.dim(1)) + " (dim 1) != " +
-                     std::to_string(b.dim(0)) + " (dim 0)");
+                     formatShape(b.shape()) +
+                     " are not aligned: " + std::to_string(a.dim(1)) +
+                     " (dim 1) != " + std::to_string(b.dim(0)) + " (dim 0)");
   DType k = kernelDType(out);
   NDArray ac = a.astype(k), bc = b.astype(k);
   NDArray c = NDArray::empty(k, {a.dim(0), b.dim(1)});
@@ -108,7 +107,8 @@ static NDArray tensordotEval(const NDArray &a, const NDArray &b,
   return matmul2d(am, bm, out).reshape(t.shape);
 }
 
-// ---- dot (vectors and matrices) -----------------------------------------------
+// ---- dot (vectors and matrices)
+// -----------------------------------------------
 
 static std::vector<const TensorType *>
 dotTypes(OpKind, const std::vector<Var> &ops, const Attrs &) {
@@ -155,7 +155,8 @@ static std::vector<Var> dotGrad(const Node &n, const std::vector<Var> &g) {
   return {dot(gz, transpose(y)), dot(transpose(x), gz)};
 }
 
-// ---- tensordot ------------------------------------------------------------------
+// ---- tensordot
+// ------------------------------------------------------------------
 
 void splitTensordotAxes(const Attrs &a, std::vector<int> &axesA,
                         std::vector<int> &axesB) {
@@ -215,8 +216,8 @@ static std::vector<NDArray> tensordotEvalNode(const Node &n,
                                               const std::vector<NDArray> &in) {
   std::vector<int> axesA, axesB;
   splitTensordotAxes(n.attrs(), axesA, axesB);
-  return {tensordotEval(in[0], in[1], axesA, axesB,
-                        n.resultTypes()[0]->dtype())};
+  return {
+      tensordotEval(in[0], in[1], axesA, axesB, n.resultTypes()[0]->dtype())};
 }
 
 /// The rank of v among the sorted values of `set`.
@@ -266,7 +267,8 @@ static std::vector<Var> tensordotGrad(const Node &n,
   return {transpose(ta, permA), transpose(tb, permB)};
 }
 
-// ---- batched_dot ------------------------------------------------------------------
+// ---- batched_dot
+// ------------------------------------------------------------------
 
 static std::vector<const TensorType *>
 batchedDotTypes(OpKind, const std::vector<Var> &ops, const Attrs &) {
@@ -308,8 +310,8 @@ static std::vector<NDArray> batchedDotEval(const Node &n,
     shape.push_back(b.dim(2));
   NDArray out = NDArray::empty(t, shape);
   for (int64_t i = 0; i < a.dim(0); ++i)
-    out.select(0, i).assign(tensordotEval(a.select(0, i), b.select(0, i),
-                                          {a.ndim() - 2}, {0}, t));
+    out.select(0, i).assign(
+        tensordotEval(a.select(0, i), b.select(0, i), {a.ndim() - 2}, {0}, t));
   return {out};
 }
 
@@ -330,7 +332,8 @@ static std::vector<Var> batchedDotGrad(const Node &n,
           dimshuffle(a, {0, 1, -1}) * dimshuffle(gz, {0, -1, 1})};
 }
 
-// ---- gemm -------------------------------------------------------------------------
+// ---- gemm
+// -------------------------------------------------------------------------
 
 // gemm(C, alpha, A, B, beta) = beta * C + alpha * dot(A, B), BLAS's update
 // with dot's ranks (a matrix-vector product is gemv's). As in BLAS, a zero
@@ -418,7 +421,8 @@ static std::vector<Var> gemmRop(const Node &n, const std::vector<Var> &t) {
   return {out};
 }
 
-// ---- Batch rules ----------------------------------------------------------------
+// ---- Batch rules
+// ----------------------------------------------------------------
 
 /// The move of axis `from` of x to the front.
 static Var toFront(const Var &x, int from) {
@@ -463,8 +467,8 @@ static Var batchedTensordot(const Var &a, const Var &b,
     return reshape(transpose(x, perm), sizes);
   };
   std::vector<int> freeA, freeB;
-  Var r = batchedDot(layout(a, axesA, false, freeA),
-                     layout(b, axesB, true, freeB));
+  Var r =
+      batchedDot(layout(a, axesA, false, freeA), layout(b, axesB, true, freeB));
   std::vector<Operand> sizes{shapeOf(a, 0)};
   for (int i : freeA)
     sizes.push_back(shapeOf(a, i));
@@ -542,7 +546,8 @@ static std::vector<Var> gemmVectorize(const Node &node,
   return {cast(r, node.resultTypes()[0]->dtype())};
 }
 
-// ---- Builders -------------------------------------------------------------------
+// ---- Builders
+// -------------------------------------------------------------------
 
 Var dot(const Var &a, const Var &b) {
   if (a.ndim() == 0 || b.ndim() == 0)
@@ -589,8 +594,7 @@ Var tensordot(const Var &a, const Var &b, const std::vector<int> &axesA,
 Var tensordot(const Var &a, const Var &b, int n) {
   if (n < 0 || n > a.ndim() || n > b.ndim())
     throw ValueError("tensordot: cannot contract " + std::to_string(n) +
-                     " axes of " + a.type()->str() + " and " +
-                     b.type()->str());
+                     " axes of " + a.type()->str() + " and " + b.type()->str());
   std::vector<int> axesA, axesB;
   for (int i = 0; i < n; ++i) {
     axesA.push_back(a.ndim() - n + i);
@@ -676,7 +680,8 @@ Var productAsSum(const Node &n) {
   // broadcast where the product raises.
   for (size_t d = 0; d < patA.size(); ++d)
     if (patA[d] >= 0 && patB[d] >= 0 &&
-        a.type()->isBroadcastable(patA[d]) != b.type()->isBroadcastable(patB[d]))
+        a.type()->isBroadcastable(patA[d]) !=
+            b.type()->isBroadcastable(patB[d]))
       return Var();
   Var x = dimshuffle(a, patA), y = dimshuffle(b, patB);
   if (isFloat(t)) {
@@ -687,21 +692,38 @@ Var productAsSum(const Node &n) {
 }
 
 void registerBlasOps(OpDef *t) {
-  t[(int)OpKind::Dot] = {dotTypes, dotShape, dotEval, dotGrad,
-                         "numpy.dot of vectors and matrices", multilinearRop,
+  t[(int)OpKind::Dot] = {dotTypes,
+                         dotShape,
+                         dotEval,
+                         dotGrad,
+                         "numpy.dot of vectors and matrices",
+                         multilinearRop,
                          dotVectorize};
-  t[(int)OpKind::TensorDot] = {tensordotTypes, tensordotShape,
-                               tensordotEvalNode, tensordotGrad,
+  t[(int)OpKind::TensorDot] = {tensordotTypes,
+                               tensordotShape,
+                               tensordotEvalNode,
+                               tensordotGrad,
                                "numpy.tensordot: sums of products over "
-                               "pairs of axes", multilinearRop, dotVectorize};
-  t[(int)OpKind::BatchedDot] = {batchedDotTypes, batchedDotShape,
-                                batchedDotEval, batchedDotGrad,
+                               "pairs of axes",
+                               multilinearRop,
+                               dotVectorize};
+  t[(int)OpKind::BatchedDot] = {batchedDotTypes,
+                                batchedDotShape,
+                                batchedDotEval,
+                                batchedDotGrad,
                                 "dot(a[i], b[i]) for each i of the first "
-                                "axis", multilinearRop, batchedDotVectorize};
-  t[(int)OpKind::Gemm] = {gemmTypes, gemmShape, gemmEval, gemmGrad,
+                                "axis",
+                                multilinearRop,
+                                batchedDotVectorize};
+  t[(int)OpKind::Gemm] = {gemmTypes,
+                          gemmShape,
+                          gemmEval,
+                          gemmGrad,
                           "gemm(C, alpha, A, B, beta) = beta * C + alpha * "
                           "dot(A, B) (BLAS: zero beta ignores C, zero alpha "
-                          "ignores A and B)", gemmRop, gemmVectorize};
+                          "ignores A and B)",
+                          gemmRop,
+                          gemmVectorize};
 }
 
 } // namespace thjit

@@ -26,9 +26,9 @@ controlTypes(OpKind kind, const std::vector<Var> &ops, const Attrs &) {
   for (size_t i = 1; i < ops.size(); ++i)
     if (ops[i].ndim() != 0 ||
         (!isFloat(ops[i].dtype()) && !isInteger(ops[i].dtype())))
-      throw TypeError(std::string(kind == OpKind::GradScale ? "the factor"
-                                                            : "the bounds") +
-                      " must be real scalars; got " + ops[i].type()->str());
+      throw TypeError(
+          std::string(kind == OpKind::GradScale ? "the factor" : "the bounds") +
+          " must be real scalars; got " + ops[i].type()->str());
   return {ops[0].type()};
 }
 
@@ -67,8 +67,8 @@ static std::vector<Var> controlRop(const Node &n, const std::vector<Var> &t) {
   case OpKind::GradScale:
     return {t[0].defined() ? t[0] * n.operand(1) : Var()};
   case OpKind::UndefinedGrad:
-    throw ValueError("Rop: the gradient of undefined_grad" +
-                     n.whereCreated() + " is undefined");
+    throw ValueError("Rop: the gradient of undefined_grad" + n.whereCreated() +
+                     " is undefined");
   default:
     return {Var()};
   }
@@ -103,9 +103,7 @@ Var gradClip(const Var &x, const Operand &lo, const Operand &hi) {
 Var gradScale(const Var &x, const Operand &factor) {
   return control(OpKind::GradScale, {x, asTensor(factor)});
 }
-Var undefinedGrad(const Var &x) {
-  return control(OpKind::UndefinedGrad, {x});
-}
+Var undefinedGrad(const Var &x) { return control(OpKind::UndefinedGrad, {x}); }
 
 bool isGradControl(OpKind kind) {
   return opFamily(kind) == OpFamily::GradControl;
@@ -114,16 +112,15 @@ bool isGradControl(OpKind kind) {
 void registerGradControlOps(OpDef *t) {
   const char *docs[] = {
       "x, through which no gradient flows (x counts as a constant)",
-      "x, whose gradient is zero",
-      "x, whose gradient is clipped to [lo, hi]",
+      "x, whose gradient is zero", "x, whose gradient is clipped to [lo, hi]",
       "x, whose gradient is multiplied by a factor",
       "x, whose gradient is an error where it is used"};
   OpKind kinds[] = {OpKind::DisconnectedGrad, OpKind::ZeroGrad,
-                    OpKind::GradClip, OpKind::GradScale,
-                    OpKind::UndefinedGrad};
+                    OpKind::GradClip, OpKind::GradScale, OpKind::UndefinedGrad};
   for (int i = 0; i < 5; ++i)
-    t[(int)kinds[i]] = {controlTypes, controlShape, controlEval, controlGrad,
-                        docs[i], controlRop, controlVectorize};
+    t[(int)kinds[i]] = {controlTypes,    controlShape, controlEval,
+                        controlGrad,     docs[i],      controlRop,
+                        controlVectorize};
 }
 
 } // namespace thjit

@@ -39,7 +39,6 @@ Var fitGradient(const Var &g, const Var &x) {
   return r;
 }
 
-
 Var fitTangent(const Var &t, const Var &x) {
   Var r = t;
   if (r.dtype() != x.dtype())

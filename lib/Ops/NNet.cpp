@@ -48,8 +48,8 @@ static std::vector<NDArray> softmaxEval(const Node &n,
     for (int64_t j = 0; j < cols; ++j)
       s += std::exp(row[j] - m);
     for (int64_t j = 0; j < cols; ++j)
-      o[r * cols + j] = isLog ? row[j] - m - std::log(s)
-                              : std::exp(row[j] - m) / s;
+      o[r * cols + j] =
+          isLog ? row[j] - m - std::log(s) : std::exp(row[j] - m) / s;
   }
   return {out.reshape(x.shape()).astype(n.resultTypes()[0]->dtype())};
 }
@@ -84,14 +84,20 @@ static std::vector<Var> softmaxVectorize(const Node &n,
 }
 
 void registerNNetOps(OpDef *t) {
-  t[(int)OpKind::Softmax] = {softmaxTypes, softmaxShape, softmaxEval,
+  t[(int)OpKind::Softmax] = {softmaxTypes,
+                             softmaxShape,
+                             softmaxEval,
                              softmaxGrad,
                              "exp(x) / sum(exp(x)) over the last axis",
-                             softmaxRop, softmaxVectorize};
-  t[(int)OpKind::LogSoftmax] = {softmaxTypes, softmaxShape, softmaxEval,
+                             softmaxRop,
+                             softmaxVectorize};
+  t[(int)OpKind::LogSoftmax] = {softmaxTypes,
+                                softmaxShape,
+                                softmaxEval,
                                 softmaxGrad,
                                 "log(softmax(x)) over the last axis, stably",
-                                softmaxRop, softmaxVectorize};
+                                softmaxRop,
+                                softmaxVectorize};
 }
 
 } // namespace thjit

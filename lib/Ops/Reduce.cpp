@@ -54,14 +54,13 @@ static std::vector<int> reducedAxes(OpKind kind, const Attrs &a, int ndim) {
 static std::vector<const TensorType *>
 reduceTypes(OpKind kind, const std::vector<Var> &ops, const Attrs &a) {
   const TensorType *t = ops[0].type();
-  bool ordered = kind == OpKind::Max || kind == OpKind::Min ||
-                 isArgReduce(kind);
+  bool ordered =
+      kind == OpKind::Max || kind == OpKind::Min || isArgReduce(kind);
   if (ordered && isComplex(t->dtype()))
     throw TypeError("not defined for complex numbers");
   std::vector<int> axes = reducedAxes(kind, a, t->ndim());
   for (size_t i = 0; i < axes.size(); ++i)
-    if (axes[i] < 0 || axes[i] >= t->ndim() ||
-        (i && axes[i] <= axes[i - 1]))
+    if (axes[i] < 0 || axes[i] >= t->ndim() || (i && axes[i] <= axes[i - 1]))
       throw ValueError("invalid axes for " + t->str());
   if (isArgReduce(kind) && a.axes.size() > 1)
     throw ValueError("takes one axis or none");
@@ -78,8 +77,7 @@ reduceTypes(OpKind kind, const std::vector<Var> &ops, const Attrs &a) {
 
 static std::vector<SymShape> reduceShape(const Node &n,
                                          const std::vector<SymShape> &in) {
-  std::vector<int> axes =
-      reducedAxes(n.kind(), n.attrs(), n.operand(0).ndim());
+  std::vector<int> axes = reducedAxes(n.kind(), n.attrs(), n.operand(0).ndim());
   SymShape out;
   for (int i = 0; i < (int)in[0].size(); ++i) {
     bool reduced = std::binary_search(axes.begin(), axes.end(), i);
@@ -91,7 +89,8 @@ static std::vector<SymShape> reduceShape(const Node &n,
   return {out};
 }
 
-// ---- Reference kernel ---------------------------------------------------------
+// ---- Reference kernel
+// ---------------------------------------------------------
 
 /// Pairwise summation of v[0..n) with stride: error O(log n) ulps.
 template <class T> static T pairwiseSum(const T *v, int64_t n, int64_t step) {
@@ -102,8 +101,8 @@ template <class T> static T pairwiseSum(const T *v, int64_t n, int64_t step) {
     return s;
   }
   int64_t half = n / 2;
-  return pairwiseSum(v, half, step) + pairwiseSum(v + half * step, n - half,
-                                                  step);
+  return pairwiseSum(v, half, step) +
+         pairwiseSum(v + half * step, n - half, step);
 }
 
 template <class T> static bool isNaN(T v) {
@@ -223,19 +222,19 @@ static std::vector<NDArray> reduceEval(const Node &n,
   return {out.reshape(resultShape)};
 }
 
-// ---- Gradients ----------------------------------------------------------------
+// ---- Gradients
+// ----------------------------------------------------------------
 
 /// g (reduced, without kept axes) broadcast back to x's shape.
-static Var broadcastBack(const Var &g, const Var &x, const std::vector<int> &axes,
-                         bool keepdims) {
+static Var broadcastBack(const Var &g, const Var &x,
+                         const std::vector<int> &axes, bool keepdims) {
   Var gk = g;
   if (!keepdims) {
     std::vector<int> pattern;
     int next = 0;
     for (int i = 0; i < x.ndim(); ++i)
-      pattern.push_back(std::binary_search(axes.begin(), axes.end(), i)
-                            ? -1
-                            : next++);
+      pattern.push_back(
+          std::binary_search(axes.begin(), axes.end(), i) ? -1 : next++);
     gk = dimshuffle(g, pattern);
   }
   return gk;
@@ -260,14 +259,14 @@ static std::vector<Var> reduceGrad(const Node &n, const std::vector<Var> &g) {
   case OpKind::Prod: {
     // Exact with zeros: the product of the others where x is the only zero.
     Var isZero = eq(x, 0);
-    Var zeroCount = broadcastBack(sum(isZero, Axes(axes), false), x, axes,
-                                  false);
-    Var prodNonZero = broadcastBack(prod(where(isZero, 1, x), Axes(axes)), x,
-                                    axes, false);
+    Var zeroCount =
+        broadcastBack(sum(isZero, Axes(axes), false), x, axes, false);
+    Var prodNonZero =
+        broadcastBack(prod(where(isZero, 1, x), Axes(axes)), x, axes, false);
     Var noZero = gk * zk / where(isZero, 1, x);
     Var oneZero = where(isZero, gk * prodNonZero, 0);
-    return {where(eq(zeroCount, 0), noZero,
-                  where(eq(zeroCount, 1), oneZero, 0))};
+    return {
+        where(eq(zeroCount, 0), noZero, where(eq(zeroCount, 1), oneZero, 0))};
   }
   default:
     return {isFloat(x.dtype()) ? zerosLike(x) : Var()};
@@ -310,7 +309,8 @@ static std::vector<Var> reduceVectorize(const Node &n,
   return makeOp(n.kind(), {ops[0]}, a);
 }
 
-// ---- Builders -----------------------------------------------------------------
+// ---- Builders
+// -----------------------------------------------------------------
 
 static std::vector<int> normalizeAxes(const Axes &axes, int ndim,
                                       const char *op) {
@@ -366,9 +366,7 @@ static Var countOf(const Var &x, const std::vector<int> &axes, DType t) {
   return cast(n, t);
 }
 
-static DType meanDType(DType t) {
-  return isInexact(t) ? t : DType::Float64;
-}
+static DType meanDType(DType t) { return isInexact(t) ? t : DType::Float64; }
 
 Var mean(const Var &x, const Axes &axes, bool keepdims) {
   std::vector<int> ax = normalizeAxes(axes, x.ndim(), "mean");
@@ -428,9 +426,9 @@ void registerReduceOps(OpDef *t) {
       {OpKind::ArgMin, true, "the index of the first smallest element"},
   };
   for (const auto &o : ops)
-    t[(int)o.kind] = {reduceTypes, reduceShape, reduceEval,
-                      o.differentiable ? reduceGrad : nullptr, o.doc,
-                      o.differentiable ? reduceRop : nullptr,
+    t[(int)o.kind] = {reduceTypes,    reduceShape,
+                      reduceEval,     o.differentiable ? reduceGrad : nullptr,
+                      o.doc,          o.differentiable ? reduceRop : nullptr,
                       reduceVectorize};
 }
 

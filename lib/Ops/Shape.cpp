@@ -29,11 +29,13 @@ static Var int64Scalar(int64_t v) { return constant(Scalar::fromInt(v)); }
 
 /// Integer scalar operands (sizes, indices) are cast to int64.
 static Var asIndexScalar(const Operand &o, const char *op) {
-  Var v = o.isVar() ? o.asVar() : constant(Scalar::fromInt(o.pyValue().toInt()));
+  Var v =
+      o.isVar() ? o.asVar() : constant(Scalar::fromInt(o.pyValue().toInt()));
   if (!o.isVar() && o.pyKind() != PyScalarKind::Int &&
       o.pyKind() != PyScalarKind::Bool)
-    throw TypeError(std::string(op) + ": sizes and indices must be integers; "
-                                      "got " +
+    throw TypeError(std::string(op) +
+                    ": sizes and indices must be integers; "
+                    "got " +
                     o.pyValue().str());
   if (v.ndim() != 0 || !(isInteger(v.dtype()) || isBool(v.dtype())))
     throw TypeError(std::string(op) +
@@ -145,8 +147,7 @@ Var transpose(const Var &x, const std::vector<int> &perm) {
 // ---- reshape ----------------------------------------------------------------
 
 /// The elements of a shape vector when each is a known constant.
-static std::vector<std::optional<int64_t>> staticElements(const Var &v,
-                                                         int n) {
+static std::vector<std::optional<int64_t>> staticElements(const Var &v, int n) {
   std::vector<std::optional<int64_t>> out(n);
   if (v.isConstant()) {
     NDArray c = v.constantValue();
@@ -162,8 +163,7 @@ static std::vector<std::optional<int64_t>> staticElements(const Var &v,
 static std::vector<const TensorType *>
 reshapeTypes(OpKind, const std::vector<Var> &ops, const Attrs &) {
   const Var &s = ops[1];
-  if (s.ndim() != 1 || !isInteger(s.dtype()) ||
-      s.type()->size(0) == kUnknown)
+  if (s.ndim() != 1 || !isInteger(s.dtype()) || s.type()->size(0) == kUnknown)
     throw TypeError("the new shape must be an integer vector of known "
                     "length; got " +
                     s.type()->str());
@@ -279,7 +279,8 @@ Var flatten(const Var &x, int ndim) {
   return reshape(x, sizes);
 }
 
-// ---- shape, shape_i, make_vector ---------------------------------------------
+// ---- shape, shape_i, make_vector
+// ---------------------------------------------
 
 static std::vector<const TensorType *>
 shapeTypes(OpKind, const std::vector<Var> &ops, const Attrs &) {
@@ -289,7 +290,8 @@ static std::vector<SymShape> shapeShape(const Node &n,
                                         const std::vector<SymShape> &) {
   return {{int64Scalar(n.operand(0).ndim())}};
 }
-static std::vector<NDArray> shapeEval(const Node &, const std::vector<NDArray> &in) {
+static std::vector<NDArray> shapeEval(const Node &,
+                                      const std::vector<NDArray> &in) {
   std::vector<Scalar> dims;
   for (int64_t d : in[0].shape())
     dims.push_back(Scalar::fromInt(d));
@@ -403,9 +405,9 @@ allocTypes(OpKind, const std::vector<Var> &ops, const Attrs &) {
     if (a >= 0 && !v->isBroadcastable(a)) {
       int64_t vs = v->size(a);
       if (vs != kUnknown && shape[i] != kUnknown && vs != shape[i])
-        throw ShapeError("a value of type " + v->str() +
-                         " does not fit size " + std::to_string(shape[i]) +
-                         " in dimension " + std::to_string(i));
+        throw ShapeError("a value of type " + v->str() + " does not fit size " +
+                         std::to_string(shape[i]) + " in dimension " +
+                         std::to_string(i));
       if (shape[i] == kUnknown)
         shape[i] = vs;
     }
@@ -453,8 +455,7 @@ Var fill(const Var &model, const Operand &value) {
   std::vector<Operand> sizes;
   for (int i = 0; i < model.ndim(); ++i)
     sizes.push_back(shapeOf(model, i));
-  Var v = value.isVar() ? value.asVar()
-                        : asTensors({model, value}, "fill")[1];
+  Var v = value.isVar() ? value.asVar() : asTensors({model, value}, "fill")[1];
   return alloc(v, sizes);
 }
 
@@ -483,7 +484,8 @@ Var onesLike(const Var &x, std::optional<DType> dtype) {
   return ones(sizesOf(x), dtype.value_or(x.dtype()));
 }
 
-// ---- arange, eye --------------------------------------------------------------
+// ---- arange, eye
+// --------------------------------------------------------------
 
 static std::vector<const TensorType *>
 arangeTypes(OpKind, const std::vector<Var> &ops, const Attrs &a) {
@@ -531,10 +533,10 @@ static std::vector<NDArray> arangeEval(const Node &n,
   NDArray out = NDArray::empty(t, {len});
   bool ints = !isInexact(in[0].dtype()) && !isInexact(in[2].dtype());
   for (int64_t i = 0; i < len; ++i) {
-    Scalar v = ints ? Scalar::fromInt(in[0].item().toInt() +
-                                      i * in[2].item().toInt())
-                    : Scalar(in[0].item().toDouble() +
-                             (double)i * in[2].item().toDouble());
+    Scalar v =
+        ints ? Scalar::fromInt(in[0].item().toInt() + i * in[2].item().toInt())
+             : Scalar(in[0].item().toDouble() +
+                      (double)i * in[2].item().toDouble());
     out.setAt({i}, v);
   }
   return {out};
@@ -591,7 +593,8 @@ Var eye(const Operand &n, const Operand &m, const Operand &k,
                 a)[0];
 }
 
-// ---- join, split --------------------------------------------------------------
+// ---- join, split
+// --------------------------------------------------------------
 
 static std::vector<const TensorType *>
 joinTypes(OpKind, const std::vector<Var> &ops, const Attrs &a) {
@@ -763,9 +766,8 @@ static std::vector<NDArray> splitEval(const Node &n,
 static std::vector<Var> splitGrad(const Node &n, const std::vector<Var> &g) {
   std::vector<Var> pieces;
   for (int i = 0; i < n.numResults(); ++i)
-    pieces.push_back(g[i].defined()
-                         ? g[i]
-                         : zerosLike(const_cast<Node &>(n).result(i)));
+    pieces.push_back(
+        g[i].defined() ? g[i] : zerosLike(const_cast<Node &>(n).result(i)));
   return {concatenate(pieces, n.attrs().axes[0]), Var()};
 }
 
@@ -773,8 +775,7 @@ std::vector<Var> split(const Var &x, const Operand &sizes, int n, int axis) {
   Var s = sizes.isVar() ? asInt64Sizes(sizes.asVar()) : asTensor(sizes);
   if (s.ndim() != 1 || s.type()->size(0) != n)
     throw ValueError("split: " + std::to_string(n) +
-                     " pieces asked for, but the sizes are " +
-                     s.type()->str());
+                     " pieces asked for, but the sizes are " + s.type()->str());
   Attrs a;
   a.axes = {normalizeAxis(axis, x.ndim(), "split")};
   return makeOp(OpKind::Split, {x, s}, a);
@@ -788,7 +789,8 @@ static std::vector<Var> firstOperandRop(const Node &n,
 
 // ---- Registration -----------------------------------------------------------
 
-// ---- Batch rules ----------------------------------------------------------------
+// ---- Batch rules
+// ----------------------------------------------------------------
 
 static std::vector<Var> dimshuffleVectorize(const Node &n,
                                             const std::vector<Var> &ops,
@@ -818,8 +820,8 @@ static std::vector<Var> reshapeVectorize(const Node &n,
     for (int i = 1; i < ops[0].ndim(); ++i)
       items = items * shapeOf(ops[0], i);
     Var unknown = lt(sizes, 0);
-    sizes = where(unknown, floorDiv(items, prod(where(unknown, 1, sizes))),
-                  sizes);
+    sizes =
+        where(unknown, floorDiv(items, prod(where(unknown, 1, sizes))), sizes);
   }
   return {reshape(ops[0], concatenate({makeVector({size}), sizes}))};
 }
@@ -827,8 +829,7 @@ static std::vector<Var> reshapeVectorize(const Node &n,
 /// The shape of a batch's items, the same for all of them.
 static std::vector<Var> shapeVectorize(const Node &n,
                                        const std::vector<Var> &ops,
-                                       const std::vector<bool> &,
-                                       const Var &) {
+                                       const std::vector<bool> &, const Var &) {
   if (n.kind() == OpKind::ShapeI)
     return {shapeOf(ops[0], n.attrs().axes[0] + 1)};
   return {subtensor(shape(ops[0]), {Index::slice(int64Scalar(1))})};
@@ -859,8 +860,7 @@ static std::vector<Var> allocVectorize(const Node &n,
 
 /// arange and eye: their sizes are their operands.
 static std::vector<Var> sizedVectorize(const Node &n, const std::vector<Var> &,
-                                       const std::vector<bool> &,
-                                       const Var &) {
+                                       const std::vector<bool> &, const Var &) {
   cannotVectorize(n, "the size of the result");
 }
 
@@ -884,37 +884,77 @@ static std::vector<Var> splitVectorize(const Node &n,
 }
 
 void registerShapeOps(OpDef *t) {
-  t[(int)OpKind::DimShuffle] = {dimshuffleTypes, dimshuffleShape,
-                                dimshuffleEval, dimshuffleGrad,
+  t[(int)OpKind::DimShuffle] = {dimshuffleTypes,
+                                dimshuffleShape,
+                                dimshuffleEval,
+                                dimshuffleGrad,
                                 "reorders axes, inserts broadcastable ones "
-                                "('x') and drops broadcastable ones", firstOperandRop, dimshuffleVectorize};
-  t[(int)OpKind::Reshape] = {reshapeTypes, reshapeShape, reshapeEval,
+                                "('x') and drops broadcastable ones",
+                                firstOperandRop,
+                                dimshuffleVectorize};
+  t[(int)OpKind::Reshape] = {reshapeTypes,
+                             reshapeShape,
+                             reshapeEval,
                              reshapeGrad,
                              "the same elements in a new shape (-1 infers "
-                             "one size); a view when the strides allow", firstOperandRop, reshapeVectorize};
-  t[(int)OpKind::Shape] = {shapeTypes, shapeShape, shapeEval, nullptr,
+                             "one size); a view when the strides allow",
+                             firstOperandRop,
+                             reshapeVectorize};
+  t[(int)OpKind::Shape] = {shapeTypes,
+                           shapeShape,
+                           shapeEval,
+                           nullptr,
                            "the shape of a value as an int64 vector",
-                           nullptr, shapeVectorize};
-  t[(int)OpKind::ShapeI] = {shapeITypes, scalarShape, shapeIEval, nullptr,
+                           nullptr,
+                           shapeVectorize};
+  t[(int)OpKind::ShapeI] = {shapeITypes,
+                            scalarShape,
+                            shapeIEval,
+                            nullptr,
                             "the size of one axis as an int64 scalar",
-                           nullptr, shapeVectorize};
-  t[(int)OpKind::MakeVector] = {makeVectorTypes, makeVectorShape,
-                                makeVectorEval, makeVectorGrad,
-                                "a vector of scalars", linearRop, makeVectorVectorize};
-  t[(int)OpKind::Alloc] = {allocTypes, allocShape, allocEval, allocGrad,
+                            nullptr,
+                            shapeVectorize};
+  t[(int)OpKind::MakeVector] = {makeVectorTypes,       makeVectorShape,
+                                makeVectorEval,        makeVectorGrad,
+                                "a vector of scalars", linearRop,
+                                makeVectorVectorize};
+  t[(int)OpKind::Alloc] = {allocTypes,
+                           allocShape,
+                           allocEval,
+                           allocGrad,
                            "a new array of the given shape filled with a "
-                           "(broadcast) value", firstOperandRop, allocVectorize};
-  t[(int)OpKind::ARange] = {arangeTypes, arangeShape, arangeEval, nullptr,
+                           "(broadcast) value",
+                           firstOperandRop,
+                           allocVectorize};
+  t[(int)OpKind::ARange] = {arangeTypes,
+                            arangeShape,
+                            arangeEval,
+                            nullptr,
                             "evenly spaced values in [start, stop)",
-                           nullptr, sizedVectorize};
-  t[(int)OpKind::Eye] = {eyeTypes, eyeShape, eyeEval, nullptr,
+                            nullptr,
+                            sizedVectorize};
+  t[(int)OpKind::Eye] = {eyeTypes,
+                         eyeShape,
+                         eyeEval,
+                         nullptr,
                          "an n x m matrix with ones on diagonal k",
-                           nullptr, sizedVectorize};
-  t[(int)OpKind::Join] = {joinTypes, joinShape, joinEval, joinGrad,
+                         nullptr,
+                         sizedVectorize};
+  t[(int)OpKind::Join] = {joinTypes,
+                          joinShape,
+                          joinEval,
+                          joinGrad,
                           "arrays joined along an existing axis "
-                          "(numpy.concatenate)", linearRop, joinVectorize};
-  t[(int)OpKind::Split] = {splitTypes, splitShape, splitEval, splitGrad,
-                           "pieces of given sizes along an axis", firstOperandRop, splitVectorize};
+                          "(numpy.concatenate)",
+                          linearRop,
+                          joinVectorize};
+  t[(int)OpKind::Split] = {splitTypes,
+                           splitShape,
+                           splitEval,
+                           splitGrad,
+                           "pieces of given sizes along an axis",
+                           firstOperandRop,
+                           splitVectorize};
 }
 
 } // namespace thjit

@@ -127,9 +127,8 @@ NDArray applyIndex(const NDArray &x, const std::vector<IndexEntry> &spec,
       int64_t i = values[next++].item().toInt();
       if (i < -len || i >= len)
         throw IndexError("index " + std::to_string(i) +
-                         " is out of bounds for axis " +
-                         std::to_string(axis) + " with size " +
-                         std::to_string(len));
+                         " is out of bounds for axis " + std::to_string(axis) +
+                         " with size " + std::to_string(len));
       r = r.select(axis, i < 0 ? i + len : i);
       continue;
     }
@@ -255,11 +254,14 @@ static std::vector<Var> subtensorGrad(const Node &n,
   std::vector<Var> out(n.numOperands());
   std::vector<Var> values = indexValues(n);
   auto at = [&](const Var &x) {
-    return makeOp(OpKind::Subtensor, [&] {
-      std::vector<Var> ops{x};
-      ops.insert(ops.end(), values.begin(), values.end());
-      return ops;
-    }(), n.attrs())[0];
+    return makeOp(
+        OpKind::Subtensor,
+        [&] {
+          std::vector<Var> ops{x};
+          ops.insert(ops.end(), values.begin(), values.end());
+          return ops;
+        }(),
+        n.attrs())[0];
   };
   auto write = [&](OpKind kind, const Var &x, const Var &y) {
     std::vector<Var> ops{x, y};
@@ -294,8 +296,7 @@ static Var indexScalar(const Operand &o) {
   }
   const Var &v = o.asVar();
   if (v.ndim() != 0 || !(isInteger(v.dtype()) || isBool(v.dtype())))
-    throw IndexError("indices must be integer scalars; got " +
-                     v.type()->str() +
+    throw IndexError("indices must be integer scalars; got " + v.type()->str() +
                      " (indexing with arrays is not supported yet)");
   return cast(v, DType::Int64);
 }
@@ -313,9 +314,8 @@ buildIndex(const Var &x, const std::vector<Index> &index) {
   if (ellipses > 1)
     throw IndexError("an index can only have a single ellipsis ('...')");
   if (used > x.ndim())
-    throw IndexError("too many indices for a value of type " +
-                     x.type()->str() + ": " + std::to_string(used) +
-                     " were given");
+    throw IndexError("too many indices for a value of type " + x.type()->str() +
+                     ": " + std::to_string(used) + " were given");
   std::vector<IndexEntry> spec;
   std::vector<Var> values;
   for (const Index &e : index) {
@@ -330,7 +330,9 @@ buildIndex(const Var &x, const std::vector<Index> &index) {
       values.push_back(indexScalar(*e.value));
     } else if (e.kind == IndexEntry::Slice) {
       // None parts are absent; a step of 1 needs no operand.
-      auto present = [](const std::optional<Operand> &o) { return o.has_value(); };
+      auto present = [](const std::optional<Operand> &o) {
+        return o.has_value();
+      };
       entry.hasStart = present(e.start);
       entry.hasStop = present(e.stop);
       entry.hasStep = present(e.step) &&
@@ -424,18 +426,27 @@ static std::vector<Var> subtensorVectorize(const Node &n,
 }
 
 void registerSubtensorOps(OpDef *t) {
-  t[(int)OpKind::Subtensor] = {subtensorTypes, subtensorShape, subtensorEval,
+  t[(int)OpKind::Subtensor] = {subtensorTypes,
+                               subtensorShape,
+                               subtensorEval,
                                subtensorGrad,
                                "x[index]: basic indexing with ints, slices "
-                               "and None (a view)", subtensorRop,
+                               "and None (a view)",
+                               subtensorRop,
                                subtensorVectorize};
-  t[(int)OpKind::SetSubtensor] = {subtensorTypes, subtensorShape,
-                                  subtensorEval, subtensorGrad,
-                                  "x with x[index] replaced by y", subtensorRop,
+  t[(int)OpKind::SetSubtensor] = {subtensorTypes,
+                                  subtensorShape,
+                                  subtensorEval,
+                                  subtensorGrad,
+                                  "x with x[index] replaced by y",
+                                  subtensorRop,
                                   subtensorVectorize};
-  t[(int)OpKind::IncSubtensor] = {subtensorTypes, subtensorShape,
-                                  subtensorEval, subtensorGrad,
-                                  "x with y added to x[index]", subtensorRop,
+  t[(int)OpKind::IncSubtensor] = {subtensorTypes,
+                                  subtensorShape,
+                                  subtensorEval,
+                                  subtensorGrad,
+                                  "x with y added to x[index]",
+                                  subtensorRop,
                                   subtensorVectorize};
 }
 

@@ -112,8 +112,8 @@ void checkJacobian(const Builder &f, const std::vector<Shape> &shapes,
     std::vector<Var> xs;
     for (const Shape &s : shapes)
       xs.push_back(vectorize ? input(s)
-                             : tensor(DType::Float64,
-                                      std::vector<int64_t>(s.begin(), s.end())));
+                             : tensor(DType::Float64, std::vector<int64_t>(
+                                                          s.begin(), s.end())));
     Var y = f(xs);
     INFO("the expression has type " << y.type()->str());
     JacobianOptions opts;
@@ -187,23 +187,27 @@ TEST_CASE("vectorizeGraph: products", "[grad][vectorize]") {
   checkVectorizeAll(d, {{3}, {3, 2}});
   checkVectorizeAll(d, {{2, 3}, {3, 4}});
   checkVectorizeAll(
-      [](auto x) { return tensordot(x[0], x[1], {0, 2}, {2, 0}); },
+      [](auto x) {
+        return tensordot(x[0], x[1], {0, 2}, {2, 0});
+      },
       {{2, 3, 4}, {4, 5, 2}});
   checkVectorizeAll([](auto x) { return batchedDot(x[0], x[1]); },
                     {{2, 3, 4}, {2, 4}});
   checkVectorizeAll([](auto x) { return batchedDot(x[0], x[1]); },
                     {{2, 4}, {2, 4, 3}});
-  checkVectorizeAll(
-      [](auto x) { return gemm(x[0], x[1], x[2], x[3], x[4]); },
-      {{2, 4}, {}, {2, 3}, {3, 4}, {}});
+  checkVectorizeAll([](auto x) { return gemm(x[0], x[1], x[2], x[3], x[4]); },
+                    {{2, 4}, {}, {2, 3}, {3, 4}, {}});
   checkVectorizeAll([](auto x) { return gemm(x[0], x[1], x[2], x[3], x[4]); },
                     {{2}, {}, {2, 3}, {3}, {}});
 }
 
 TEST_CASE("vectorizeGraph: shapes", "[grad][vectorize]") {
   checkVectorizeAll([](auto x) { return transpose(x[0]); }, {{2, 3}});
-  checkVectorizeAll([](auto x) { return dimshuffle(x[0], {-1, 1, 0}); },
-                    {{2, 3}});
+  checkVectorizeAll(
+      [](auto x) {
+        return dimshuffle(x[0], {-1, 1, 0});
+      },
+      {{2, 3}});
   checkVectorizeAll([](auto x) { return reshape(x[0], {-1}); }, {{2, 3}});
   checkVectorizeAll([](auto x) { return reshape(x[0], {3, -1}); }, {{2, 3}});
   checkVectorizeAll([](auto x) { return reshape(x[0], shape(x[1])); },
@@ -215,18 +219,25 @@ TEST_CASE("vectorizeGraph: shapes", "[grad][vectorize]") {
   checkVectorizeAll(
       [](auto x) { return x[0] + cast(shapeOf(x[0], 1), DType::Float64); },
       {{2, 3}});
-  checkVectorizeAll([](auto x) { return alloc(x[0], {2, shapeOf(x[0], 0)}); },
-                    {{3}});
+  checkVectorizeAll(
+      [](auto x) {
+        return alloc(x[0], {2, shapeOf(x[0], 0)});
+      },
+      {{3}});
   checkVectorizeAll([](auto x) { return alloc(x[0], {2, 3}); }, {{}});
-  checkVectorizeAll([](auto x) { return concatenate({x[0], x[1]}, 1); },
-                    {{2, 3}, {2, 1}});
+  checkVectorizeAll(
+      [](auto x) {
+        return concatenate({x[0], x[1]}, 1);
+      },
+      {{2, 3}, {2, 1}});
   checkVectorizeAll([](auto x) { return stack({x[0], x[1]}); }, {{3}, {3}});
   checkVectorizeAll(
       [](auto x) {
-        return split(x[0], constant(NDArray::fromValues(
-                               DType::Int64,
-                               {Scalar::fromInt(1), Scalar::fromInt(2)}, {2})),
-                     2, 1)[1];
+        return split(
+            x[0],
+            constant(NDArray::fromValues(
+                DType::Int64, {Scalar::fromInt(1), Scalar::fromInt(2)}, {2})),
+            2, 1)[1];
       },
       {{2, 3}});
   checkVectorizeAll(
@@ -244,13 +255,17 @@ TEST_CASE("vectorizeGraph: indexing", "[grad][vectorize]") {
       {{3, 4}});
   checkVectorizeAll([](auto x) { return at(x[0], 1); }, {{3, 4}});
   checkVectorizeAll(
-      [](auto x) { return subtensor(x[0], {Index::newAxis(), Index::at(2)}); },
+      [](auto x) {
+        return subtensor(x[0], {Index::newAxis(), Index::at(2)});
+      },
       {{3, 4}});
   checkVectorizeAll(
-      [](auto x) { return setSubtensor(subtensor(x[0], {Index::slice(1)}), x[1]); },
+      [](auto x) {
+        return setSubtensor(subtensor(x[0], {Index::slice(1)}), x[1]);
+      },
       {{3, 4}, {4}});
-  checkVectorizeAll(
-      [](auto x) { return incSubtensor(at(x[0], 0), x[1]); }, {{3, 4}, {4}});
+  checkVectorizeAll([](auto x) { return incSubtensor(at(x[0], 0), x[1]); },
+                    {{3, 4}, {4}});
   checkVectorizeAll(
       [](auto x) {
         return incSubtensor(subtensor(x[0], {Index::newAxis(), Index::at(1)}),
@@ -272,10 +287,10 @@ TEST_CASE("vectorizeGraph: what cannot vary per item is an error",
           "[grad][vectorize]") {
   Var x = vector("x"), n = scalar("n", DType::Int64);
   Var X = matrix("X"), N = vector("N", DType::Int64);
-  CHECK_THROWS_WITH(vectorizeGraph({x * cast(arange(0, n), DType::Float64)},
-                                   {{n, N}}),
-                    Catch::Contains("cannot vectorize arange") &&
-                        Catch::Contains("the size of the result"));
+  CHECK_THROWS_WITH(
+      vectorizeGraph({x * cast(arange(0, n), DType::Float64)}, {{n, N}}),
+      Catch::Contains("cannot vectorize arange") &&
+          Catch::Contains("the size of the result"));
   CHECK_THROWS_WITH(vectorizeGraph({subtensor(x, {Index::at(n)})}, {{n, N}}),
                     Catch::Contains("cannot vectorize subtensor") &&
                         Catch::Contains("the index would differ"));
@@ -283,8 +298,9 @@ TEST_CASE("vectorizeGraph: what cannot vary per item is an error",
                     Catch::Contains("must have type float64 and rank 2"));
   // Nothing depends on the batch: the output is repeated.
   Var y = vectorizeGraph({x + 1}, {{n, N}})[0];
-  NDArray r = call({x, N}, {y}, {array(DType::Float64, {2}, {1, 2}),
-                                  ints(DType::Int64, {3}, {0, 0, 0})})[0];
+  NDArray r = call({x, N}, {y},
+                   {array(DType::Float64, {2}, {1, 2}),
+                    ints(DType::Int64, {3}, {0, 0, 0})})[0];
   expectNear(r, {3, 2}, {2, 3, 2, 3, 2, 3});
   (void)X;
 }
@@ -321,7 +337,9 @@ TEST_CASE("jacobian against central differences", "[grad][jacobian]") {
   checkJacobian([](auto x) { return tanh(dot(x[0], x[1])); }, {{2, 3}, {3}});
   checkJacobian([](auto x) { return x[0] * sum(x[1], 0); }, {{2, 3}, {2, 3}});
   checkJacobian(
-      [](auto x) { return concatenate({exp(x[0]), x[0] * x[1]}, 0); },
+      [](auto x) {
+        return concatenate({exp(x[0]), x[0] * x[1]}, 0);
+      },
       {{3}, {3}});
   checkJacobian([](auto x) { return logSoftmax(x[0] / (1 + sqr(x[1]))); },
                 {{2, 3}, {3}});
@@ -355,15 +373,16 @@ TEST_CASE("hessian against closed forms", "[grad][jacobian]") {
       want.push_back((a[i * 3 + j] + a[j * 3 + i]) / 2);
   expectNear(H, {3, 3}, want, 1e-14);
   // A cost linear in x: zeros.
-  expectNear(call({x}, {hessian(sum(x * 3), x)}, {xv})[0], {3, 3}, std::vector<double>(9, 0));
+  expectNear(call({x}, {hessian(sum(x * 3), x)}, {xv})[0], {3, 3},
+             std::vector<double>(9, 0));
   // Batched and row by row agree (static shapes for the rows).
   Var xs = tensor(DType::Float64, {3}, "xs");
   JacobianOptions rows;
   rows.vectorize = false;
-  std::vector<NDArray> both =
-      call({xs}, {hessian(sum(exp(xs) * sin(xs)), xs),
-                  hessian(sum(exp(xs) * sin(xs)), xs, rows)},
-           {xv});
+  std::vector<NDArray> both = call({xs},
+                                   {hessian(sum(exp(xs) * sin(xs)), xs),
+                                    hessian(sum(exp(xs) * sin(xs)), xs, rows)},
+                                   {xv});
   expectClose(both[0], both[1], 1e-14);
 }
 
@@ -382,7 +401,8 @@ TEST_CASE("hessian of the logistic regression cost", "[grad][jacobian]") {
   NDArray yv = array(DType::Float64, {N}, {0, 1, 1, 0, 1});
   NDArray wv = uniformArray({F}, -1, 1, 0, rng);
   NDArray bv = NDArray::scalar(Scalar(0.3));
-  std::vector<NDArray> r = call({x, y, w, b}, {H[0], H[1], p}, {xv, yv, wv, bv});
+  std::vector<NDArray> r =
+      call({x, y, w, b}, {H[0], H[1], p}, {xv, yv, wv, bv});
   std::vector<double> X = flat(xv), P = flat(r[2]), want(F * F, 0);
   double hb = 0;
   for (int64_t n = 0; n < N; ++n) {

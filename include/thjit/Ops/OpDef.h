@@ -24,18 +24,16 @@ struct OpDef {
   /// The result types for these operands and attributes. Throws TypeError or
   /// ValueError with a message that names the problem (the caller prefixes
   /// the op's name).
-  std::vector<const TensorType *> (*inferTypes)(OpKind kind,
-                                                const std::vector<Var> &operands,
-                                                const Attrs &attrs) = nullptr;
+  std::vector<const TensorType *> (*inferTypes)(
+      OpKind kind, const std::vector<Var> &operands,
+      const Attrs &attrs) = nullptr;
   /// The shapes of the results as int64 scalar graphs, given the operands'.
-  std::vector<SymShape> (*inferShape)(const Node &node,
-                                      const std::vector<SymShape> &operands) =
-      nullptr;
+  std::vector<SymShape> (*inferShape)(
+      const Node &node, const std::vector<SymShape> &operands) = nullptr;
   /// The reference kernel: fresh results (or views of operands) for these
   /// operand values. Throws ShapeError/IndexError/ValueError for bad values.
-  std::vector<NDArray> (*evaluate)(const Node &node,
-                                   const std::vector<NDArray> &operands) =
-      nullptr;
+  std::vector<NDArray> (*evaluate)(
+      const Node &node, const std::vector<NDArray> &operands) = nullptr;
   /// Gradients with respect to each operand given the gradients of the
   /// results (an undefined Var is a result nothing depends on). An undefined
   /// Var in the answer means "no gradient" (integer operands, indices).
