@@ -2320,6 +2320,37 @@ void Library::Impl::buildModules() {
     opts.returnDisconnected = returnDisconnected(b);
     return results(Rop(f, wrt, v, opts), singleF);
   }));
+  // jacobian(expression, wrt, ...) and hessian(cost, wrt, ...).
+  auto jacobianLike = [=, this](const char *name) {
+    return Value(makeBuiltin(name, [=, this](Interpreter &, CallArgs &args) {
+      ArgBinder b(args, name,
+                  {std::string(name) == "jacobian" ? "expression" : "cost",
+                   "wrt", "consider_constant", "disconnected_inputs",
+                   "vectorize"},
+                  2);
+      const Value &e = *b.get(std::string(name) == "jacobian" ? "expression"
+                                                              : "cost");
+      if (!e.is(ValueKind::Symbolic))
+        throw TypeError(std::string(name) + ": the " +
+                        (std::string(name) == "jacobian" ? "expression"
+                                                         : "cost") +
+                        " must be a symbolic variable, not " + typeName(e));
+      GradOptions g = gradOptions(b);
+      JacobianOptions opts;
+      opts.considerConstant = g.considerConstant;
+      opts.disconnectedInputs = g.disconnectedInputs;
+      opts.vectorize = truthy(b.getOr("vectorize", Value(true)));
+      bool single;
+      std::vector<Var> wrt =
+          symbolics(*b.get("wrt"), std::string(name) + ": wrt", single);
+      return results(std::string(name) == "jacobian"
+                         ? jacobian(e.as<Var>(), wrt, opts)
+                         : hessian(e.as<Var>(), wrt, opts),
+                     single);
+    }));
+  };
+  Value jacobianValue = jacobianLike("jacobian");
+  Value hessianValue = jacobianLike("hessian");
   auto gradient = std::make_shared<Namespace>();
   gradient->name = "theano.gradient";
   // A gradient control: x, then the operands `make` reads from the binder.
@@ -2356,7 +2387,9 @@ void Library::Impl::buildModules() {
           });
   for (auto [name, value] : {std::pair{"grad", gradValue},
                              std::pair{"Lop", lopValue},
-                             std::pair{"Rop", ropValue}}) {
+                             std::pair{"Rop", ropValue},
+                             std::pair{"jacobian", jacobianValue},
+                             std::pair{"hessian", hessianValue}}) {
     gradient->members[name] = value;
     T->members[name] = value;
   }

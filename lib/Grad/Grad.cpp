@@ -291,8 +291,14 @@ std::vector<Var> Rop(const std::vector<Var> &f, const std::vector<Var> &wrt,
       throw ValueError("Rop: an expression is undefined");
   Graph graph({}, f);
   std::map<Var, Var, VarLess> tangent;
-  for (size_t i = 0; i < wrt.size(); ++i)
-    tangent[wrt[i]] = fitTangent(evalPoints[i], wrt[i]);
+  for (size_t i = 0; i < wrt.size(); ++i) {
+    // Checked at run time to have wrt's shape (a ShapeError otherwise),
+    // which also makes the result a function of wrt, as in Theano.
+    std::vector<Operand> sizes;
+    for (int a = 0; a < wrt[i].ndim(); ++a)
+      sizes.push_back(shapeOf(wrt[i], a));
+    tangent[wrt[i]] = alloc(fitTangent(evalPoints[i], wrt[i]), sizes);
+  }
   for (Node *n : graph.nodes()) {
     if (n->isLeaf())
       continue;
