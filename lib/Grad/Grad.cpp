@@ -43,6 +43,71 @@ static void disconnected(DisconnectedInputs mode, const std::string &msg,
   }
 }
 
+static std::vector<Var> backprop(const std::vector<std::pair<Var, Var>> &seeds,
+                                 const std::vector<Var> &wrt,
+                                 const GradOptions &options, const char *what);
+
+/// The L-op of an op_from_graph node: its override for the declared
+/// operands, else reverse mode through its graph.
+static std::vector<Var> opFromGraphLop(const Node &n,
+                                       const std::vector<Var> &resultGrads,
+                                       const std::vector<bool> &needed) {
+  const OpGraph &g = *n.attrs().graph;
+  size_t declared = g.inputs.size() - g.shared.size();
+  std::vector<Var> grads(n.numOperands());
+  std::vector<Var> filled; // the result gradients, zeros where undefined
+  for (int r = 0; r < n.numResults(); ++r)
+    filled.push_back(resultGrads[r].defined()
+                         ? resultGrads[r]
+                         : zerosLike(const_cast<Node &>(n).result(r)));
+  bool throughGraph = !g.lopOverride;
+  if (g.lopOverride) {
+    std::vector<Var> args(n.operands().begin(),
+                          n.operands().begin() + declared);
+    std::vector<Var> given = g.lopOverride(args, filled);
+    if (given.size() != declared)
+      throw ValueError(g.name + ": the gradient override returned " +
+                       std::to_string(given.size()) + " gradients for " +
+                       std::to_string(declared) + " inputs");
+    for (size_t i = 0; i < declared; ++i)
+      grads[i] = given[i];
+    // Shared variables read inside still get theirs from the graph.
+    for (size_t i = declared; i < g.inputs.size(); ++i)
+      throughGraph |= needed[i];
+  }
+  if (!throughGraph)
+    return grads;
+  std::vector<std::pair<Var, Var>> seeds;
+  for (int r = 0; r < n.numResults(); ++r)
+    if (resultGrads[r].defined() && isFloat(g.outputs[r].dtype()))
+      seeds.push_back({g.outputs[r], resultGrads[r]});
+  std::vector<Var> wrt;
+  std::vector<size_t> which;
+  for (size_t i = g.lopOverride ? declared : 0; i < g.inputs.size(); ++i)
+    if (needed[i]) {
+      wrt.push_back(g.inputs[i]);
+      which.push_back(i);
+    }
+  if (seeds.empty() || wrt.empty())
+    return grads;
+  GradOptions o;
+  o.disconnectedInputs = DisconnectedInputs::Ignore;
+  o.returnDisconnected = ReturnDisconnected::None;
+  std::vector<Var> inner = backprop(seeds, wrt, o, "grad");
+  std::vector<Var> defined;
+  for (const Var &v : inner)
+    if (v.defined())
+      defined.push_back(v);
+  std::vector<std::pair<Var, Var>> pairs;
+  for (size_t i = 0; i < g.inputs.size(); ++i)
+    pairs.push_back({g.inputs[i], n.operand((int)i)});
+  std::vector<Var> outer = cloneReplace(defined, pairs);
+  for (size_t k = 0, d = 0; k < inner.size(); ++k)
+    if (inner[k].defined())
+      grads[which[k]] = outer[d++];
+  return grads;
+}
+
 /// Reverse mode from seeds (value, gradient) to wrt. `what` names the
 /// caller in messages.
 static std::vector<Var> backprop(const std::vector<std::pair<Var, Var>> &seeds,
@@ -152,7 +217,7 @@ static std::vector<Var> backprop(const std::vector<std::pair<Var, Var>> &seeds,
       continue;
     }
     const OpDef &def = opDef(n->kind());
-    if (!def.lop)
+    if (!def.lop && n->kind() != OpKind::OpFromGraph)
       throw TypeError(std::string(what) + ": " + n->name() +
                       " is not differentiable" + n->whereCreated() +
                       "; wrap its operand in disconnected_grad or use "
@@ -161,7 +226,9 @@ static std::vector<Var> backprop(const std::vector<std::pair<Var, Var>> &seeds,
     {
       // The gradient's nodes are located where the node was created.
       LocationScope scope(n->location());
-      operandGrads = def.lop(*n, resultGrads);
+      operandGrads = n->kind() == OpKind::OpFromGraph
+                         ? opFromGraphLop(*n, resultGrads, needed)
+                         : def.lop(*n, resultGrads);
     }
     for (int i = 0; i < n->numOperands(); ++i) {
       if (!needed[i] || i >= (int)operandGrads.size() ||
@@ -277,6 +344,59 @@ std::vector<Var> Lop(const std::vector<Var> &f, const std::vector<Var> &wrt,
   return backprop(o.knownGrads, wrt, o, "Lop");
 }
 
+/// The R-op of an op_from_graph node: its override, else forward mode
+/// through its graph.
+static std::vector<Var> opFromGraphRop(const Node &n,
+                                       const std::vector<Var> &tangents) {
+  const OpGraph &g = *n.attrs().graph;
+  size_t declared = g.inputs.size() - g.shared.size();
+  std::vector<Var> out;
+  if (g.ropOverride) {
+    std::vector<Var> args, filled;
+    for (size_t i = 0; i < declared; ++i) {
+      args.push_back(n.operand((int)i));
+      filled.push_back(tangents[i].defined() ? tangents[i]
+                                             : zerosLike(n.operand((int)i)));
+    }
+    out = g.ropOverride(args, filled);
+    if ((int)out.size() != n.numResults())
+      throw ValueError(g.name + ": the R-op override returned " +
+                       std::to_string(out.size()) + " tangents for " +
+                       std::to_string(n.numResults()) + " outputs");
+    return out;
+  }
+  std::vector<Var> wrt, points;
+  for (size_t i = 0; i < g.inputs.size(); ++i)
+    if (tangents[i].defined() && isFloat(g.inputs[i].dtype())) {
+      wrt.push_back(g.inputs[i]);
+      points.push_back(tangents[i]);
+    }
+  std::vector<Var> floats;
+  for (const Var &o : g.outputs)
+    if (isFloat(o.dtype()))
+      floats.push_back(o);
+  RopOptions o;
+  o.disconnectedOutputs = DisconnectedInputs::Ignore;
+  o.returnDisconnected = ReturnDisconnected::None;
+  std::vector<Var> inner = Rop(floats, wrt, points, o);
+  std::vector<Var> defined;
+  for (const Var &v : inner)
+    if (v.defined())
+      defined.push_back(v);
+  std::vector<std::pair<Var, Var>> pairs;
+  for (size_t i = 0; i < g.inputs.size(); ++i)
+    pairs.push_back({g.inputs[i], n.operand((int)i)});
+  std::vector<Var> outer = cloneReplace(defined, pairs);
+  for (size_t r = 0, k = 0, d = 0; r < g.outputs.size(); ++r) {
+    if (!isFloat(g.outputs[r].dtype())) {
+      out.push_back(Var());
+      continue;
+    }
+    out.push_back(inner[k++].defined() ? outer[d++] : Var());
+  }
+  return out;
+}
+
 std::vector<Var> Rop(const std::vector<Var> &f, const std::vector<Var> &wrt,
                      const std::vector<Var> &evalPoints,
                      const RopOptions &options) {
@@ -315,13 +435,14 @@ std::vector<Var> Rop(const std::vector<Var> &f, const std::vector<Var> &wrt,
     if (!any || !floatResult)
       continue;
     const OpDef &def = opDef(n->kind());
-    if (!def.rop)
+    if (!def.rop && n->kind() != OpKind::OpFromGraph)
       throw TypeError("Rop: " + std::string(n->name()) +
                       " is not differentiable" + n->whereCreated());
     std::vector<Var> rt;
     {
       LocationScope scope(n->location());
-      rt = def.rop(*n, t);
+      rt = n->kind() == OpKind::OpFromGraph ? opFromGraphRop(*n, t)
+                                            : def.rop(*n, t);
     }
     for (int r = 0; r < n->numResults() && r < (int)rt.size(); ++r) {
       Var z = n->result(r);

@@ -24,32 +24,15 @@ struct Rebuilt {
   Var value;
   bool batched = true;
 };
+using RebuiltMap = std::map<Var, Rebuilt, VarLess>;
 
-std::vector<Var>
-vectorizeGraph(const std::vector<Var> &outputs,
-               const std::vector<std::pair<Var, Var>> &replacements) {
-  if (replacements.empty())
-    throw ValueError("vectorize: no value to batch");
-  // The values a batched value reaches, rebuilt.
-  std::map<Var, Rebuilt, VarLess> rebuilt;
-  for (const auto &[v, b] : replacements) {
-    if (!v.defined() || !b.defined())
-      throw ValueError("vectorize: an undefined value or batch");
-    if (b.ndim() != v.ndim() + 1 || b.dtype() != v.dtype())
-      throw TypeError("vectorize: a batch of values of type " +
-                      v.type()->str() + " must have type " +
-                      std::string(dtypeName(v.dtype())) + " and rank " +
-                      std::to_string(v.ndim() + 1) +
-                      " (the batch axis first); got " + b.type()->str());
-    rebuilt[v] = {b};
-  }
-  Var n = shapeOf(replacements[0].second, 0);
-  for (const Var &y : outputs)
-    if (!y.defined())
-      throw ValueError("vectorize: an output is undefined");
+/// Rebuilds the nodes computing `outputs` that the values in `rebuilt`
+/// reach, adding them to `rebuilt`.
+static void rebuild(const std::vector<Var> &outputs, RebuiltMap &rebuilt,
+                    const Var &n) {
   Graph graph({}, outputs);
   for (Node *node : graph.nodes()) {
-    if (node->isLeaf())
+    if (node->isLeaf() || rebuilt.count(node->result(0)))
       continue;
     std::vector<Var> ops;
     std::vector<bool> batched;
@@ -63,6 +46,18 @@ vectorizeGraph(const std::vector<Var> &outputs,
     if (!any)
       continue;
     LocationScope scope(node->location());
+    if (node->kind() == OpKind::OpFromGraph &&
+        std::find(batched.begin(), batched.end(), true) != batched.end()) {
+      // Through its graph, inlined.
+      std::vector<Var> inlined = inlineOpFromGraph(*node);
+      rebuild(inlined, rebuilt, n);
+      for (int r = 0; r < node->numResults(); ++r) {
+        auto it = rebuilt.find(inlined[r]);
+        rebuilt[node->result(r)] =
+            it != rebuilt.end() ? it->second : Rebuilt{inlined[r], false};
+      }
+      continue;
+    }
     std::vector<Var> results;
     if (std::find(batched.begin(), batched.end(), true) == batched.end()) {
       // Only rebuilt values the same for every item: the op as it is.
@@ -70,15 +65,40 @@ vectorizeGraph(const std::vector<Var> &outputs,
     } else {
       const OpDef &def = opDef(node->kind());
       if (!def.vectorize)
-        throw NotImplementedError(
-            "cannot vectorize " + std::string(node->name()) +
-            node->whereCreated() + ": it has no batch rule");
+        throw NotImplementedError("cannot vectorize " +
+                                  std::string(node->name()) +
+                                  node->whereCreated() +
+                                  ": it has no batch rule");
       results = def.vectorize(*node, ops, batched, n);
     }
     for (int r = 0; r < node->numResults(); ++r)
       rebuilt[node->result(r)] = {
           results[r], results[r].ndim() == node->resultTypes()[r]->ndim() + 1};
   }
+}
+
+std::vector<Var>
+vectorizeGraph(const std::vector<Var> &outputs,
+               const std::vector<std::pair<Var, Var>> &replacements) {
+  if (replacements.empty())
+    throw ValueError("vectorize: no value to batch");
+  RebuiltMap rebuilt;
+  for (const auto &[v, b] : replacements) {
+    if (!v.defined() || !b.defined())
+      throw ValueError("vectorize: an undefined value or batch");
+    if (b.ndim() != v.ndim() + 1 || b.dtype() != v.dtype())
+      throw TypeError("vectorize: a batch of values of type " +
+                      v.type()->str() + " must have type " +
+                      std::string(dtypeName(v.dtype())) + " and rank " +
+                      std::to_string(v.ndim() + 1) +
+                      " (the batch axis first); got " + b.type()->str());
+    rebuilt[v] = {b};
+  }
+  for (const Var &y : outputs)
+    if (!y.defined())
+      throw ValueError("vectorize: an output is undefined");
+  Var n = shapeOf(replacements[0].second, 0);
+  rebuild(outputs, rebuilt, n);
   std::vector<Var> out;
   for (const Var &y : outputs) {
     auto it = rebuilt.find(y);

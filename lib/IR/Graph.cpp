@@ -116,4 +116,11 @@ void Graph::replaceAll(const std::vector<std::pair<Var, Var>> &pairs) {
   order.clear();
 }
 
+std::vector<Var> cloneReplace(const std::vector<Var> &outputs,
+                              const std::vector<std::pair<Var, Var>> &pairs) {
+  Graph g({}, outputs);
+  g.replaceAll(pairs);
+  return g.outputs();
+}
+
 } // namespace thjit

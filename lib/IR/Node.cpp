@@ -87,6 +87,7 @@ size_t Attrs::hash() const {
                        e.hasStep);
   if (program)
     hashCombine(h, program->hash());
+  hashCombine(h, std::hash<const void *>()(graph.get()));
   return h;
 }
 

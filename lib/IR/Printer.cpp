@@ -148,6 +148,8 @@ std::string printAttrs(const Node &n, const Namer &namer) {
     parts.push_back("keepdims");
   if (a.dtype)
     parts.push_back(dtypeShortName(*a.dtype));
+  if (a.graph)
+    parts.push_back(a.graph->name);
   if (parts.empty())
     return "";
   return "{" + join(parts, ", ") + "}";

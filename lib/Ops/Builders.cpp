@@ -6,6 +6,8 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <set>
+#include <unordered_map>
 
 namespace thjit {
 
@@ -19,6 +21,7 @@ const OpDef &opDef(OpKind kind) {
     registerSubtensorOps(t.data());
     registerNNetOps(t.data());
     registerGradControlOps(t.data());
+    registerOpFromGraphOps(t.data());
     return t;
   }();
   return table[(int)kind];
@@ -236,6 +239,50 @@ Var shared(const NDArray &value, const std::string &name,
 Var constant(const NDArray &value) { return makeConstant(value); }
 Var constant(const Scalar &value) {
   return makeConstant(NDArray::scalar(value));
+}
+
+std::vector<NDArray> evaluateGraph(const Graph &g,
+                                   const std::vector<NDArray> &inputValues) {
+  const std::vector<Node *> &nodes = g.nodes();
+  std::unordered_map<Node *, std::vector<NDArray>> values;
+  for (size_t i = 0; i < g.inputs().size(); ++i)
+    values[g.inputs()[i].node()] = {inputValues[i]};
+  // Free each intermediate after its last use.
+  std::unordered_map<Node *, size_t> lastUse;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    for (const Var &v : nodes[i]->operands())
+      lastUse[v.node()] = i;
+  std::set<Node *> outputNodes;
+  for (const Var &o : g.outputs())
+    outputNodes.insert(o.node());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    Node *n = nodes[i];
+    switch (n->kind()) {
+    case OpKind::Input:
+      if (!values.count(n))
+        throw ValueError("evaluate: no value for input " + n->userName());
+      continue;
+    case OpKind::Shared:
+      values[n] = {n->sharedStorage()->get()};
+      continue;
+    case OpKind::Constant:
+      values[n] = {n->constantValue()};
+      continue;
+    default:
+      break;
+    }
+    std::vector<NDArray> operands;
+    for (const Var &v : n->operands())
+      operands.push_back(values.at(v.node())[v.index()]);
+    values[n] = evaluateNode(*n, operands);
+    for (const Var &v : n->operands())
+      if (lastUse[v.node()] == i && !outputNodes.count(v.node()))
+        values.erase(v.node());
+  }
+  std::vector<NDArray> out;
+  for (const Var &o : g.outputs())
+    out.push_back(values.at(o.node())[o.index()]);
+  return out;
 }
 
 } // namespace thjit

@@ -3,6 +3,7 @@
 #include "thjit/CodeGen/CPU.h"
 #include "thjit/Runtime/CompileCache.h"
 #include "thjit/Ops/OpDef.h"
+#include "thjit/Ops/Ops.h"
 #include "thjit/Support/Format.h"
 
 #include <iostream>
@@ -117,6 +118,20 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
         throw ValueError("function: a given is undefined");
     g.replaceAll(options.givens);
   }
+  // Ops made from graphs to be inlined are replaced by their graphs (which
+  // may hold more of them).
+  for (bool again = true; again;) {
+    std::vector<std::pair<Var, Var>> inlined;
+    for (Node *n : g.nodes())
+      if (n->kind() == OpKind::OpFromGraph && n->attrs().graph->inlined) {
+        std::vector<Var> rs = inlineOpFromGraph(*n);
+        for (int r = 0; r < n->numResults(); ++r)
+          inlined.push_back({n->result(r), rs[r]});
+      }
+    again = !inlined.empty();
+    if (again)
+      g.replaceAll(inlined);
+  }
   for (const Var &missing : g.missingInputs())
     throw ValueError("function: the outputs depend on input " +
                      (missing.name().empty() ? std::string("(unnamed)")
@@ -197,50 +212,6 @@ NDArray Function::convertArgument(size_t i, const NDArray &arg) const {
     throw TypeError(who + " has type " + t->str() + " but got a " + got +
                     ": " + why);
   return value;
-}
-
-std::vector<NDArray> evaluateGraph(const Graph &g,
-                                   const std::vector<NDArray> &inputValues) {
-  const std::vector<Node *> &nodes = g.nodes();
-  std::unordered_map<Node *, std::vector<NDArray>> values;
-  for (size_t i = 0; i < g.inputs().size(); ++i)
-    values[g.inputs()[i].node()] = {inputValues[i]};
-  // Free each intermediate after its last use.
-  std::unordered_map<Node *, size_t> lastUse;
-  for (size_t i = 0; i < nodes.size(); ++i)
-    for (const Var &v : nodes[i]->operands())
-      lastUse[v.node()] = i;
-  std::set<Node *> outputNodes;
-  for (const Var &o : g.outputs())
-    outputNodes.insert(o.node());
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    Node *n = nodes[i];
-    switch (n->kind()) {
-    case OpKind::Input:
-      if (!values.count(n))
-        throw ValueError("evaluate: no value for input " + n->userName());
-      continue;
-    case OpKind::Shared:
-      values[n] = {n->sharedStorage()->get()};
-      continue;
-    case OpKind::Constant:
-      values[n] = {n->constantValue()};
-      continue;
-    default:
-      break;
-    }
-    std::vector<NDArray> operands;
-    for (const Var &v : n->operands())
-      operands.push_back(values.at(v.node())[v.index()]);
-    values[n] = evaluateNode(*n, operands);
-    for (const Var &v : n->operands())
-      if (lastUse[v.node()] == i && !outputNodes.count(v.node()))
-        values.erase(v.node());
-  }
-  std::vector<NDArray> out;
-  for (const Var &o : g.outputs())
-    out.push_back(values.at(o.node())[o.index()]);
-  return out;
 }
 
 std::vector<NDArray> Function::operator()(const std::vector<NDArray> &args) const {

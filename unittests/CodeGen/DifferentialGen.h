@@ -302,9 +302,9 @@ struct GenStats {
   int buildRejects = 0;  ///< random ops that did not type-check (expected)
   int boundErrors = 0;   ///< error bounds that failed to build (test bugs)
   std::string firstBoundError;
-  /// Round-robin positions over unary kinds and gradient controls, so that
+  /// Round-robin positions over unary kinds and identity ops, so that
   /// a default run makes each of them (the run is sequential).
-  unsigned unaryTurn = 0, controlTurn = 0;
+  unsigned unaryTurn = 0, identityTurn = 0;
 };
 
 // ---- Error-bound graphs (float64) ---------------------------------------------
@@ -858,8 +858,8 @@ private:
   }
 
   bool opUnary() {
-    if (rng.chance(0.06))
-      return opGradControl();
+    if (rng.chance(0.15))
+      return opIdentity();
     static const std::vector<OpKind> kinds{
         OpKind::Neg,     OpKind::Abs,     OpKind::Sign,    OpKind::LogicalNot,
         OpKind::Invert,  OpKind::Exp,     OpKind::Exp2,    OpKind::Expm1,
@@ -882,15 +882,27 @@ private:
     return true;
   }
 
-  /// A gradient control: the identity on values (compiled code aliases the
-  /// operand), so the value and its bound carry over.
-  bool opGradControl() {
+  /// An op that is the identity on values, so that the value and its bound
+  /// carry over: a gradient control (compiled code aliases the operand) or
+  /// an op from an identity graph (run as its own compiled graph, or
+  /// inlined).
+  bool opIdentity() {
     int ia = pickIndex([](const Entry &e) { return isFloat(e.v.dtype()); });
     if (ia < 0)
       return false;
     const Var &x = pool[ia].v;
     Var v;
-    switch (stats.controlTurn++ % 5) {
+    unsigned turn = stats.identityTurn++ % 7;
+    if (turn >= 5) {
+      OpFromGraphOptions o;
+      o.name = "identity";
+      o.inlined = turn == 6;
+      Var in = makeInput(x.type(), "x");
+      push(applyOp(opFromGraph({in}, {in}, o), {x})[0], pool[ia].dims,
+           pool[ia].acc, pool[ia].err, {ia});
+      return true;
+    }
+    switch (turn) {
     case 0:
       v = disconnectedGrad(x);
       break;

@@ -52,6 +52,12 @@ private:
   mutable std::vector<Node *> order; // cache, empty when stale
 };
 
+/// Copies of the graphs computing `outputs` with each replacement's first
+/// value replaced by its second (Theano's clone with replace): the nodes
+/// downstream are rebuilt, the rest shared.
+std::vector<Var> cloneReplace(const std::vector<Var> &outputs,
+                              const std::vector<std::pair<Var, Var>> &pairs);
+
 /// Structural checks of a graph (every operand defined, result indices in
 /// range, leaves with their payloads, inputs are distinct Input leaves,
 /// index entries matching operand counts). When `inferTypes` is given, it is

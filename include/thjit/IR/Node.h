@@ -21,6 +21,7 @@
 #include "thjit/Support/Error.h"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,7 +43,8 @@ enum class OpFamily : uint8_t {
   Shape,
   Subtensor,
   NNet,
-  GradControl
+  GradControl,
+  OpFromGraph
 };
 
 /// The printed name of an op kind ("add", "dimshuffle").
@@ -75,6 +77,37 @@ struct IndexEntry {
   }
 };
 
+class Var;
+
+/// The graph of an op_from_graph node (Theano's OpFromGraph, built by
+/// opFromGraph() in thjit/Ops/Ops.h): one op whose results are `outputs`
+/// computed from `inputs`.
+struct OpGraph {
+  /// For printing: op_from_graph{name}.
+  std::string name;
+  /// Input leaves: the declared inputs, then one for each shared variable
+  /// the outputs read. A node passes those shared variables as its last
+  /// operands, so that gradients reach them.
+  std::vector<Var> inputs;
+  std::vector<Var> outputs;
+  /// The shared variables behind the last inputs.
+  std::vector<Var> shared;
+  /// Replaced by its graph when a function using it is compiled (else it is
+  /// compiled on its own and called as one step).
+  bool inlined = false;
+  /// Optional gradient: the gradients of the declared inputs, given the
+  /// node's declared operands and the gradients of its results (zeros for
+  /// results nothing depends on). An undefined Var is no gradient.
+  std::function<std::vector<Var>(const std::vector<Var> &,
+                                 const std::vector<Var> &)>
+      lopOverride;
+  /// Optional R-op: the tangents of the results, given the node's declared
+  /// operands and their tangents (zeros where they have none).
+  std::function<std::vector<Var>(const std::vector<Var> &,
+                                 const std::vector<Var> &)>
+      ropOverride;
+};
+
 /// The attributes of a node; each op uses the fields it documents, the rest
 /// keep their defaults.
 struct Attrs {
@@ -91,10 +124,13 @@ struct Attrs {
   std::vector<IndexEntry> index;
   /// Composite: what one element computes.
   std::shared_ptr<const ScalarProgram> program;
+  /// OpFromGraph: its graph (ops made separately differ, even when their
+  /// graphs are alike).
+  std::shared_ptr<const OpGraph> graph;
 
   bool operator==(const Attrs &o) const {
     return axes == o.axes && keepdims == o.keepdims && dtype == o.dtype &&
-           index == o.index &&
+           index == o.index && graph == o.graph &&
            (program == o.program ||
             (program && o.program && *program == *o.program));
   }

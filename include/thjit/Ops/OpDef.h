@@ -11,7 +11,7 @@
 #ifndef THJIT_OPS_OPDEF_H
 #define THJIT_OPS_OPDEF_H
 
-#include "thjit/IR/Node.h"
+#include "thjit/IR/Graph.h"
 
 #include <vector>
 
@@ -74,6 +74,7 @@ void registerShapeOps(OpDef *table);
 void registerSubtensorOps(OpDef *table);
 void registerNNetOps(OpDef *table);
 void registerGradControlOps(OpDef *table);
+void registerOpFromGraphOps(OpDef *table);
 
 /// R-ops the families share.
 /// For ops linear in their first `values` operands jointly (all when -1;
@@ -112,6 +113,10 @@ std::vector<const TensorType *> inferNodeTypes(const Node &node);
 /// The symbolic shape of every result of `node` (operand shapes computed
 /// recursively, leaves by shape_i).
 std::vector<SymShape> inferNodeShape(const Node &node);
+/// Evaluates a graph's outputs with the reference kernels, given values for
+/// its inputs (the evaluator of function()'s REFERENCE mode).
+std::vector<NDArray> evaluateGraph(const Graph &g,
+                                   const std::vector<NDArray> &inputValues);
 /// Evaluates a node's reference kernel; errors get the node's creation
 /// place appended.
 std::vector<NDArray> evaluateNode(const Node &node,

@@ -13,6 +13,8 @@
 
 #include "thjit/IR/Node.h"
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -327,6 +329,36 @@ Var subtensor(const Var &x, const std::vector<Index> &index);
 Var setSubtensor(const Var &view, const Operand &y);
 /// Theano's inc_subtensor(x[index], y): x with y added to x[index].
 Var incSubtensor(const Var &view, const Operand &y);
+
+// ---- Graphs as ops (Theano's OpFromGraph) --------------------------------
+
+using GraphOp = std::shared_ptr<const OpGraph>;
+
+struct OpFromGraphOptions {
+  /// How the op prints: op_from_graph{name}.
+  std::string name = "op_from_graph";
+  /// Replace it by its graph when a function using it is compiled, so that
+  /// rewrites see inside; otherwise it is compiled once on its own and
+  /// called as one step.
+  bool inlined = false;
+  /// See OpGraph::lopOverride and ropOverride.
+  std::function<std::vector<Var>(const std::vector<Var> &,
+                                 const std::vector<Var> &)>
+      lopOverride, ropOverride;
+};
+
+/// An op computing `outputs` from `inputs` (distinct symbolic inputs). The
+/// outputs may also read shared variables and constants; ValueError naming
+/// any other input they depend on.
+GraphOp opFromGraph(const std::vector<Var> &inputs,
+                    const std::vector<Var> &outputs,
+                    const OpFromGraphOptions &options = {});
+/// The op applied to arguments (one per declared input, each of a type
+/// assignable to the input's): its results, one node.
+std::vector<Var> applyOp(const GraphOp &op, const std::vector<Var> &args);
+/// The results of an op_from_graph node as its graph computes them from the
+/// node's operands (its inlined form).
+std::vector<Var> inlineOpFromGraph(const Node &node);
 
 // ---- Neural networks ----------------------------------------------------
 

@@ -17,6 +17,7 @@
 #define THJIT_RUNTIME_FUNCTION_H
 
 #include "thjit/IR/Graph.h"
+#include "thjit/Ops/OpDef.h" // evaluateGraph
 
 #include <memory>
 #include <string>
@@ -76,10 +77,6 @@ private:
 Function function(std::vector<Var> inputs, std::vector<Var> outputs,
                   FunctionOptions options = {});
 
-/// Evaluates a graph's outputs with the reference kernels, given values for
-/// its inputs (the evaluator function() uses).
-std::vector<NDArray> evaluateGraph(const Graph &g,
-                                   const std::vector<NDArray> &inputValues);
 
 } // namespace thjit
 

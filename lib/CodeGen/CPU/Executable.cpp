@@ -30,6 +30,7 @@
 #include <link.h>
 #include <unistd.h>
 #include <mutex>
+#include <unordered_map>
 
 namespace thjit::codegen {
 
@@ -43,6 +44,8 @@ public:
   std::string name;
   std::shared_ptr<LoadedCode> code;
   EntryFn entry = nullptr;
+  /// The graph of each op_from_graph step, compiled on its own.
+  std::unordered_map<const Node *, std::shared_ptr<Executable>> graphOps;
 
   /// One reusable call state; concurrent calls make their own.
   mutable std::mutex idleMutex;
@@ -458,7 +461,10 @@ static int32_t runStep(CallState &st, int s) {
     st.storeInSlot(step.results[0], evaluateNode(n, operands)[0]);
     return 0;
   }
-  std::vector<NDArray> results = evaluateNode(n, operands);
+  std::vector<NDArray> results =
+      n.kind() == OpKind::OpFromGraph
+          ? run(*st.exe->graphOps.at(&n), operands)
+          : evaluateNode(n, operands);
   for (size_t r = 0; r < results.size(); ++r) {
     int v = step.results[r];
     st.runtimeResults[v] = results[r];
@@ -543,6 +549,12 @@ std::shared_ptr<Executable> compileForCPU(const Graph &g,
                                           const ObjectCache *cache) {
   auto exe = std::make_shared<Executable>();
   exe->plan = makePlan(g);
+  for (const Step &s : exe->plan.steps)
+    if (s.node->kind() == OpKind::OpFromGraph && !exe->graphOps.count(s.node)) {
+      const OpGraph &inner = *s.node->attrs().graph;
+      exe->graphOps[s.node] =
+          compileForCPU(Graph(inner.inputs, inner.outputs), cache);
+    }
   std::string key = cache ? objectKey(g) : std::string();
   std::optional<std::string> object;
   if (cache && cache->lookup)
