@@ -2161,6 +2161,10 @@ void Library::Impl::buildModules() {
             args.positional[0].is(ValueKind::Int)) {
           for (int64_t i = 0; i < args.positional[0].as<int64_t>(); ++i)
             names.push_back("");
+        } else if (args.positional.size() == 1) {
+          // Theano's scalars('xyz'): one variable per character.
+          for (char c : str(args.positional[0]))
+            names.push_back(std::string(1, c));
         } else {
           for (const Value &v : args.positional)
             names.push_back(str(v));
@@ -2442,6 +2446,108 @@ void Library::Impl::buildModules() {
   gradient->members["verify_grad"] = verifyValue;
   T->members["verify_grad"] = verifyValue;
   theano->members["gradient"] = Value(gradient);
+  // theano.OpFromGraph(inputs, outputs, ...): a callable op.
+  Value opFromGraphValue(makeBuiltin("OpFromGraph", [=, this](
+                                                        Interpreter &interp,
+                                                        CallArgs &args) {
+    ArgBinder b(args, "OpFromGraph",
+                {"inputs", "outputs", "inline", "grad_overrides",
+                 "rop_overrides", "name"},
+                2);
+    bool single;
+    std::vector<Var> ins =
+        symbolics(*b.get("inputs"), "OpFromGraph: inputs", single);
+    std::vector<Var> outs =
+        symbolics(*b.get("outputs"), "OpFromGraph: outputs", single);
+    OpFromGraphOptions o;
+    if (const Value *n = b.get("name"); n && !n->isNone())
+      o.name = str(*n);
+    o.inlined = truthy(b.getOr("inline", Value(false)));
+    auto list = [](const std::vector<Var> &vs) {
+      std::vector<Value> items;
+      for (const Var &v : vs)
+        items.push_back(Value(v));
+      return Value::list(items);
+    };
+    auto symbolicOrNone = [](const Value &v, const std::string &what) {
+      if (!v.isNone() && !v.is(ValueKind::Symbolic))
+        throw TypeError(what + " must give symbolic variables or None, "
+                        "not " + typeName(v));
+      return v.isNone() ? Var() : v.as<Var>();
+    };
+    Interpreter *in = &interp;
+    // An override is a script function of (inputs, gradients or tangents)
+    // returning a list (None: no gradient).
+    auto whole = [=, this](const Value &callable, const std::string &what) {
+      return [=, this](const std::vector<Var> &xs, const std::vector<Var> &gs) {
+        CallArgs call;
+        call.positional = {list(xs), list(gs)};
+        std::vector<Var> out;
+        for (const Value &v : lib.toList(in->call(callable, call)))
+          out.push_back(symbolicOrNone(v, what));
+        return out;
+      };
+    };
+    if (const Value *g = b.get("grad_overrides"); g && !g->isNone()) {
+      std::string what = "OpFromGraph: grad_overrides";
+      if (!sequenceItems(*g)) {
+        o.lopOverride = whole(*g, what);
+      } else {
+        // Theano's list form: per input, 'default' (through the graph), a
+        // function of (inputs, gradients) giving that input's gradient, or
+        // None (no gradient).
+        std::vector<Value> entries = lib.toList(*g);
+        if (entries.size() != ins.size())
+          throw ValueError(what + " has " + std::to_string(entries.size()) +
+                           " entries for " + std::to_string(ins.size()) +
+                           " inputs");
+        o.lopOverride = [=, this](const std::vector<Var> &xs,
+                                  const std::vector<Var> &gs) {
+          std::vector<Var> out;
+          for (size_t i = 0; i < entries.size(); ++i) {
+            const Value &e = entries[i];
+            if (e.is(ValueKind::Str) && str(e) == "default") {
+              GradOptions d;
+              d.disconnectedInputs = DisconnectedInputs::Ignore;
+              d.returnDisconnected = ReturnDisconnected::None;
+              Var inner = Lop(outs, {ins[i]}, gs, d)[0];
+              std::vector<std::pair<Var, Var>> pairs;
+              for (size_t j = 0; j < ins.size(); ++j)
+                pairs.push_back({ins[j], xs[j]});
+              out.push_back(inner.defined() ? cloneReplace({inner}, pairs)[0]
+                                            : Var());
+            } else if (e.isNone()) {
+              out.push_back(Var());
+            } else {
+              CallArgs call;
+              call.positional = {list(xs), list(gs)};
+              out.push_back(symbolicOrNone(in->call(e, call), what));
+            }
+          }
+          return out;
+        };
+      }
+    }
+    if (const Value *r = b.get("rop_overrides"); r && !r->isNone())
+      o.ropOverride = whole(*r, "OpFromGraph: rop_overrides");
+    GraphOp op = opFromGraph(ins, outs, o);
+    return Value(makeBuiltin(o.name, [op](Interpreter &, CallArgs &call) {
+      OpContext c(true);
+      std::vector<Var> xs;
+      for (const Value &v : call.positional)
+        xs.push_back(c.var(v));
+      if (!call.keywords.empty())
+        throw TypeError(op->name + " takes positional arguments only");
+      std::vector<Var> rs = applyOp(op, xs);
+      if (rs.size() == 1)
+        return Value(rs[0]);
+      std::vector<Value> items;
+      for (const Var &r : rs)
+        items.push_back(Value(r));
+      return Value::list(items);
+    }));
+  }));
+  theano->members["OpFromGraph"] = opFromGraphValue;
   Value inValue(makeBuiltin("In", [](Interpreter &, CallArgs &args) {
     ArgBinder b(args, "In", {"variable", "name", "value"}, 1);
     if (!b.get("variable")->is(ValueKind::Symbolic))
