@@ -47,6 +47,24 @@ static std::vector<Var> backprop(const std::vector<std::pair<Var, Var>> &seeds,
                                  const std::vector<Var> &wrt,
                                  const GradOptions &options, const char *what);
 
+/// Expressions over an op_from_graph node's graph inputs (some undefined)
+/// as expressions over the node's operands.
+static std::vector<Var> onOperands(const Node &n,
+                                   const std::vector<Var> &inner) {
+  const OpGraph &g = *n.attrs().graph;
+  std::vector<Var> defined;
+  for (const Var &v : inner)
+    if (v.defined())
+      defined.push_back(v);
+  std::vector<std::pair<Var, Var>> pairs;
+  for (size_t i = 0; i < g.inputs.size(); ++i)
+    pairs.push_back({g.inputs[i], n.operand((int)i)});
+  std::vector<Var> outer = cloneReplace(defined, pairs), out;
+  for (size_t k = 0, d = 0; k < inner.size(); ++k)
+    out.push_back(inner[k].defined() ? outer[d++] : Var());
+  return out;
+}
+
 /// The L-op of an op_from_graph node: its override for the declared
 /// operands, else reverse mode through its graph.
 static std::vector<Var> opFromGraphLop(const Node &n,
@@ -93,18 +111,9 @@ static std::vector<Var> opFromGraphLop(const Node &n,
   GradOptions o;
   o.disconnectedInputs = DisconnectedInputs::Ignore;
   o.returnDisconnected = ReturnDisconnected::None;
-  std::vector<Var> inner = backprop(seeds, wrt, o, "grad");
-  std::vector<Var> defined;
-  for (const Var &v : inner)
-    if (v.defined())
-      defined.push_back(v);
-  std::vector<std::pair<Var, Var>> pairs;
-  for (size_t i = 0; i < g.inputs.size(); ++i)
-    pairs.push_back({g.inputs[i], n.operand((int)i)});
-  std::vector<Var> outer = cloneReplace(defined, pairs);
-  for (size_t k = 0, d = 0; k < inner.size(); ++k)
-    if (inner[k].defined())
-      grads[which[k]] = outer[d++];
+  std::vector<Var> outer = onOperands(n, backprop(seeds, wrt, o, "grad"));
+  for (size_t k = 0; k < outer.size(); ++k)
+    grads[which[k]] = outer[k];
   return grads;
 }
 
@@ -378,22 +387,9 @@ static std::vector<Var> opFromGraphRop(const Node &n,
   RopOptions o;
   o.disconnectedOutputs = DisconnectedInputs::Ignore;
   o.returnDisconnected = ReturnDisconnected::None;
-  std::vector<Var> inner = Rop(floats, wrt, points, o);
-  std::vector<Var> defined;
-  for (const Var &v : inner)
-    if (v.defined())
-      defined.push_back(v);
-  std::vector<std::pair<Var, Var>> pairs;
-  for (size_t i = 0; i < g.inputs.size(); ++i)
-    pairs.push_back({g.inputs[i], n.operand((int)i)});
-  std::vector<Var> outer = cloneReplace(defined, pairs);
-  for (size_t r = 0, k = 0, d = 0; r < g.outputs.size(); ++r) {
-    if (!isFloat(g.outputs[r].dtype())) {
-      out.push_back(Var());
-      continue;
-    }
-    out.push_back(inner[k++].defined() ? outer[d++] : Var());
-  }
+  std::vector<Var> outer = onOperands(n, Rop(floats, wrt, points, o));
+  for (size_t r = 0, k = 0; r < g.outputs.size(); ++r)
+    out.push_back(isFloat(g.outputs[r].dtype()) ? outer[k++] : Var());
   return out;
 }
 
