@@ -2326,18 +2326,16 @@ void Library::Impl::buildModules() {
   }));
   // jacobian(expression, wrt, ...) and hessian(cost, wrt, ...).
   auto jacobianLike = [=, this](const char *name) {
+    bool isJacobian = std::string(name) == "jacobian";
+    const char *first = isJacobian ? "expression" : "cost";
     return Value(makeBuiltin(name, [=, this](Interpreter &, CallArgs &args) {
       ArgBinder b(args, name,
-                  {std::string(name) == "jacobian" ? "expression" : "cost",
-                   "wrt", "consider_constant", "disconnected_inputs",
+                  {first, "wrt", "consider_constant", "disconnected_inputs",
                    "vectorize"},
                   2);
-      const Value &e = *b.get(std::string(name) == "jacobian" ? "expression"
-                                                              : "cost");
+      const Value &e = *b.get(first);
       if (!e.is(ValueKind::Symbolic))
-        throw TypeError(std::string(name) + ": the " +
-                        (std::string(name) == "jacobian" ? "expression"
-                                                         : "cost") +
+        throw TypeError(std::string(name) + ": the " + first +
                         " must be a symbolic variable, not " + typeName(e));
       GradOptions g = gradOptions(b);
       JacobianOptions opts;
@@ -2347,9 +2345,8 @@ void Library::Impl::buildModules() {
       bool single;
       std::vector<Var> wrt =
           symbolics(*b.get("wrt"), std::string(name) + ": wrt", single);
-      return results(std::string(name) == "jacobian"
-                         ? jacobian(e.as<Var>(), wrt, opts)
-                         : hessian(e.as<Var>(), wrt, opts),
+      return results(isJacobian ? jacobian(e.as<Var>(), wrt, opts)
+                                : hessian(e.as<Var>(), wrt, opts),
                      single);
     }));
   };
@@ -2501,28 +2498,24 @@ void Library::Impl::buildModules() {
           throw ValueError(what + " has " + std::to_string(entries.size()) +
                            " entries for " + std::to_string(ins.size()) +
                            " inputs");
+        for (const Value &e : entries) {
+          bool isDefault = e.is(ValueKind::Str);
+          if (isDefault && str(e) != "default")
+            throw ValueError(what + ": an entry must be 'default', a "
+                             "function or None; got '" + str(e) + "'");
+          o.lopThroughGraph.push_back(isDefault);
+        }
         o.lopOverride = [=, this](const std::vector<Var> &xs,
                                   const std::vector<Var> &gs) {
           std::vector<Var> out;
-          for (size_t i = 0; i < entries.size(); ++i) {
-            const Value &e = entries[i];
-            if (e.is(ValueKind::Str) && str(e) == "default") {
-              GradOptions d;
-              d.disconnectedInputs = DisconnectedInputs::Ignore;
-              d.returnDisconnected = ReturnDisconnected::None;
-              Var inner = Lop(outs, {ins[i]}, gs, d)[0];
-              std::vector<std::pair<Var, Var>> pairs;
-              for (size_t j = 0; j < ins.size(); ++j)
-                pairs.push_back({ins[j], xs[j]});
-              out.push_back(inner.defined() ? cloneReplace({inner}, pairs)[0]
-                                            : Var());
-            } else if (e.isNone()) {
+          for (const Value &e : entries) {
+            if (e.isNone() || e.is(ValueKind::Str)) { // none, or 'default'
               out.push_back(Var());
-            } else {
-              CallArgs call;
-              call.positional = {list(xs), list(gs)};
-              out.push_back(symbolicOrNone(in->call(e, call), what));
+              continue;
             }
+            CallArgs call;
+            call.positional = {list(xs), list(gs)};
+            out.push_back(symbolicOrNone(in->call(e, call), what));
           }
           return out;
         };

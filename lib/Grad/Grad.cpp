@@ -78,7 +78,13 @@ static std::vector<Var> opFromGraphLop(const Node &n,
     filled.push_back(resultGrads[r].defined()
                          ? resultGrads[r]
                          : zerosLike(const_cast<Node &>(n).result(r)));
-  bool throughGraph = !g.lopOverride;
+  // The inputs whose gradients come from back-propagation through the
+  // graph: all without an override; else the shared variables read inside
+  // and the inputs marked to.
+  auto throughGraph = [&](size_t i) {
+    return !g.lopOverride || i >= declared ||
+           (i < g.lopThroughGraph.size() && g.lopThroughGraph[i]);
+  };
   if (g.lopOverride) {
     std::vector<Var> args(n.operands().begin(),
                           n.operands().begin() + declared);
@@ -88,21 +94,17 @@ static std::vector<Var> opFromGraphLop(const Node &n,
                        std::to_string(given.size()) + " gradients for " +
                        std::to_string(declared) + " inputs");
     for (size_t i = 0; i < declared; ++i)
-      grads[i] = given[i];
-    // Shared variables read inside still get theirs from the graph.
-    for (size_t i = declared; i < g.inputs.size(); ++i)
-      throughGraph |= needed[i];
+      if (!throughGraph(i))
+        grads[i] = given[i];
   }
-  if (!throughGraph)
-    return grads;
   std::vector<std::pair<Var, Var>> seeds;
   for (int r = 0; r < n.numResults(); ++r)
     if (resultGrads[r].defined() && isFloat(g.outputs[r].dtype()))
       seeds.push_back({g.outputs[r], resultGrads[r]});
   std::vector<Var> wrt;
   std::vector<size_t> which;
-  for (size_t i = g.lopOverride ? declared : 0; i < g.inputs.size(); ++i)
-    if (needed[i]) {
+  for (size_t i = 0; i < g.inputs.size(); ++i)
+    if (needed[i] && throughGraph(i)) {
       wrt.push_back(g.inputs[i]);
       which.push_back(i);
     }
@@ -408,12 +410,12 @@ std::vector<Var> Rop(const std::vector<Var> &f, const std::vector<Var> &wrt,
   Graph graph({}, f);
   std::map<Var, Var, VarLess> tangent;
   for (size_t i = 0; i < wrt.size(); ++i) {
-    // Checked at run time to have wrt's shape (a ShapeError otherwise),
-    // which also makes the result a function of wrt, as in Theano.
-    std::vector<Operand> sizes;
-    for (int a = 0; a < wrt[i].ndim(); ++a)
-      sizes.push_back(shapeOf(wrt[i], a));
-    tangent[wrt[i]] = alloc(fitTangent(evalPoints[i], wrt[i]), sizes);
+    // Put in wrt's shape, which checks it at run time (a ShapeError) and
+    // makes the result a function of wrt, as in Theano.
+    const Var &v = evalPoints[i];
+    tangent[wrt[i]] =
+        alloc(v.dtype() == wrt[i].dtype() ? v : cast(v, wrt[i].dtype()),
+              sizesOf(wrt[i]));
   }
   for (Node *n : graph.nodes()) {
     if (n->isLeaf())
@@ -522,11 +524,18 @@ static std::vector<Var> rowByRowJacobian(const Var &expression, const Var &flat,
       continue;
     }
     std::vector<Operand> none{int64_t(0)};
-    for (int a = 0; a < wrt[j].ndim(); ++a)
-      none.push_back(shapeOf(wrt[j], a));
+    for (const Operand &s : sizesOf(wrt[j]))
+      none.push_back(s);
     out.push_back(zeros(none, wrt[j].dtype()));
   }
   return out;
+}
+
+static GradOptions gradOptionsOf(const JacobianOptions &options) {
+  GradOptions g;
+  g.considerConstant = options.considerConstant;
+  g.disconnectedInputs = options.disconnectedInputs;
+  return g;
 }
 
 std::vector<Var> jacobian(const Var &expression, const std::vector<Var> &wrt,
@@ -536,9 +545,7 @@ std::vector<Var> jacobian(const Var &expression, const std::vector<Var> &wrt,
   if (!isFloat(expression.dtype()))
     throw TypeError("jacobian: the expression must have a float dtype; got " +
                     describe(expression) + " (cast it to a float type first)");
-  GradOptions g;
-  g.considerConstant = options.considerConstant;
-  g.disconnectedInputs = options.disconnectedInputs;
+  GradOptions g = gradOptionsOf(options);
   if (expression.ndim() == 0)
     return backprop({{expression, onesLike(expression)}}, wrt, g, "jacobian");
   Var flat = expression.ndim() == 1 ? expression : flatten(expression);
@@ -582,9 +589,7 @@ std::vector<Var> hessian(const Var &cost, const std::vector<Var> &wrt,
   if (!isFloat(cost.dtype()))
     throw TypeError("hessian: cost must have a float dtype; got " +
                     describe(cost) + " (cast it to a float type first)");
-  GradOptions g;
-  g.considerConstant = options.considerConstant;
-  g.disconnectedInputs = options.disconnectedInputs;
+  GradOptions g = gradOptionsOf(options);
   // A gradient that does not depend on w (a cost linear in w) has a zero
   // Jacobian: the cost's connection to w was checked by grad.
   JacobianOptions second = options;

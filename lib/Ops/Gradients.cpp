@@ -30,12 +30,8 @@ Var fitGradient(const Var &g, const Var &x) {
   if (r.dtype() != x.dtype() && isInexact(x.dtype()))
     r = cast(r, x.dtype());
   // A gradient that broadcasts where x does not is stretched to x's shape.
-  if (needsFill) {
-    std::vector<Operand> sizes;
-    for (int i = 0; i < x.ndim(); ++i)
-      sizes.push_back(shapeOf(x, i));
-    r = alloc(r, sizes);
-  }
+  if (needsFill)
+    r = alloc(r, sizesOf(x));
   return r;
 }
 
@@ -48,12 +44,8 @@ Var fitTangent(const Var &t, const Var &x) {
     int j = i - (x.ndim() - r.ndim());
     needsFill = r.type()->isBroadcastable(j) && !x.type()->isBroadcastable(i);
   }
-  if (needsFill) {
-    std::vector<Operand> sizes;
-    for (int i = 0; i < x.ndim(); ++i)
-      sizes.push_back(shapeOf(x, i));
-    r = alloc(r, sizes);
-  }
+  if (needsFill)
+    r = alloc(r, sizesOf(x));
   return r;
 }
 
@@ -97,8 +89,8 @@ std::vector<Var> multilinearRop(const Node &node, const std::vector<Var> &t) {
 
 Var batchOf(const Var &x, const Var &n) {
   std::vector<Operand> sizes{n};
-  for (int i = 0; i < x.ndim(); ++i)
-    sizes.push_back(shapeOf(x, i));
+  for (const Operand &s : sizesOf(x))
+    sizes.push_back(s);
   return alloc(x, sizes);
 }
 

@@ -22,19 +22,17 @@ static std::vector<const TensorType *>
 graphTypes(OpKind, const std::vector<Var> &ops, const Attrs &a) {
   const OpGraph &g = *a.graph;
   if (ops.size() != g.inputs.size())
-    throw TypeError(g.name + " takes " +
-                    std::to_string(g.inputs.size() - g.shared.size()) +
-                    " arguments but " +
-                    std::to_string(ops.size() - g.shared.size()) +
-                    " were given");
+    throw TypeError(
+        g.name + " takes " + std::to_string(g.inputs.size() - g.shared.size()) +
+        " arguments but " + std::to_string(ops.size() - g.shared.size()) +
+        " were given");
   for (size_t i = 0; i < ops.size(); ++i)
     if (!isAssignable(ops[i].type(), g.inputs[i].type()))
-      throw TypeError(g.name + ": argument " + std::to_string(i + 1) +
-                      " has type " + ops[i].type()->str() +
-                      " but the graph's input " +
-                      (g.inputs[i].name().empty() ? "" : g.inputs[i].name() +
-                                                             " ") +
-                      "has type " + g.inputs[i].type()->str());
+      throw TypeError(
+          g.name + ": argument " + std::to_string(i + 1) + " has type " +
+          ops[i].type()->str() + " but the graph's input " +
+          (g.inputs[i].name().empty() ? "" : g.inputs[i].name() + " ") +
+          "has type " + g.inputs[i].type()->str());
   std::vector<const TensorType *> out;
   for (const Var &o : g.outputs)
     out.push_back(o.type());
@@ -71,7 +69,8 @@ GraphOp opFromGraph(const std::vector<Var> &inputs,
   std::set<Node *> seen;
   for (const Var &x : inputs) {
     if (!x.defined() || !x.isInput())
-      throw TypeError(name + ": the inputs must be symbolic inputs (such as "
+      throw TypeError(name +
+                      ": the inputs must be symbolic inputs (such as "
                       "T.matrix()); to use an expression, make an input and "
                       "pass the expression as the op's argument");
     if (!seen.insert(x.node()).second)
@@ -84,16 +83,21 @@ GraphOp opFromGraph(const std::vector<Var> &inputs,
   g->name = name;
   g->inlined = options.inlined;
   g->lopOverride = options.lopOverride;
+  g->lopThroughGraph = options.lopThroughGraph;
+  if (!g->lopThroughGraph.empty() && g->lopThroughGraph.size() != inputs.size())
+    throw ValueError(name + ": lopThroughGraph has " +
+                     std::to_string(g->lopThroughGraph.size()) +
+                     " entries for " + std::to_string(inputs.size()) +
+                     " inputs");
   g->ropOverride = options.ropOverride;
   g->inputs = inputs;
   Graph graph(inputs, outputs);
   for (const Var &missing : graph.missingInputs())
-    throw ValueError(name + ": the outputs depend on " +
-                     (missing.name().empty() ? std::string("an input")
-                                             : missing.name()) +
-                     " of type " + missing.type()->str() +
-                     missing.node()->whereCreated() +
-                     ", which is not among the op's inputs");
+    throw ValueError(
+        name + ": the outputs depend on " +
+        (missing.name().empty() ? std::string("an input") : missing.name()) +
+        " of type " + missing.type()->str() + missing.node()->whereCreated() +
+        ", which is not among the op's inputs");
   // Shared variables become inputs of the graph and operands of its nodes.
   std::vector<std::pair<Var, Var>> replacements;
   for (const Var &s : graph.sharedVariables()) {
@@ -102,8 +106,8 @@ GraphOp opFromGraph(const std::vector<Var> &inputs,
     g->inputs.push_back(in);
     replacements.push_back({s, in});
   }
-  g->outputs = replacements.empty() ? outputs
-                                    : cloneReplace(outputs, replacements);
+  g->outputs =
+      replacements.empty() ? outputs : cloneReplace(outputs, replacements);
   return g;
 }
 

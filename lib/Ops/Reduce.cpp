@@ -247,12 +247,8 @@ static std::vector<Var> reduceGrad(const Node &n, const std::vector<Var> &g) {
   Var gk = broadcastBack(g[0], x, axes, keep);
   Var zk = broadcastBack(const_cast<Node &>(n).result(0), x, axes, keep);
   switch (n.kind()) {
-  case OpKind::Sum: {
-    std::vector<Operand> sizes;
-    for (int i = 0; i < x.ndim(); ++i)
-      sizes.push_back(shapeOf(x, i));
-    return {alloc(gk, sizes)};
-  }
+  case OpKind::Sum:
+    return {alloc(gk, sizesOf(x))};
   case OpKind::Max:
   case OpKind::Min:
     return {where(eq(x, zk), gk, 0)};

@@ -452,11 +452,8 @@ Var alloc(const Operand &value, const std::vector<Operand> &shape) {
 }
 
 Var fill(const Var &model, const Operand &value) {
-  std::vector<Operand> sizes;
-  for (int i = 0; i < model.ndim(); ++i)
-    sizes.push_back(shapeOf(model, i));
   Var v = value.isVar() ? value.asVar() : asTensors({model, value}, "fill")[1];
-  return alloc(v, sizes);
+  return alloc(v, sizesOf(model));
 }
 
 static Var filled(const std::vector<Operand> &shape, std::optional<DType> t,
@@ -471,7 +468,7 @@ Var zeros(const std::vector<Operand> &shape, std::optional<DType> dtype) {
 Var ones(const std::vector<Operand> &shape, std::optional<DType> dtype) {
   return filled(shape, dtype, 1);
 }
-static std::vector<Operand> sizesOf(const Var &x) {
+std::vector<Operand> sizesOf(const Var &x) {
   std::vector<Operand> s;
   for (int i = 0; i < x.ndim(); ++i)
     s.push_back(shapeOf(x, i));

@@ -166,6 +166,21 @@ TEST_CASE("Gradient and R-op overrides", "[grad][opfromgraph]") {
   // d/da of 2 a y: 2 y (direct) + clip(2 a) (through the op).
   expectSame(r[0], array(DType::Float64, {3}, {3, 5, 7}));
   expectSame(r[1], array(DType::Float64, {3}, {10, 0, -10}));
+  // Inputs marked to go through the graph ignore the override's answer.
+  Var w = vector("w");
+  OpFromGraphOptions some;
+  some.name = "some";
+  some.lopOverride = [](const std::vector<Var> &, const std::vector<Var> &g) {
+    return std::vector<Var>{g[0] * 100, g[0] * 100};
+  };
+  some.lopThroughGraph = {true, false};
+  GraphOp prod2 = opFromGraph({x, w}, {x * w}, some);
+  Var b = vector("b");
+  std::vector<NDArray> gs =
+      run({a, b}, grad(sum(applyOp(prod2, {a, b})[0]), {a, b}),
+          {av, array(DType::Float64, {3}, {4, 5, 6})});
+  expectSame(gs[0], array(DType::Float64, {3}, {4, 5, 6})); // b, by the graph
+  expectSame(gs[1], array(DType::Float64, {3}, {100, 100, 100}));
   // An override returning the wrong number of gradients.
   o.lopOverride = [](const std::vector<Var> &, const std::vector<Var> &) {
     return std::vector<Var>{};

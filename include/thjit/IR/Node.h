@@ -101,6 +101,10 @@ struct OpGraph {
   std::function<std::vector<Var>(const std::vector<Var> &,
                                  const std::vector<Var> &)>
       lopOverride;
+  /// With lopOverride: the declared inputs whose gradients go through the
+  /// graph all the same (Theano's 'default' entries); the override's
+  /// answers for them are not used. Empty: none.
+  std::vector<bool> lopThroughGraph;
   /// Optional R-op: the tangents of the results, given the node's declared
   /// operands and their tangents (zeros where they have none).
   std::function<std::vector<Var>(const std::vector<Var> &,

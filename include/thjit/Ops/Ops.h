@@ -258,6 +258,8 @@ Var flatten(const Var &x, int ndim = 1);
 Var shape(const Var &x);
 /// The size of one axis as an int64 scalar (a constant when known).
 Var shapeOf(const Var &x, int axis);
+/// The size of each axis (shapeOf each): x's shape for alloc and zeros.
+std::vector<Operand> sizesOf(const Var &x);
 /// An int64 vector of scalars.
 Var makeVector(const std::vector<Operand> &elements);
 /// A new array of shape `shape` filled with `value` (broadcast).
@@ -341,10 +343,11 @@ struct OpFromGraphOptions {
   /// rewrites see inside; otherwise it is compiled once on its own and
   /// called as one step.
   bool inlined = false;
-  /// See OpGraph::lopOverride and ropOverride.
+  /// See OpGraph::lopOverride, lopThroughGraph and ropOverride.
   std::function<std::vector<Var>(const std::vector<Var> &,
                                  const std::vector<Var> &)>
       lopOverride, ropOverride;
+  std::vector<bool> lopThroughGraph;
 };
 
 /// An op computing `outputs` from `inputs` (distinct symbolic inputs). The
