@@ -14,6 +14,7 @@
 #include "thjit/Grad/Grad.h"
 #include "thjit/IR/Graph.h"
 #include "thjit/Ops/Ops.h"
+#include "thjit/Rewrite/Rewrite.h"
 #include "thjit/Runtime/Function.h"
 #include "thjit/Runtime/VerifyGrad.h"
 #include "thjit/Support/Error.h"

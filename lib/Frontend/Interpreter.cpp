@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "thjit/CodeGen/CPU.h"
 #include "thjit/Frontend/Interpreter.h"
+#include "thjit/Rewrite/Rewrite.h"
 #include "Library.h"
 #include "thjit/Frontend/Parser.h"
 #include "thjit/Ops/Ops.h"
@@ -759,6 +760,9 @@ Value Interpreter::call(const Value &callee, CallArgs &args) {
 void Interpreter::functionCompiled(const Function &f) {
   const std::string &emit = impl->opts.emit;
   if (emit == "graph")
+    // After the passes only when --passes= chose them.
+    impl->realOut << f.str(pipelineOverrides().overridePasses);
+  else if (emit == "graph-opt")
     impl->realOut << f.str();
   else if (emit == "llvm")
     impl->realOut << "; function " << f.name() << "\n"

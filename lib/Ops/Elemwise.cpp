@@ -16,6 +16,7 @@
 #include "thjit/Ops/Ops.h"
 #include "thjit/Support/Format.h"
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <functional>
@@ -976,50 +977,91 @@ void registerElemwiseOps(OpDef *table) {
 
 // ---- Builders ---------------------------------------------------------------
 
-Var fuse(const Var &root) {
-  if (opFamily(root.node()->kind()) != OpFamily::Elemwise)
-    return root;
+bool isFusible(const Node &n) {
+  if (opFamily(n.kind()) != OpFamily::Elemwise || n.numResults() != 1 ||
+      isComplex(n.resultTypes()[0]->dtype()))
+    return false;
+  for (const Var &o : n.operands())
+    if (isComplex(o.dtype()))
+      return false;
+  return true;
+}
+
+Var composeElementwise(const Var &root,
+                       const std::function<bool(const Node &)> &inside,
+                       const std::function<Var(const Var &)> &operandOf) {
   auto program = std::make_shared<ScalarProgram>();
   std::vector<Var> operands;
   std::unordered_map<Var, int, VarHash> index; // program value of each Var
-  // Post-order walk of the element-wise nodes that compute root.
+  int ops = 0;
+  // Program values are numbered as made: op k is -(k + 1) until the inputs
+  // are known and the ops follow them.
+  auto addOp = [&](ScalarProgram::Op op) {
+    program->ops.push_back(std::move(op));
+    ++ops;
+    return -(int)program->ops.size();
+  };
   std::function<int(const Var &)> visit = [&](const Var &v) -> int {
     auto it = index.find(v);
     if (it != index.end())
       return it->second;
     Node *n = v.node();
-    bool inner = opFamily(n->kind()) == OpFamily::Elemwise &&
-                 n->kind() != OpKind::Composite && !isComplex(v.dtype());
-    for (const Var &o : n->operands())
-      inner = inner && !isComplex(o.dtype());
     int id;
-    if (!inner) {
-      id = (int)operands.size();
-      operands.push_back(v);
-      program->inputs.push_back(v.dtype());
+    if (n != root.node() && !inside(*n)) {
+      Var operand = operandOf(v);
+      auto known = std::find(operands.begin(), operands.end(), operand);
+      id = (int)(known - operands.begin());
+      if (known == operands.end()) {
+        operands.push_back(operand);
+        program->inputs.push_back(operand.dtype());
+      }
+    } else if (n->kind() == OpKind::Composite) {
+      // A composite inside: its program's ops, on the values of its
+      // operands here.
+      const ScalarProgram &inner = *n->attrs().program;
+      std::vector<int> value;
+      for (const Var &o : n->operands())
+        value.push_back(visit(o));
+      for (const ScalarProgram::Op &op : inner.ops) {
+        ScalarProgram::Op copy = op;
+        for (int &a : copy.args)
+          a = value[a];
+        value.push_back(addOp(copy));
+      }
+      id = value[inner.outputs[0]];
     } else {
       ScalarProgram::Op op{n->kind(), {}, v.dtype(), n->attrs().dtype};
       for (const Var &o : n->operands())
         op.args.push_back(visit(o));
-      program->ops.push_back(op);
-      id = -(int)program->ops.size(); // op k is -(k + 1) until renumbered
+      id = addOp(op);
     }
     index[v] = id;
     return id;
   };
   int out = visit(root);
-  // Inputs first, then ops: renumber the op references.
   int numInputs = (int)program->inputs.size();
   auto renumber = [&](int id) { return id >= 0 ? id : numInputs - id - 1; };
   for (ScalarProgram::Op &op : program->ops)
     for (int &a : op.args)
       a = renumber(a);
   program->outputs = {renumber(out)};
-  if (program->ops.size() < 2)
-    return root; // nothing to fuse
+  if (ops < 2)
+    return Var(); // nothing to fuse
   Attrs attrs;
   attrs.program = program;
   return makeOp(OpKind::Composite, operands, attrs)[0];
+}
+
+Var fuse(const Var &root) {
+  if (!isFusible(*root.node()))
+    return root;
+  Var fused = composeElementwise(
+      root,
+      [](const Node &n) {
+        return isFusible(n) && n.kind() != OpKind::Composite;
+      },
+      [](const Var &v) { return v; });
+  return fused ? fused : root;
 }
 
 Var elemwise(OpKind kind, const std::vector<Operand> &operands) {

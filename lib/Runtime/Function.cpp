@@ -4,8 +4,10 @@
 #include "thjit/Runtime/CompileCache.h"
 #include "thjit/Ops/OpDef.h"
 #include "thjit/Ops/Ops.h"
+#include "thjit/Rewrite/Rewrite.h"
 #include "thjit/Support/Format.h"
 
+#include <cstdlib>
 #include <iostream>
 #include <set>
 #include <unordered_map>
@@ -15,13 +17,20 @@ namespace thjit {
 struct Function::Impl {
   std::vector<Var> inputs;
   size_t numOutputs = 0;
-  Graph graph;
+  /// The graph as given (givens applied, inline ops expanded), and the
+  /// one compiled: after the mode's passes.
+  Graph source, graph;
+  std::vector<PassStats> passStats;
+  std::string mode;
   /// The shared variable each update writes, in order after the outputs.
   std::vector<Var> updated;
   bool allowInputDowncast = false;
   std::string name;
   /// Native code (every mode but REFERENCE).
   std::shared_ptr<codegen::Executable> native;
+
+  /// A graph of this function printed with its update labels.
+  std::string print(const Graph &g) const;
 };
 
 /// The process-wide compile cache as the code generator sees it.
@@ -48,9 +57,14 @@ static const std::set<std::string> &knownModes() {
 
 Function function(std::vector<Var> inputs, std::vector<Var> outputs,
                   FunctionOptions options) {
-  if (!knownModes().count(options.mode))
-    throw ValueError("function: unknown mode '" + options.mode +
-                     "'; use FAST_RUN, FAST_COMPILE or REFERENCE");
+  std::string mode = options.mode;
+  if (mode.empty())
+    if (const char *env = std::getenv("THJIT_MODE"))
+      mode = env;
+  if (!knownModes().count(mode))
+    throw ValueError("function: unknown mode '" + mode + "'" +
+                     (options.mode.empty() ? " (from THJIT_MODE)" : "") +
+                     "; use FAST_RUN, FAST_COMPILE or REFERENCE");
   std::set<Node *> seen;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Var &in = inputs[i];
@@ -82,6 +96,7 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
   impl->numOutputs = outputs.size();
   impl->allowInputDowncast = options.allowInputDowncast;
   impl->name = options.name.empty() ? "f" : options.name;
+  impl->mode = mode.empty() ? "FAST_RUN" : mode;
 
   std::vector<Var> all = outputs;
   std::set<Node *> updatedNodes;
@@ -153,8 +168,17 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
     }
   }
   verifyGraph(g, inferNodeTypes);
+  impl->source = g;
+  PassOptions passes;
+  passes.passes = passesForMode(impl->mode);
+  passes.printAfter = pipelineOverrides().printAfter;
+  passes.printAfterAll = pipelineOverrides().printAfterAll;
+  passes.print = [&](const Graph &h) { return impl->print(h); };
+  passes.extraRewrites = options.extraRewrites;
+  impl->passStats = optimizeGraph(g, passes);
+  verifyGraph(g, inferNodeTypes);
   impl->graph = std::move(g);
-  if (options.mode != "REFERENCE")
+  if (impl->mode != "REFERENCE")
     impl->native = codegen::compileForCPU(impl->graph, &objectCache());
   Function f;
   f.impl = impl;
@@ -166,18 +190,28 @@ size_t Function::numOutputs() const { return impl->numOutputs; }
 const std::string &Function::name() const { return impl->name; }
 const Graph &Function::graph() const { return impl->graph; }
 
-std::string Function::str() const {
+const Graph &Function::sourceGraph() const { return impl->source; }
+const std::string &Function::mode() const { return impl->mode; }
+const std::vector<PassStats> &Function::passStats() const {
+  return impl->passStats;
+}
+
+std::string Function::Impl::print(const Graph &g) const {
   std::vector<GraphResult> results;
-  const auto &outs = impl->graph.outputs();
-  for (size_t i = 0; i < impl->numOutputs; ++i)
+  const auto &outs = g.outputs();
+  for (size_t i = 0; i < numOutputs; ++i)
     results.push_back({"", outs[i]});
-  for (size_t i = 0; i < impl->updated.size(); ++i) {
-    std::string label = impl->updated[i].name();
+  for (size_t i = 0; i < updated.size(); ++i) {
+    std::string label = updated[i].name();
     if (label.empty())
       label = "%shared";
-    results.push_back({label, outs[impl->numOutputs + i]});
+    results.push_back({label, outs[numOutputs + i]});
   }
-  return printGraph(impl->graph, impl->name, results);
+  return printGraph(g, name, results);
+}
+
+std::string Function::str(bool optimized) const {
+  return impl->print(optimized ? impl->graph : impl->source);
 }
 
 NDArray Function::convertArgument(size_t i, const NDArray &arg) const {

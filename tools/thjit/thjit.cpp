@@ -12,6 +12,7 @@
 #include "thjit/Array/DType.h"
 #include "thjit/Frontend/Interpreter.h"
 #include "thjit/Frontend/Parser.h"
+#include "thjit/Rewrite/Rewrite.h"
 
 #include <cstring>
 #include <fstream>
@@ -31,9 +32,16 @@ struct Option {
 };
 
 const Option kOptions[] = {
-    {"--emit=ast|graph|llvm|asm|run",
+    {"--emit=ast|graph|graph-opt|llvm|asm|run",
      "print a stage instead of running: the syntax tree, each compiled "
-     "function's graph, its optimized LLVM IR or its assembly (default run)"},
+     "function's graph (as given, or after --passes), its graph after "
+     "rewriting, its optimized LLVM IR or its assembly (default run)"},
+    {"--passes=P1,P2,...", "run these rewrite passes instead of the mode's "
+                           "(see --list-passes; empty for none)"},
+    {"--print-after=P1,...", "print each function's graph after these passes "
+                             "(to standard error)"},
+    {"--print-after-all", "print each function's graph after every pass"},
+    {"--list-passes", "list the rewrite passes and their rewrites"},
     {"--cache=stats|clear", "show or empty the compile cache, then exit"},
     {"--floatX=float32|float64", "the default float type (default float64)"},
     {"--mode=MODE", "the default mode of function(): FAST_RUN, FAST_COMPILE, "
@@ -54,6 +62,25 @@ void printHelp(std::ostream &o) {
     o << "  " << flag << std::string(flag.size() < 28 ? 28 - flag.size() : 1, ' ')
       << opt.help << "\n";
   }
+}
+
+/// Parses a comma-separated list of pass names into `out`; prints an error
+/// and returns false when one is unknown.
+bool setPasses(std::vector<std::string> &out, const std::string &list,
+               const char *flag) {
+  out.clear();
+  std::stringstream ss(list);
+  std::string name;
+  while (std::getline(ss, name, ','))
+    if (!name.empty())
+      out.push_back(name);
+  try {
+    checkPassNames(out, flag);
+  } catch (const Error &e) {
+    std::cerr << "thjit: error: " << e.what() << "\n";
+    return false;
+  }
+  return true;
 }
 
 std::string readAll(std::istream &in) {
@@ -112,12 +139,24 @@ int main(int argc, char **argv) {
     }
     if (auto v = value("--emit=")) {
       emit = *v;
-      if (emit != "ast" && emit != "graph" && emit != "llvm" &&
-          emit != "asm" && emit != "run") {
+      if (emit != "ast" && emit != "graph" && emit != "graph-opt" &&
+          emit != "llvm" && emit != "asm" && emit != "run") {
         std::cerr << "thjit: error: unknown --emit value '" << emit
-                  << "' (expected ast, graph, llvm, asm or run)\n";
+                  << "' (expected ast, graph, graph-opt, llvm, asm or run)\n";
         return 2;
       }
+    } else if (a == "--list-passes") {
+      std::cout << describePasses();
+      return 0;
+    } else if (auto v = value("--passes=")) {
+      if (!setPasses(pipelineOverrides().passes, *v, "--passes"))
+        return 2;
+      pipelineOverrides().overridePasses = true;
+    } else if (auto v = value("--print-after=")) {
+      if (!setPasses(pipelineOverrides().printAfter, *v, "--print-after"))
+        return 2;
+    } else if (a == "--print-after-all") {
+      pipelineOverrides().printAfterAll = true;
     } else if (auto v = value("--cache=")) {
       CompileCache &cache = CompileCache::global();
       if (*v == "stats") {

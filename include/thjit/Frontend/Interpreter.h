@@ -19,9 +19,10 @@
 namespace thjit::frontend {
 
 struct InterpreterOptions {
-  /// Print every function the script compiles (--emit=): "graph", "llvm"
-  /// (the optimized LLVM IR) or "asm"; the script's own output is then
-  /// suppressed. Empty: run normally.
+  /// Print every function the script compiles (--emit=): "graph" (as
+  /// given, or after the passes of --passes=), "graph-opt" (after the
+  /// mode's passes), "llvm" (the optimized LLVM IR) or "asm"; the script's
+  /// own output is then suppressed. Empty: run normally.
   std::string emit;
   /// The mode functions get when the script does not say (--mode=).
   std::string defaultMode;

@@ -78,6 +78,7 @@ struct IndexEntry {
 };
 
 class Var;
+class Graph;
 
 /// The graph of an op_from_graph node (Theano's OpFromGraph, built by
 /// opFromGraph() in thjit/Ops/Ops.h): one op whose results are `outputs`
@@ -272,6 +273,13 @@ public:
   const SourceLoc &location() const { return loc; }
   /// " (created at FILE:LINE:COL)" or " (named NAME)" or "": for messages.
   std::string whereCreated() const;
+  /// For a node a rewrite made to stand for several of the user's nodes (a
+  /// fused composite): the user's computation, a graph whose inputs are
+  /// this node's operands in order. Run-time errors re-run it, so that
+  /// they name the user's op and place. Null for other nodes. Metadata,
+  /// like the name: not part of the node's identity.
+  const std::shared_ptr<const Graph> &unfused() const { return userGraph; }
+  void setUnfused(std::shared_ptr<const Graph> g) { userGraph = std::move(g); }
 
   /// Unique id among live and dead nodes; orders leaves deterministically.
   uint64_t id() const { return serial; }
@@ -303,6 +311,7 @@ private:
   std::shared_ptr<SharedStorage> storage;
   std::string label;
   SourceLoc loc;
+  std::shared_ptr<const Graph> userGraph;
   uint64_t serial = 0;
   size_t hashValue = 0;
   bool uniqued = false;

@@ -13,6 +13,7 @@
 
 #include "thjit/IR/Graph.h"
 
+#include <functional>
 #include <vector>
 
 namespace thjit {
@@ -135,6 +136,17 @@ struct ElemwiseDTypes {
 /// TypeError naming the op when the dtypes do not fit it.
 ElemwiseDTypes elemwiseDTypes(OpKind kind, const std::vector<DType> &operands,
                               std::optional<DType> castTo = {});
+
+/// Element-wise nodes that compiled code can fuse: one result, no complex
+/// values.
+bool isFusible(const Node &n);
+/// One composite node computing `root` (a fusible node's result): the
+/// nodes `inside` accepts (and root's) become ops of its scalar program
+/// (a composite's program is inlined), every other value an operand, as
+/// `operandOf` maps it. Undefined when that makes fewer than two ops.
+Var composeElementwise(const Var &root,
+                       const std::function<bool(const Node &)> &inside,
+                       const std::function<Var(const Var &)> &operandOf);
 
 /// numpy.tensordot as one matrix product, for operands of shapes a and b:
 /// a's free axes then its contracted ones make an m x k matrix (permA), b's

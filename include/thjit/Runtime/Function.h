@@ -18,6 +18,7 @@
 
 #include "thjit/IR/Graph.h"
 #include "thjit/Ops/OpDef.h" // evaluateGraph
+#include "thjit/Rewrite/Rewrite.h"
 
 #include <memory>
 #include <string>
@@ -37,8 +38,12 @@ struct FunctionOptions {
   OnUnusedInput onUnusedInput = OnUnusedInput::Raise;
   /// Accept arguments whose conversion to the input's dtype loses precision.
   bool allowInputDowncast = false;
-  /// FAST_RUN (default), FAST_COMPILE or REFERENCE.
+  /// FAST_RUN (default), FAST_COMPILE or REFERENCE; when empty, the
+  /// THJIT_MODE environment variable's, else FAST_RUN.
   std::string mode;
+  /// Rewrites added to a pass for this function only, (pass, rewrite):
+  /// tests register a deliberately wrong one to see DEBUG mode catch it.
+  std::vector<std::pair<std::string, Rewrite>> extraRewrites;
   /// The name printed for the function ("f" when empty).
   std::string name;
 };
@@ -52,11 +57,17 @@ public:
   /// The number of outputs (updates not included).
   size_t numOutputs() const;
   const std::string &name() const;
-  /// The graph the function evaluates: its outputs are the function's
-  /// outputs followed by the update values.
+  /// The graph the function evaluates, after the mode's passes: its
+  /// outputs are the function's outputs followed by the update values.
   const Graph &graph() const;
-  /// The printed graph, with `update NAME = ...` lines for updates.
-  std::string str() const;
+  /// The graph before the passes (givens applied, inline ops expanded).
+  const Graph &sourceGraph() const;
+  /// The printed graph (or the source graph's), with `update NAME = ...`
+  /// lines for updates.
+  std::string str(bool optimized = true) const;
+  /// The mode it was compiled in and what each pass did.
+  const std::string &mode() const;
+  const std::vector<PassStats> &passStats() const;
 
   /// Converts an argument to input i's type: a lossless conversion is always
   /// accepted, a lossy one only with allowInputDowncast. TypeError otherwise,

@@ -614,12 +614,17 @@ std::vector<NDArray> run(const Executable &exe,
         std::vector<NDArray> operands;
         for (int v : step.origin ? step.originOperands : step.operands)
           operands.push_back(st->array(v));
+        // The user's nodes, where a rewrite fused several into one.
+        auto evaluateUsers = [](const Node &n, const std::vector<NDArray> &in) {
+          return n.unfused() ? evaluateGraph(*n.unfused(), in)
+                             : evaluateNode(n, in);
+        };
         if (step.origin) {
           evaluateNode(*step.origin, operands);
         } else {
           if (step.producer) // a fused producer runs first
-            operands = evaluateNode(*step.producer, operands);
-          evaluateNode(*step.node, operands);
+            operands = evaluateUsers(*step.producer, operands);
+          evaluateUsers(*step.node, operands);
         }
         error = std::make_exception_ptr(RuntimeError(
             "internal error: compiled code of " +

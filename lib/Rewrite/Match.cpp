@@ -1,0 +1,66 @@
+//===- Match.cpp - Helpers of the rewrite sets ----------------------------===//
+#include "Match.h"
+
+namespace thjit::match {
+
+const Node *def(const Var &v, OpKind k) {
+  if (!v.defined() || v.index() != 0 || v.node()->kind() != k)
+    return nullptr;
+  return v.node();
+}
+
+std::optional<double> constantValue(const Var &v) {
+  Node *n = v.node();
+  switch (n->kind()) {
+  case OpKind::Constant: {
+    const NDArray &a = n->constantValue();
+    if (isComplex(a.dtype()) || a.size() == 0)
+      return std::nullopt;
+    double first = a.flatAt(0).toDouble();
+    for (int64_t i = 1; i < a.size(); ++i)
+      if (a.flatAt(i).toDouble() != first)
+        return std::nullopt;
+    return first;
+  }
+  case OpKind::DimShuffle:
+  case OpKind::Alloc:
+    return constantValue(n->operand(0));
+  default:
+    return std::nullopt;
+  }
+}
+
+bool isConstant(const Var &v, double x) {
+  std::optional<double> c = constantValue(v);
+  return c && *c == x;
+}
+
+Var scalarConstant(double x, DType t) {
+  Scalar s = isFloat(t) ? Scalar(x, t)
+             : isBool(t) ? Scalar::fromBool(x != 0)
+             : isUnsignedInt(t) ? Scalar::fromUInt((uint64_t)x, t)
+                                : Scalar::fromInt((int64_t)x, t);
+  return constant(s);
+}
+
+bool sameBroadcast(const Var &v, const TensorType *t) {
+  if (v.ndim() != t->ndim())
+    return false;
+  for (int a = 0; a < t->ndim(); ++a)
+    if (v.type()->isBroadcastable(a) != t->isBroadcastable(a))
+      return false;
+  return true;
+}
+
+Var asResult(const Var &r, const Node &n, int i) {
+  const TensorType *t = n.resultTypes()[i];
+  Var v = r.dtype() == t->dtype() ? r : cast(r, t->dtype());
+  if (sameBroadcast(v, t))
+    return v;
+  std::vector<Operand> sizes;
+  for (const Var &s : inferNodeShape(n)[i])
+    sizes.push_back(s);
+  return alloc(v, sizes);
+}
+
+} // namespace thjit::match

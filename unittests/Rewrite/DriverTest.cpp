@@ -1,0 +1,5 @@
+//===- DriverTest.cpp ----------------------------------------------------------===//
+#include "RewriteTestUtil.h"
+
+using namespace thjit;
+using namespace thjit::test;

@@ -1,0 +1,5 @@
+//===- FuseTest.cpp ----------------------------------------------------------===//
+#include "RewriteTestUtil.h"
+
+using namespace thjit;
+using namespace thjit::test;

@@ -1,0 +1,5 @@
+//===- StabilizeTest.cpp ----------------------------------------------------------===//
+#include "RewriteTestUtil.h"
+
+using namespace thjit;
+using namespace thjit::test;
