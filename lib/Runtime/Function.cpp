@@ -1,5 +1,6 @@
 //===- Function.cpp - function(): checks, evaluation, updates -------------===//
 #include "thjit/Runtime/Function.h"
+#include "DebugModes.h"
 #include "thjit/CodeGen/CPU.h"
 #include "thjit/Runtime/CompileCache.h"
 #include "thjit/Ops/OpDef.h"
@@ -28,6 +29,10 @@ struct Function::Impl {
   std::string name;
   /// Native code (every mode but REFERENCE).
   std::shared_ptr<codegen::Executable> native;
+  /// DEBUG and NANGUARD: the values the native code returns after the
+  /// outputs (every node's), and the rewrites DEBUG checks.
+  std::vector<Var> probed;
+  std::vector<RewriteEvent> rewrites;
 
   /// A graph of this function printed with its update labels.
   std::string print(const Graph &g) const;
@@ -50,8 +55,9 @@ static std::string nameOrPosition(const Var &v, size_t i) {
 }
 
 static const std::set<std::string> &knownModes() {
-  static const std::set<std::string> modes{"", "FAST_RUN", "FAST_COMPILE",
-                                           "REFERENCE"};
+  static const std::set<std::string> modes{
+      "", "FAST_RUN", "FAST_COMPILE", "DEBUG", "NANGUARD", "PROFILE",
+      "REFERENCE"};
   return modes;
 }
 
@@ -64,7 +70,8 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
   if (!knownModes().count(mode))
     throw ValueError("function: unknown mode '" + mode + "'" +
                      (options.mode.empty() ? " (from THJIT_MODE)" : "") +
-                     "; use FAST_RUN, FAST_COMPILE or REFERENCE");
+                     "; use FAST_RUN, FAST_COMPILE, DEBUG, NANGUARD, PROFILE or "
+                     "REFERENCE");
   std::set<Node *> seen;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Var &in = inputs[i];
@@ -175,11 +182,21 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
   passes.printAfterAll = pipelineOverrides().printAfterAll;
   passes.print = [&](const Graph &h) { return impl->print(h); };
   passes.extraRewrites = options.extraRewrites;
+  if (impl->mode == "DEBUG")
+    passes.onRewrite = [&](const RewriteEvent &e) {
+      impl->rewrites.push_back(e);
+    };
   impl->passStats = optimizeGraph(g, passes);
   verifyGraph(g, inferNodeTypes);
   impl->graph = std::move(g);
-  if (impl->mode != "REFERENCE")
+  if (impl->mode == "DEBUG" || impl->mode == "NANGUARD") {
+    impl->probed = debugmode::probedValues(impl->graph);
+    std::vector<Var> all = impl->graph.outputs();
+    all.insert(all.end(), impl->probed.begin(), impl->probed.end());
+    impl->native = codegen::compileForCPU(Graph(inputs, all), &objectCache());
+  } else if (impl->mode != "REFERENCE") {
     impl->native = codegen::compileForCPU(impl->graph, &objectCache());
+  }
   Function f;
   f.impl = impl;
   return f;
@@ -261,6 +278,20 @@ std::vector<NDArray> Function::operator()(const std::vector<NDArray> &args) cons
   std::vector<NDArray> results;
   if (impl->native) {
     results = codegen::run(*impl->native, converted);
+    if (!impl->probed.empty()) {
+      size_t n = impl->graph.outputs().size();
+      std::vector<NDArray> probes(results.begin() + n, results.end());
+      results.resize(n);
+      debugmode::CallValues values(impl->inputs, converted, impl->probed,
+                                   probes);
+      if (impl->mode == "NANGUARD")
+        debugmode::nanGuard(impl->name, impl->inputs, impl->probed, values);
+      if (impl->mode == "DEBUG") {
+        debugmode::checkRewrites(impl->name, impl->rewrites, impl->inputs,
+                                 converted);
+        debugmode::checkKernels(impl->name, impl->probed, values);
+      }
+    }
   } else {
     results = evaluateGraph(impl->graph, converted);
     // Results own their memory: no aliasing of arguments, shared values,

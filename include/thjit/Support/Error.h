@@ -57,7 +57,8 @@ private:
   X(CompileError)                                                              \
   X(NotImplementedError)                                                       \
   X(GradientError)                                                             \
-  X(RuntimeError)
+  X(RuntimeError)                                                              \
+  X(FloatingPointError)
 
 /// Base of all thjit exceptions.
 class Error : public std::runtime_error {
