@@ -1,6 +1,7 @@
 //===- Function.cpp - function(): checks, evaluation, updates -------------===//
 #include "thjit/Runtime/Function.h"
 #include "DebugModes.h"
+#include "Profile.h"
 #include "thjit/CodeGen/CPU.h"
 #include "thjit/Runtime/CompileCache.h"
 #include "thjit/Ops/OpDef.h"
@@ -8,6 +9,7 @@
 #include "thjit/Rewrite/Rewrite.h"
 #include "thjit/Support/Format.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <set>
@@ -33,6 +35,9 @@ struct Function::Impl {
   /// outputs (every node's), and the rewrites DEBUG checks.
   std::vector<Var> probed;
   std::vector<RewriteEvent> rewrites;
+  /// PROFILE: the timings (kept after the function is gone, for the report
+  /// printed at exit).
+  std::shared_ptr<FunctionProfile> profile;
 
   /// A graph of this function printed with its update labels.
   std::string print(const Graph &g) const;
@@ -194,6 +199,18 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
     std::vector<Var> all = impl->graph.outputs();
     all.insert(all.end(), impl->probed.begin(), impl->probed.end());
     impl->native = codegen::compileForCPU(Graph(inputs, all), &objectCache());
+  } else if (impl->mode == "PROFILE") {
+    auto start = std::chrono::steady_clock::now();
+    impl->native = codegen::compileForCPU(impl->graph, &objectCache(), true);
+    auto profile = std::make_shared<FunctionProfile>();
+    profile->name = impl->name;
+    profile->passes = impl->passStats;
+    profile->native = impl->native;
+    profile->codegenSeconds = std::chrono::duration<double>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count();
+    impl->profile = profile;
+    FunctionProfile::registerForExit(profile);
   } else if (impl->mode != "REFERENCE") {
     impl->native = codegen::compileForCPU(impl->graph, &objectCache());
   }
@@ -272,6 +289,7 @@ std::vector<NDArray> Function::operator()(const std::vector<NDArray> &args) cons
                     (impl->inputs.size() == 1 ? "" : "s") + " but " +
                     std::to_string(args.size()) +
                     (args.size() == 1 ? " was" : " were") + " given");
+  auto start = std::chrono::steady_clock::now();
   std::vector<NDArray> converted;
   for (size_t i = 0; i < args.size(); ++i)
     converted.push_back(convertArgument(i, args[i]));
@@ -313,7 +331,17 @@ std::vector<NDArray> Function::operator()(const std::vector<NDArray> &args) cons
     impl->updated[i].node()->sharedStorage()->set(
         results[impl->numOutputs + i]);
   results.resize(impl->numOutputs);
+  if (impl->profile)
+    impl->profile->recordCall(std::chrono::duration<double>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count());
   return results;
+}
+
+std::string Function::profileReport() const {
+  if (!impl->profile)
+    throw ValueError(impl->name + ": no profile: compile it with mode='PROFILE'");
+  return impl->profile->report();
 }
 
 } // namespace thjit

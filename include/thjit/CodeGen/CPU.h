@@ -36,14 +36,29 @@ struct ObjectCache {
 /// Compiles a graph (its outputs may be computed from inputs, shared
 /// variables and constants). With a cache, an object compiled before for
 /// the same graph, host and versions is loaded instead of generated.
+/// `profile` times every step of every call (see stepProfile).
 /// CompileError when LLVM fails.
 std::shared_ptr<Executable> compileForCPU(const Graph &g,
-                                          const ObjectCache *cache = nullptr);
+                                          const ObjectCache *cache = nullptr,
+                                          bool profile = false);
 
 /// The text that identifies a graph's object file: the graph's canonical
-/// text, the host CPU and its features, the LLVM and thjit versions and
-/// the build ID of the thjit binary.
-std::string objectKey(const Graph &g);
+/// text, the host CPU and its features, the LLVM and thjit versions, the
+/// build ID of the thjit binary, and whether it profiles.
+std::string objectKey(const Graph &g, bool profile = false);
+
+/// The time one step of compiled code took, summed over the calls made so
+/// far (executables compiled with `profile`; zeros otherwise).
+struct StepProfile {
+  /// The node the step computes (the user's node a lowering split up);
+  /// `producer` an element-wise node fused into a reduction, or null.
+  const Node *node = nullptr, *producer = nullptr;
+  /// Generated code, or a call into the runtime (BLAS, reference kernel).
+  bool generated = true;
+  int64_t calls = 0;
+  double seconds = 0;
+};
+std::vector<StepProfile> stepProfile(const Executable &exe);
 
 /// Runs compiled code on input values already converted to the inputs'
 /// types; returns the values of the graph's outputs, each owning its

@@ -107,6 +107,8 @@ struct Plan {
   std::vector<int> outputValues;
   int numSlots = 0;
   int frameSize = 0;
+  /// The entry reports the end of every step to the runtime (PROFILE).
+  bool profile = false;
 
   /// The frame word of descriptor field: data (0), shape[i], strides[i].
   int dataWord(int v) const { return values[v].frameOffset; }

@@ -38,7 +38,11 @@ struct FunctionOptions {
   OnUnusedInput onUnusedInput = OnUnusedInput::Raise;
   /// Accept arguments whose conversion to the input's dtype loses precision.
   bool allowInputDowncast = false;
-  /// FAST_RUN (default), FAST_COMPILE or REFERENCE; when empty, the
+  /// FAST_RUN (default): every pass; FAST_COMPILE: merge and canonicalize;
+  /// DEBUG: checks every rewrite and kernel against the reference kernels
+  /// on each call's inputs; NANGUARD: reports the first node producing a
+  /// NaN or infinity; PROFILE: times every node (profileReport);
+  /// REFERENCE: no passes, the reference kernels. When empty, the
   /// THJIT_MODE environment variable's, else FAST_RUN.
   std::string mode;
   /// Rewrites added to a pass for this function only, (pass, rewrite):
@@ -68,6 +72,10 @@ public:
   /// The mode it was compiled in and what each pass did.
   const std::string &mode() const;
   const std::vector<PassStats> &passStats() const;
+  /// PROFILE mode: the table of time per node and per op over the calls
+  /// made so far, and compile time per pass (also printed to standard
+  /// error at exit). ValueError in other modes.
+  std::string profileReport() const;
 
   /// Converts an argument to input i's type: a lossless conversion is always
   /// accepted, a lossy one only with allowInputDowncast. TypeError otherwise,

@@ -24,6 +24,7 @@
 extern "C" {
 void *thjit_rt_alloc(void *state, int32_t slot, int64_t bytes);
 int32_t thjit_rt_step(void *state, int32_t step);
+void thjit_rt_profile(void *state, int32_t step);
 extern int64_t thjit_rt_streaming_bytes;
 }
 
@@ -121,6 +122,7 @@ Engine::Engine() : impl(std::make_unique<Impl>()) {
   };
   add(kAllocFn, (void *)&thjit_rt_alloc);
   add(kStepFn, (void *)&thjit_rt_step);
+  add(kProfileFn, (void *)&thjit_rt_profile);
   add(kParallelForFn, (void *)&thjit_parallel_for);
   add(kStreamingBytes, (void *)&thjit_rt_streaming_bytes);
   check(jd.define(llvm::orc::absoluteSymbols(std::move(runtime))), "runtime");

@@ -23,6 +23,7 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -50,6 +51,11 @@ public:
   /// One reusable call state; concurrent calls make their own.
   mutable std::mutex idleMutex;
   mutable std::unique_ptr<CallState> idle;
+
+  /// PROFILE: the nanoseconds each step took, summed over `calls` calls.
+  mutable std::mutex profileMutex;
+  mutable std::vector<int64_t> stepNanos;
+  mutable int64_t calls = 0;
 };
 
 struct CallState {
@@ -63,6 +69,9 @@ struct CallState {
   std::vector<NDArray> runtimeResults;
   std::vector<int> setResults;
   std::exception_ptr error;
+  /// PROFILE: when the last step ended, and each step's time this call.
+  int64_t lastTick = 0;
+  std::vector<int64_t> stepNanos;
 
   explicit CallState(const Executable &e)
       : exe(&e), frame(e.plan.frameSize), slots(e.plan.numSlots),
@@ -535,27 +544,47 @@ static std::string buildId() {
   return search.id;
 }
 
-std::string objectKey(const Graph &g) {
+std::vector<StepProfile> stepProfile(const Executable &exe) {
+  std::lock_guard<std::mutex> lock(exe.profileMutex);
+  std::vector<StepProfile> out;
+  const Plan &p = exe.plan;
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    const Step &s = p.steps[i];
+    StepProfile sp;
+    sp.node = s.origin ? s.origin : s.node;
+    sp.producer = s.producer;
+    sp.generated = s.kind != StepKind::Runtime;
+    sp.calls = exe.calls;
+    sp.seconds = i < exe.stepNanos.size() ? exe.stepNanos[i] * 1e-9 : 0;
+    out.push_back(sp);
+  }
+  return out;
+}
+
+std::string objectKey(const Graph &g, bool profile) {
   static const std::string build = buildId();
   std::vector<GraphResult> results;
   for (const Var &o : g.outputs())
     results.push_back({"", o});
   return "thjit " THJIT_VERSION " object 1 build " + build +
          "\nLLVM " LLVM_VERSION_STRING "\n" +
-         Engine::get().hostDescription() + "\n" + printGraph(g, "f", results);
+         Engine::get().hostDescription() + "\n" + (profile ? "profile\n" : "") +
+         printGraph(g, "f", results);
 }
 
 std::shared_ptr<Executable> compileForCPU(const Graph &g,
-                                          const ObjectCache *cache) {
+                                          const ObjectCache *cache,
+                                          bool profile) {
   auto exe = std::make_shared<Executable>();
   exe->plan = makePlan(g);
+  exe->plan.profile = profile;
   for (const Step &s : exe->plan.steps)
     if (s.node->kind() == OpKind::OpFromGraph && !exe->graphOps.count(s.node)) {
       const OpGraph &inner = *s.node->attrs().graph;
       exe->graphOps[s.node] =
           compileForCPU(Graph(inner.inputs, inner.outputs), cache);
     }
-  std::string key = cache ? objectKey(g) : std::string();
+  std::string key = cache ? objectKey(g, profile) : std::string();
   std::optional<std::string> object;
   if (cache && cache->lookup)
     object = cache->lookup(key);
@@ -636,6 +665,14 @@ std::vector<NDArray> run(const Executable &exe,
     }
     release();
     std::rethrow_exception(error);
+  }
+  if (p.profile && !st->stepNanos.empty()) {
+    std::lock_guard<std::mutex> lock(exe.profileMutex);
+    exe.stepNanos.resize(p.steps.size(), 0);
+    for (size_t i = 0; i < p.steps.size(); ++i)
+      exe.stepNanos[i] += st->stepNanos[i];
+    ++exe.calls;
+    std::fill(st->stepNanos.begin(), st->stepNanos.end(), 0);
   }
   // Outputs own their memory: a slot's buffer is handed over when no other
   // output shares it; anything else is copied.
@@ -720,6 +757,23 @@ extern "C" void *thjit_rt_alloc(void *state, int32_t slot, int64_t bytes) {
     st->error = std::current_exception();
     return nullptr;
   }
+}
+
+static int64_t nowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+extern "C" void thjit_rt_profile(void *state, int32_t step) {
+  auto *st = static_cast<CallState *>(state);
+  int64_t now = nowNanos();
+  if (step >= 0) {
+    if (st->stepNanos.size() < st->exe->plan.steps.size())
+      st->stepNanos.resize(st->exe->plan.steps.size(), 0);
+    st->stepNanos[step] += now - st->lastTick;
+  }
+  st->lastTick = now;
 }
 
 extern "C" int32_t thjit_rt_step(void *state, int32_t step) {

@@ -265,7 +265,8 @@ private:
   llvm::IRBuilder<> b;
   llvm::Function *entry = nullptr;
   Value *state = nullptr, *frame = nullptr;
-  llvm::Function *allocFn = nullptr, *stepFn = nullptr, *parallelForFn = nullptr;
+  llvm::Function *allocFn = nullptr, *stepFn = nullptr, *parallelForFn = nullptr,
+                 *profileFn = nullptr;
   /// The runtime's streaming threshold in bytes (kStreamingBytes).
   llvm::Constant *streamingBytes = nullptr;
 };
@@ -274,6 +275,8 @@ std::unique_ptr<llvm::Module> Lowering::run(const std::string &entryName) {
   auto *ptr = b.getPtrTy();
   allocFn = declare(kAllocFn, ptr, {ptr, b.getInt32Ty(), b.getInt64Ty()});
   stepFn = declare(kStepFn, b.getInt32Ty(), {ptr, b.getInt32Ty()});
+  if (plan.profile)
+    profileFn = declare(kProfileFn, b.getVoidTy(), {ptr, b.getInt32Ty()});
   parallelForFn = declare(kParallelForFn, b.getInt32Ty(),
                           {ptr, ptr, b.getInt64Ty(), b.getInt64Ty()});
   streamingBytes = mod->getOrInsertGlobal(kStreamingBytes, b.getInt64Ty());
@@ -284,7 +287,11 @@ std::unique_ptr<llvm::Module> Lowering::run(const std::string &entryName) {
   state = entry->getArg(0);
   frame = entry->getArg(1);
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry));
+  if (profileFn)
+    b.CreateCall(profileFn, {state, b.getInt32(-1)});
   for (size_t s = 0; s < plan.steps.size(); ++s) {
+    if (profileFn && s > 0)
+      b.CreateCall(profileFn, {state, b.getInt32((int)s - 1)});
     switch (plan.steps[s].kind) {
     case StepKind::Elemwise:
     case StepKind::Reduce: {
@@ -316,6 +323,8 @@ std::unique_ptr<llvm::Module> Lowering::run(const std::string &entryName) {
     }
     }
   }
+  if (profileFn && !plan.steps.empty())
+    b.CreateCall(profileFn, {state, b.getInt32((int)plan.steps.size() - 1)});
   b.CreateRet(b.getInt32(0));
   return std::move(mod);
 }

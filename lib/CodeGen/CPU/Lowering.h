@@ -26,6 +26,9 @@ namespace thjit::codegen {
 constexpr const char *kAllocFn = "thjit_rt_alloc";
 constexpr const char *kStepFn = "thjit_rt_step";
 constexpr const char *kParallelForFn = "thjit_parallel_for";
+/// Profiling: called with -1 when the entry starts, then with each step's
+/// index when it ends.
+constexpr const char *kProfileFn = "thjit_rt_profile";
 /// An int64 variable: element-wise loops touching at least this many bytes
 /// write their result with streaming stores (THJIT_STREAMING_BYTES, default
 /// the size of the last-level cache).
