@@ -129,8 +129,9 @@ struct Pass {
 const std::vector<Pass> &passTable();
 /// The pass with this name, or null.
 const Pass *findPass(const std::string &name);
-/// The passes a mode runs: FAST_RUN (and "", DEBUG, NANGUARD, PROFILE) all
-/// of them; FAST_COMPILE merge and canonicalize; REFERENCE none.
+/// The passes a mode runs: FAST_RUN (and "", DEBUG, PROFILE) all of them;
+/// NANGUARD all but fuse (so that every node's value is seen);
+/// FAST_COMPILE merge and canonicalize; REFERENCE none.
 std::vector<std::string> passesForMode(const std::string &mode);
 /// `--list-passes`: each pass with its doc and rewrites.
 std::string describePasses();
