@@ -57,8 +57,10 @@ Var asResult(const Var &r, const Node &n, int i) {
   Var v = r.dtype() == t->dtype() ? r : cast(r, t->dtype());
   if (sameBroadcast(v, t))
     return v;
+  // A named vector: the range-for would not keep the temporary alive.
+  std::vector<SymShape> shapes = inferNodeShape(n);
   std::vector<Operand> sizes;
-  for (const Var &s : inferNodeShape(n)[i])
+  for (const Var &s : shapes[i])
     sizes.push_back(s);
   return alloc(v, sizes);
 }

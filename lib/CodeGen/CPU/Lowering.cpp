@@ -850,6 +850,13 @@ std::vector<llvm::Function *> Lowering::buildReduce(const Step &step,
                                     b.CreateUnaryIntrinsic(I::fabs, p));
     Value *lost = b.CreateSelect(bigSum, b.CreateFAdd(b.CreateFSub(sum, t), p),
                                  b.CreateFAdd(b.CreateFSub(p, t), sum));
+    // Once the sum is infinite (or NaN) there are no low bits to keep, and
+    // inf - inf would make the compensation, and the result, NaN.
+    Value *finite = b.CreateFCmpOLT(
+        b.CreateUnaryIntrinsic(I::fabs, t),
+        llvm::ConstantFP::getInfinity(b.getDoubleTy()));
+    lost = b.CreateSelect(finite, lost,
+                          llvm::ConstantFP::get(b.getDoubleTy(), 0.0));
     b.CreateStore(b.CreateFAdd(b.CreateLoad(b.getDoubleTy(), compSlot), lost),
                   compSlot);
     b.CreateStore(t, sumSlot);
