@@ -1,10 +1,401 @@
-//===- Stabilize.cpp - The stabilize pass's rewrites --------------------------------===//
+//===- Stabilize.cpp - The stabilize pass's rewrites ----------------------===//
+///
+/// \file
+/// Rewrites of forms that overflow, underflow or cancel in floating point
+/// into equal forms that do not (docs/passes/stabilize.md): softplus,
+/// log1p, expm1, log-sigmoid, log_softmax, log-sum-exp with the maximum
+/// subtracted, the closed form of softmax's gradient through a log, and
+/// sqrt(x*x). Each looks at one node and what computes its operands; the
+/// forms users write are matched in both operand orders, with constants
+/// 0-d or broadcast. Only real floating-point results are rewritten (the
+/// stable ops are real; integer results do not round).
+///
+//===----------------------------------------------------------------------===//
 #include "Match.h"
+
+#include <algorithm>
 
 namespace thjit {
 
+using namespace match;
+
+namespace {
+
+/// Whether the node's (first) result is a real floating-point value.
+bool realFloat(const Node &n) { return isFloat(n.resultTypes()[0]->dtype()); }
+
+/// x in the dtype of n's result, which the naive form computes in (an int
+/// x of exp(x), a float32 x added to a float64 1).
+Var inType(const Var &x, const Node &n) {
+  DType t = n.resultTypes()[0]->dtype();
+  return x.dtype() == t ? x : cast(x, t);
+}
+
+/// -x, without a double negation.
+Var negate(const Var &x) {
+  if (const Node *m = def(x, OpKind::Neg))
+    return m->operand(0);
+  return neg(x);
+}
+
+/// The x of `1 + x` or `x + 1`.
+std::optional<Var> onePlus(const Var &v) {
+  const Node *a = def(v, OpKind::Add);
+  if (!a)
+    return std::nullopt;
+  if (isConstant(a->operand(0), 1))
+    return a->operand(1);
+  if (isConstant(a->operand(1), 1))
+    return a->operand(0);
+  return std::nullopt;
+}
+
+/// The x of `1 - x`, `1 + (-x)` or `(-x) + 1`.
+std::optional<Var> oneMinus(const Var &v) {
+  if (const Node *s = def(v, OpKind::Sub))
+    return isConstant(s->operand(0), 1) ? std::optional<Var>(s->operand(1))
+                                        : std::nullopt;
+  if (std::optional<Var> y = onePlus(v))
+    if (const Node *m = def(*y, OpKind::Neg))
+      return m->operand(0);
+  return std::nullopt;
+}
+
+/// The x of exp(x).
+std::optional<Var> expOf(const Var &v) {
+  if (const Node *e = def(v, OpKind::Exp))
+    return e->operand(0);
+  return std::nullopt;
+}
+
+/// The x of sigmoid(x).
+std::optional<Var> sigmoidOf(const Var &v) {
+  if (const Node *s = def(v, OpKind::Sigmoid))
+    return s->operand(0);
+  return std::nullopt;
+}
+
+/// r standing for n's result (its dtype and broadcast shape).
+std::vector<Var> result(const Var &r, const Node &n) {
+  return replaceBy(asResult(r, n));
+}
+
+// ---- log(1 + exp x), log(1 + x), exp(x) - 1 -------------------------------
+
+/// log(1 + exp x) -> softplus x: exp overflows for x > 709 (float64).
+std::vector<Var> logOnePlusExp(const Node &n, const RewriteContext &) {
+  if (!realFloat(n))
+    return {};
+  std::optional<Var> e =
+      n.kind() == OpKind::Log ? onePlus(n.operand(0)) : n.operand(0);
+  std::optional<Var> x = e ? expOf(*e) : std::nullopt;
+  if (!x)
+    return {};
+  return result(softplus(inType(*x, n)), n);
+}
+
+/// log(1 + x) -> log1p x: 1 + x rounds x away when |x| < 1e-16.
+std::vector<Var> logOnePlus(const Node &n, const RewriteContext &) {
+  if (!realFloat(n))
+    return {};
+  if (std::optional<Var> x = onePlus(n.operand(0)))
+    return result(log1p(inType(*x, n)), n);
+  if (std::optional<Var> x = oneMinus(n.operand(0)))
+    return result(log1p(negate(inType(*x, n))), n);
+  return {};
+}
+
+/// exp(x) - 1 -> expm1 x: the subtraction cancels every digit near x = 0.
+std::vector<Var> expMinusOne(const Node &n, const RewriteContext &) {
+  if (!realFloat(n))
+    return {};
+  const Var &a = n.operand(0), &b = n.operand(1);
+  std::optional<Var> x;
+  if (n.kind() == OpKind::Sub) {
+    if (isConstant(b, 1))
+      x = expOf(a);
+  } else if (isConstant(b, -1)) {
+    x = expOf(a);
+  } else if (isConstant(a, -1)) {
+    x = expOf(b);
+  }
+  if (!x)
+    return {};
+  return result(expm1(inType(*x, n)), n);
+}
+
+// ---- sigmoid ---------------------------------------------------------------
+
+/// log(sigmoid x) -> -softplus(-x): sigmoid underflows to 0 for x < -745.
+std::vector<Var> logSigmoid(const Node &n, const RewriteContext &) {
+  if (!realFloat(n))
+    return {};
+  std::optional<Var> x = sigmoidOf(n.operand(0));
+  if (!x)
+    return {};
+  return result(neg(softplus(negate(inType(*x, n)))), n);
+}
+
+/// log(1 - sigmoid x), log1p(-sigmoid x) -> -softplus x: sigmoid rounds to
+/// 1 for x > 37.
+std::vector<Var> logOneMinusSigmoid(const Node &n, const RewriteContext &) {
+  if (!realFloat(n))
+    return {};
+  std::optional<Var> s;
+  if (n.kind() == OpKind::Log)
+    s = oneMinus(n.operand(0));
+  else if (const Node *m = def(n.operand(0), OpKind::Neg))
+    s = m->operand(0);
+  std::optional<Var> x = s ? sigmoidOf(*s) : std::nullopt;
+  if (!x)
+    return {};
+  return result(neg(softplus(inType(*x, n))), n);
+}
+
+/// 1 - sigmoid x -> sigmoid(-x): the subtraction gives 0 for x > 37.
+std::vector<Var> oneMinusSigmoid(const Node &n, const RewriteContext &) {
+  if (!realFloat(n))
+    return {};
+  std::optional<Var> s = oneMinus(const_cast<Node &>(n).result(0));
+  std::optional<Var> x = s ? sigmoidOf(*s) : std::nullopt;
+  if (!x)
+    return {};
+  return result(sigmoid(negate(inType(*x, n))), n);
+}
+
+/// exp(x) / (1 + exp x) -> sigmoid x (inf / inf for x > 709), and
+/// 1 / (1 + exp x) -> sigmoid(-x).
+std::vector<Var> sigmoidForm(const Node &n, const RewriteContext &) {
+  if (!realFloat(n))
+    return {};
+  std::optional<Var> d = onePlus(n.operand(1));
+  std::optional<Var> x = d ? expOf(*d) : std::nullopt;
+  if (!x)
+    return {};
+  if (isConstant(n.operand(0), 1))
+    return result(sigmoid(negate(inType(*x, n))), n);
+  if (expOf(n.operand(0)) == x)
+    return result(sigmoid(inType(*x, n)), n);
+  return {};
+}
+
+// ---- softmax, log-sum-exp ---------------------------------------------------
+
+/// log(softmax x) -> log_softmax x: softmax underflows to 0 far from the
+/// largest element, and log(0) = -inf.
+std::vector<Var> logSoftmaxForm(const Node &n, const RewriteContext &) {
+  const Node *s = def(n.operand(0), OpKind::Softmax);
+  if (!s || !realFloat(n))
+    return {};
+  return result(logSoftmax(s->operand(0)), n);
+}
+
+/// The maximum M stands for when it is max(y, axes, keepdims), possibly
+/// with infinities replaced by 0 (what logSumExp makes) or dimshuffled.
+bool isMaxOf(Var m, const Var &y, const std::vector<int> &axes) {
+  if (const Node *d = def(m, OpKind::DimShuffle))
+    m = d->operand(0);
+  if (const Node *w = def(m, OpKind::Switch))
+    if (isConstant(w->operand(1), 0))
+      m = w->operand(2);
+  const Node *mx = def(m, OpKind::Max);
+  return mx && mx->operand(0) == y && mx->attrs().axes == axes;
+}
+
+/// log(sum(exp x, axes)) -> m + log(sum(exp(x - m), axes)) with m the
+/// maximum over the axes: exp overflows for x > 709 and underflows to a
+/// sum of 0 for x < -745. Where m is infinite (a row of -inf, or one with
+/// +inf) it is taken as 0, so that the result is the naive one (-inf or
+/// inf) rather than NaN from -inf - -inf.
+std::vector<Var> logSumExp(const Node &n, const RewriteContext &) {
+  if (!realFloat(n))
+    return {};
+  const Node *s = def(n.operand(0), OpKind::Sum);
+  std::optional<Var> x = s ? expOf(s->operand(0)) : std::nullopt;
+  if (!x || s->attrs().axes.empty() || isComplex(x->dtype()))
+    return {};
+  const std::vector<int> &axes = s->attrs().axes;
+  // Already shifted (by the user, or by this rewrite).
+  if (const Node *d = def(*x, OpKind::Sub))
+    if (isMaxOf(d->operand(1), d->operand(0), axes))
+      return {};
+  Var xs = inType(*x, n);
+  Var m = max(xs, Axes(axes), true);
+  m = where(isinf(m), 0.0, m);
+  Var lse = log(sum(exp(xs - m), Axes(axes), s->attrs().keepdims));
+  if (!s->attrs().keepdims) {
+    std::vector<int> kept;
+    for (int a = 0; a < xs.ndim(); ++a)
+      if (!std::binary_search(axes.begin(), axes.end(), a))
+        kept.push_back(a);
+    m = dimshuffle(m, kept);
+  }
+  return result(lse + m, n);
+}
+
+/// log(exp a + exp b) -> m + softplus(min(a, b) - m) with m = max(a, b)
+/// (logaddexp); where m is infinite the result is m, which the naive form
+/// gives too (and -inf - -inf would make NaN).
+std::vector<Var> logAddExp(const Node &n, const RewriteContext &) {
+  if (!realFloat(n))
+    return {};
+  const Node *s = def(n.operand(0), OpKind::Add);
+  if (!s)
+    return {};
+  std::optional<Var> a = expOf(s->operand(0)), b = expOf(s->operand(1));
+  if (!a || !b)
+    return {};
+  Var x = inType(*a, n), y = inType(*b, n);
+  Var m = maximum(x, y);
+  return result(where(isinf(m), m, m + softplus(minimum(x, y) - m)), n);
+}
+
+/// The g and s of `g - s`, `g + (-s)` or `(-s) + g`.
+std::optional<std::pair<Var, Var>> difference(const Var &v) {
+  if (const Node *d = def(v, OpKind::Sub))
+    return std::make_pair(d->operand(0), d->operand(1));
+  if (const Node *a = def(v, OpKind::Add))
+    for (int i = 0; i < 2; ++i)
+      if (const Node *m = def(a->operand(1 - i), OpKind::Neg))
+        return std::make_pair(a->operand(i), m->operand(0));
+  return std::nullopt;
+}
+
+/// Softmax's gradient applied to `a / softmax(x)` (what the gradient of
+/// `log(softmax(x))` sends it, as in cross-entropy) is
+///   (a/z - sum(a/z * z, -1, keepdims)) * z     z = softmax(x)
+/// With (a/z) * z -> a (in the sum, bottom-up) and (a/z - s) * z -> a - s*z
+/// for any s, it becomes a - sum(a, -1, keepdims) * z. a/z is inf or NaN
+/// where z underflowed to 0; the closed form is not.
+std::vector<Var> softmaxGradOfLog(const Node &n, const RewriteContext &) {
+  if (!realFloat(n))
+    return {};
+  for (int i = 0; i < 2; ++i) {
+    const Var &z = n.operand(i);
+    if (!def(z, OpKind::Softmax))
+      continue;
+    if (const Node *div = def(n.operand(1 - i), OpKind::TrueDiv);
+        div && div->operand(1) == z)
+      return result(inType(div->operand(0), n), n);
+    std::optional<std::pair<Var, Var>> p = difference(n.operand(1 - i));
+    const Node *div = p ? def(p->first, OpKind::TrueDiv) : nullptr;
+    if (!div || div->operand(1) != z)
+      continue;
+    Var a = inType(div->operand(0), n), s = inType(p->second, n);
+    return result(a - s * inType(z, n), n);
+  }
+  return {};
+}
+
+// ---- sqrt(x * x) ------------------------------------------------------------
+
+/// Whether every element of v is known to be >= 0 (or NaN).
+bool nonNegative(const Var &v) {
+  if (v.index() != 0)
+    return false;
+  const Node &n = *v.node();
+  switch (n.kind()) {
+  case OpKind::Exp:
+  case OpKind::Exp2:
+  case OpKind::Abs:
+  case OpKind::Sqr:
+  case OpKind::Sqrt:
+  case OpKind::Sigmoid:
+  case OpKind::Softplus:
+  case OpKind::Cosh:
+  case OpKind::Softmax:
+    return !isComplex(v.dtype());
+  case OpKind::Mul:
+    return n.operand(0) == n.operand(1) && !isComplex(v.dtype());
+  case OpKind::DimShuffle:
+  case OpKind::Alloc:
+    return nonNegative(n.operand(0));
+  case OpKind::Constant: {
+    const NDArray &c = n.constantValue();
+    if (isComplex(c.dtype()))
+      return false;
+    for (int64_t i = 0; i < c.size(); ++i)
+      if (c.flatAt(i).toDouble() < 0)
+        return false;
+    return true;
+  }
+  default:
+    return false;
+  }
+}
+
+/// sqrt(x*x), sqrt(sqr x), sqrt(x**2) -> x where x is known non-negative,
+/// else abs x: x*x overflows for |x| > 1e154 and underflows for
+/// |x| < 1e-162; |x| is the same value otherwise.
+std::vector<Var> sqrtOfSquare(const Node &n, const RewriteContext &) {
+  if (!realFloat(n))
+    return {};
+  const Var &v = n.operand(0);
+  std::optional<Var> x;
+  if (const Node *q = def(v, OpKind::Sqr))
+    x = q->operand(0);
+  else if (const Node *m = def(v, OpKind::Mul);
+           m && m->operand(0) == m->operand(1))
+    x = m->operand(0);
+  else if (const Node *p = def(v, OpKind::Pow);
+           p && isConstant(p->operand(1), 2))
+    x = p->operand(0);
+  // Integers square exactly (or wrap); leave them.
+  if (!x || !isFloat(x->dtype()))
+    return {};
+  return result(nonNegative(*x) ? *x : abs(*x), n);
+}
+
+} // namespace
+
 const RewriteSet *stabilizeRewrites() {
-  static const RewriteSet set({});
+  using K = OpKind;
+  // At a log, the specific forms come before log1p's general 1 + x.
+  static const RewriteSet set({
+      {"log_softmax",
+       {K::Log},
+       logSoftmaxForm,
+       "log(softmax x) -> log_softmax x"},
+      {"logsumexp",
+       {K::Log},
+       logSumExp,
+       "log(sum(exp x, axes)) -> m + log(sum(exp(x - m), axes)), m the max"},
+      {"logaddexp",
+       {K::Log},
+       logAddExp,
+       "log(exp a + exp b) -> max(a,b) + softplus(min(a,b) - max(a,b))"},
+      {"softplus",
+       {K::Log, K::Log1p},
+       logOnePlusExp,
+       "log(1 + exp x), log1p(exp x) -> softplus x"},
+      {"log_sigmoid", {K::Log}, logSigmoid, "log(sigmoid x) -> -softplus(-x)"},
+      {"log1m_sigmoid",
+       {K::Log, K::Log1p},
+       logOneMinusSigmoid,
+       "log(1 - sigmoid x), log1p(-sigmoid x) -> -softplus x"},
+      {"log1p",
+       {K::Log},
+       logOnePlus,
+       "log(1 + x) -> log1p x, log(1 - x) -> log1p(-x)"},
+      {"expm1", {K::Sub, K::Add}, expMinusOne, "exp(x) - 1 -> expm1 x"},
+      {"sigmoid_1m",
+       {K::Sub, K::Add},
+       oneMinusSigmoid,
+       "1 - sigmoid x -> sigmoid(-x)"},
+      {"sigmoid",
+       {K::TrueDiv},
+       sigmoidForm,
+       "exp x / (1 + exp x) -> sigmoid x, 1 / (1 + exp x) -> sigmoid(-x)"},
+      {"softmax_grad_log",
+       {K::Mul},
+       softmaxGradOfLog,
+       "with z = softmax x (cross-entropy's gradient): (a/z) * z -> a, "
+       "(a/z - s) * z -> a - s * z"},
+      {"sqrt_sqr",
+       {K::Sqrt},
+       sqrtOfSquare,
+       "sqrt(x*x) -> x where x >= 0 is known, else abs x"},
+  });
   return &set;
 }
 
