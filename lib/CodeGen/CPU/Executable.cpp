@@ -260,6 +260,28 @@ template <class T> void scale(NDArray &out, T beta) {
       o[i] *= beta;
 }
 
+/// out = c for a contiguous out of c's shape (rank 0 to 2, dtype T), c of
+/// any strides: a typed loop (NDArray::assign copies element by element,
+/// which made gemm's copy of C slower than the product it saves).
+template <class T> void copyInto(NDArray &out, const NDArray &c) {
+  if (c.mayShareMemory(out)) {
+    out.assign(c);
+    return;
+  }
+  int nd = c.ndim();
+  int64_t rows = nd == 2 ? c.dim(0) : 1, cols = nd ? c.dim(nd - 1) : 1;
+  int64_t rs = nd == 2 ? c.strides()[0] : 0, cs = nd ? c.strides()[nd - 1] : 1;
+  T *o = out.data<T>();
+  const T *s = c.data<T>();
+  if (cs == 1 && (rows == 1 || rs == cols)) {
+    std::memcpy(o, s, out.nbytes());
+    return;
+  }
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      o[i * cols + j] = s[i * rs + j * cs];
+}
+
 /// out = alpha * (a . b) + beta * out for float32/float64 vectors and
 /// matrices, out contiguous (not read when beta is 0; a and b not read when
 /// alpha is 0). Matrix products of one inner element are ger's rank-1
@@ -363,7 +385,7 @@ bool blasProduct(const Node &n, const std::vector<NDArray> &in, NDArray &out) {
       return false;
     T alpha = (T)in[1].item().toDouble(), beta = (T)in[4].item().toDouble();
     if (beta != T(0))
-      out.assign(c);
+      copyInto<T>(out, c);
     blasGemm<T>(alpha, a, b, beta, out);
     return true;
   }
