@@ -166,7 +166,12 @@ Result shapeInfer(const Node &n, const RewriteContext &) {
   }
   std::vector<SymShape> shapes = opDef(yn.kind()).inferShape(yn, in);
   const Var &s = shapes[y.index()][n.attrs().axes[0]];
-  if (!s.isConstant() && !def(s, OpKind::ShapeI))
+  // Only down the graph (a constant, or the size of one of y's operands):
+  // some ops answer with sizes of nodes they make, which would go round.
+  const Node *si = def(s, OpKind::ShapeI);
+  const auto &ops = yn.operands();
+  if (!s.isConstant() &&
+      !(si && std::find(ops.begin(), ops.end(), si->operand(0)) != ops.end()))
     return {};
   return exactly(s, n);
 }
@@ -345,6 +350,11 @@ struct Fraction {
   }
 };
 
+/// Equal factors above and below would cancel (Theano's x / x -> 1), but
+/// that turns the NaN of 0/0, inf/inf and NaN/NaN into a number, and the
+/// compiled function must compute what the graph says on every input: off.
+constexpr bool kCancelFactors = false;
+
 /// Chains of mul, true_div and neg (float dtypes) as one fraction
 /// (n1 * n2 * .. * c) / (d1 * d2 * ..): factors in both cancel, scalar
 /// constants combine, the sign goes onto the constant or the numerator.
@@ -356,7 +366,15 @@ Result fraction(const Node &n, const RewriteContext &) {
   f.type = t;
   Node &self = const_cast<Node &>(n);
   f.collect(self.result(0), false, true);
-  f.cancel();
+  if (kCancelFactors) {
+    f.cancel();
+  } else {
+    // Left as written: stabilize recognises (a / z) * z (the softmax
+    // cross-entropy gradient) and makes it exact.
+    for (const Var &d : f.den)
+      if (std::find(f.num.begin(), f.num.end(), d) != f.num.end())
+        return {};
+  }
   // A node over two plain factors is its own normal form; rebuilding it
   // would only add casts its operands get anyway.
   if (!f.descended && !f.cancelled && !f.unit)

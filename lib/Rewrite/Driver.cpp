@@ -16,6 +16,7 @@
 #include "thjit/Rewrite/Rewrite.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <unordered_set>
 
@@ -40,6 +41,12 @@ RewriteSet::RewriteSet(std::vector<Rewrite> rs)
     for (OpKind k : r.kinds)
       byKind[(size_t)k].push_back(&r);
   }
+}
+
+/// THJIT_TRACE_REWRITES=1 prints every rewrite applied (to standard error).
+static bool traceRewrites() {
+  static const bool on = std::getenv("THJIT_TRACE_REWRITES") != nullptr;
+  return on;
 }
 
 class RewriteDriver {
@@ -135,8 +142,8 @@ private:
           LocationScope scope(m->location());
           repl = rw->apply(*m, ctx);
         }
-        if (repl.empty())
-          continue;
+        if (repl.empty() || repl == results)
+          continue; // no change (a rewrite that answers the node itself)
         check(*rw, *m, repl);
         if (applied >= budget) {
           exhausted = true;
@@ -144,6 +151,9 @@ private:
         }
         ++applied;
         changed = true;
+        if (traceRewrites())
+          std::cerr << "thjit: rewrite " << rw->name << " (" << pass
+                    << ") on " << m->name() << m->whereCreated() << "\n";
         for (size_t r = 0; r < repl.size(); ++r) {
           if (!m->userName().empty() && !repl[r].isLeaf() &&
               repl[r].name().empty())

@@ -86,20 +86,9 @@ std::vector<Var> powSqr(const Node &n, const RewriteContext &) {
   return replaceWith(sqr(base(n)), n);
 }
 
-/// sqrt differs from pow(x, 0.5) at -0 (-0, not +0) and -inf (NaN, not
-/// +inf), as in Theano.
-std::vector<Var> powSqrt(const Node &n, const RewriteContext &) {
-  if (exponent(n) != 0.5 || !floatResult(n))
-    return {};
-  return replaceWith(sqrt(base(n)), n);
-}
-
-std::vector<Var> powInvSqrt(const Node &n, const RewriteContext &) {
-  if (exponent(n) != -0.5 || !floatResult(n))
-    return {};
-  Var x = base(n);
-  return replaceWith(trueDiv(scalarConstant(1, x.dtype()), sqrt(x)), n);
-}
+// x ** 0.5 and x ** -0.5 stay pow: sqrt differs at -0 and -inf, and the
+// loop emitter already computes x ** 0.5 as a square root with pow's
+// answers there (ScalarEmitter::powByConstant).
 
 /// Integers to negative powers raise (NumPy): floats only.
 std::vector<Var> powReciprocal(const Node &n, const RewriteContext &) {
@@ -109,10 +98,10 @@ std::vector<Var> powReciprocal(const Node &n, const RewriteContext &) {
   return replaceWith(trueDiv(scalarConstant(1, x.dtype()), x), n);
 }
 
-/// Exponents up to this size become multiplications. Each rounds: x * x * x
-/// is within about 1.5 ulp of pow's x ** 3 (accepted, as in Theano); the
-/// loop it replaces computed in double-double, but negative powers called
-/// pow itself, ten times slower.
+/// Integer exponents up to this size become multiplications, for integer
+/// results (exact, wrapping as pow does). Float powers stay pow: the loop
+/// emitter computes them by squaring in double-double, as accurate as pow,
+/// where plain multiplications would round at every step.
 constexpr int kMaxMultiplies = 8;
 
 std::vector<Var> powMultiplies(const Node &n, const RewriteContext &) {
@@ -121,11 +110,9 @@ std::vector<Var> powMultiplies(const Node &n, const RewriteContext &) {
       (*e >= -1 && *e <= 2))
     return {};
   DType t = n.resultTypes()[0]->dtype();
-  // float16 would round at every step.
-  if (t == DType::Float16 || (*e < 0 && !isFloat(t)))
+  if (isFloat(t) || isComplex(t) || *e < 0)
     return {};
-  Var p = multiplies(base(n), (unsigned)std::fabs(*e));
-  return replaceWith(*e > 0 ? p : trueDiv(scalarConstant(1, t), p), n);
+  return replaceWith(multiplies(base(n), (unsigned)*e), n);
 }
 
 // ---- BLAS updates -----------------------------------------------------------
@@ -336,14 +323,12 @@ const RewriteSet *specializeRewrites() {
       {"pow_zero", {OpKind::Pow}, powZero,
        "x ** 0 -> ones (NaN ** 0 is 1: x is not read)"},
       {"pow_sqr", {OpKind::Pow}, powSqr, "x ** 2 -> sqr(x)"},
-      {"pow_sqrt", {OpKind::Pow}, powSqrt, "x ** 0.5 -> sqrt(x) (floats)"},
-      {"pow_inv_sqrt", {OpKind::Pow}, powInvSqrt,
-       "x ** -0.5 -> 1 / sqrt(x) (floats)"},
       {"pow_reciprocal", {OpKind::Pow}, powReciprocal,
        "x ** -1 -> 1 / x (floats)"},
       {"pow_multiplies", {OpKind::Pow}, powMultiplies,
-       "x ** n, 3 <= |n| <= 8 -> multiplications by repeated squaring "
-       "(1 / that for n < 0, floats)"},
+       "integer x ** n, 3 <= n <= 8 -> multiplications by repeated squaring "
+       "(exact; float powers are squared in double-double by the loop "
+       "emitter)"},
       {"dot_transpose", {OpKind::DimShuffle}, dotTranspose,
        "dot(A, B).T -> dot(B.T, A.T) when the dot has no other reader: the "
        "transposes become BLAS flags"},

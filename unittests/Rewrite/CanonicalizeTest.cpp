@@ -181,22 +181,19 @@ TEST_CASE("fraction: the issue's example", "[canonicalize]") {
       c = vector("c", DType::Float64), d = vector("d", DType::Float64);
   Var y = a / (((a * b) / c) / d);
   Graph g = canon({a, b, c, d}, {y});
-  CHECK(printed(g) == "graph f(a: f64[?], b: f64[?], c: f64[?], d: f64[?]) {\n"
-                      "  %0: f64[?] = mul(c, d)\n"
-                      "  %1: f64[?] = true_div(%0, b)\n"
-                      "  return %1\n"
-                      "}\n");
+  // Factors in both are not cancelled (a = 0 makes the graph 0/0 = NaN):
+  // the inner chain is one fraction, the outer one left as written.
+  CHECK(g.outputs()[0] == a / ((a * b) / (c * d)));
   checkValues({a, b, c, d}, {y},
               {{vec({1, -2, 3e5}), vec({4, 0.5, -7}), vec({-1, 3, 2}),
                 vec({2, 2, 1e-3})},
                {vec({1}), vec({0}), vec({1}), vec({1})}, // c*d/0 = inf
                {vec({2}), vec({kInf}), vec({1}), vec({1})}},
               1e-13);
-  // Documented: where the cancelled factor makes the original 0/0, the
-  // rewritten value is the simplified expression's.
+  // Where a makes the original 0/0, the rewritten graph gives NaN too.
   std::vector<NDArray> at0 =
       evaluateGraph(g, {vec({0}), vec({2}), vec({3}), vec({4})});
-  expectValues(at0[0], DType::Float64, {1}, {6});
+  CHECK(std::isnan(at0[0].flatAt(0).toDouble()));
 }
 
 TEST_CASE("fraction: constants combine, signs move, x / x", "[canonicalize]") {
@@ -211,8 +208,8 @@ TEST_CASE("fraction: constants combine, signs move, x / x", "[canonicalize]") {
   CHECK(printed(g3).find("neg(%0)") != std::string::npos);
   Graph g4 = canon({a}, {a * -1.0});
   CHECK(printed(g4).find("neg(a)") != std::string::npos);
-  Graph g5 = canon({a}, {a / a});
-  CHECK_FALSE(contains(g5, OpKind::TrueDiv));
+  Graph g5 = canon({a}, {a / a}); // not 1: NaN at 0, inf and NaN
+  CHECK(g5.outputs()[0] == a / a);
   std::vector<Var> outs = {
       a * 2.0 * 3.0 / 4.0, -(a * -b) / 2.0, -a * b, a * -1.0,
       1.0 / (1.0 / a),     (a / 3.0) / b};
@@ -220,8 +217,7 @@ TEST_CASE("fraction: constants combine, signs move, x / x", "[canonicalize]") {
               {{vec({1, -2.5, 0, kInf, kNaN, 1e-300}),
                 vec({3, 0.25, -1, 2, 1, -kInf})}},
               1e-13);
-  // x / x: 1 for every x but 0, inf and NaN (documented).
-  checkValues({a}, {a / a}, {{vec({1, -2.5, 1e300, 1e-300})}});
+  checkValues({a}, {a / a}, {{vec({1, -2.5, 1e300, 1e-300, 0, kInf, kNaN})}});
 }
 
 TEST_CASE("fraction: dtypes, broadcasting, integers", "[canonicalize]") {
@@ -230,7 +226,7 @@ TEST_CASE("fraction: dtypes, broadcasting, integers", "[canonicalize]") {
   Var m = matrix("m", DType::Float32);
   Var y = (r * m) / r;
   Graph g = canon({r, m}, {y});
-  CHECK(countOps(g) == 0);
+  CHECK(g.outputs()[0] == y); // not cancelled
   // A row over a row: 1 broadcast to the row's shape.
   Var i = tensor(DType::Int32, {U}, "i");
   Var k = tensor(DType::Int64, {U}, "k");
