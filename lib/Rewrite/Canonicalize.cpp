@@ -29,22 +29,6 @@ namespace {
 
 using Result = std::vector<Var>;
 
-/// `r` as the replacement of n's result: asResult, with an alloc to n's
-/// shape where asResult's type would be less specific than n's; nothing
-/// when even that does not fit.
-Result fit(const Var &r, const Node &n) {
-  const TensorType *t = n.resultTypes()[0];
-  Var v = asResult(r, n);
-  if (!isAssignable(v.type(), t)) {
-    std::vector<SymShape> shapes = inferNodeShape(n);
-    std::vector<Operand> sizes(shapes[0].begin(), shapes[0].end());
-    v = alloc(v, sizes);
-  }
-  if (!isAssignable(v.type(), t))
-    return {};
-  return {v};
-}
-
 /// `r` only when it can stand for n's result as it is (no cast or alloc).
 Result exactly(const Var &r, const Node &n) {
   if (r == const_cast<Node &>(n).result(0) ||
@@ -182,7 +166,7 @@ Result shapeInfer(const Node &n, const RewriteContext &) {
 /// neg(neg(x)) -> x (exact for every dtype: integers wrap both ways).
 Result negNeg(const Node &n, const RewriteContext &) {
   if (const Node *inner = def(n.operand(0), OpKind::Neg))
-    return fit(inner->operand(0), n);
+    return replaceWith(inner->operand(0), n);
   return {};
 }
 
@@ -194,7 +178,7 @@ Result expLog(const Node &n, const RewriteContext &) {
     return {};
   DType t = n.resultTypes()[0]->dtype();
   Var x = cast(inner->operand(0), t);
-  return fit(
+  return replaceWith(
       where(lt(x, scalarConstant(0, t)), scalarConstant(std::nan(""), t), x),
       n);
 }
@@ -205,7 +189,7 @@ Result logExp(const Node &n, const RewriteContext &) {
   const Node *inner = def(n.operand(0), OpKind::Exp);
   if (!inner || isComplex(n.resultTypes()[0]->dtype()))
     return {};
-  return fit(inner->operand(0), n);
+  return replaceWith(inner->operand(0), n);
 }
 
 /// x + 0, 0 + x, x - 0 -> x; x * 1, 1 * x, x / 1 -> x (cast and broadcast
@@ -217,20 +201,20 @@ Result identityOperand(const Node &n, const RewriteContext &) {
   switch (n.kind()) {
   case OpKind::Add:
     if (isConstant(b, 0))
-      return fit(a, n);
+      return replaceWith(a, n);
     if (isConstant(a, 0))
-      return fit(b, n);
+      return replaceWith(b, n);
     return {};
   case OpKind::Sub:
-    return isConstant(b, 0) ? fit(a, n) : Result{};
+    return isConstant(b, 0) ? replaceWith(a, n) : Result{};
   case OpKind::Mul:
     if (isConstant(b, 1))
-      return fit(a, n);
+      return replaceWith(a, n);
     if (isConstant(a, 1))
-      return fit(b, n);
+      return replaceWith(b, n);
     return {};
   case OpKind::TrueDiv:
-    return isConstant(b, 1) ? fit(a, n) : Result{};
+    return isConstant(b, 1) ? replaceWith(a, n) : Result{};
   default:
     return {};
   }
@@ -241,7 +225,7 @@ Result subSelf(const Node &n, const RewriteContext &) {
   DType t = n.resultTypes()[0]->dtype();
   if (n.operand(0) != n.operand(1) || !isInteger(t))
     return {};
-  return fit(scalarConstant(0, t), n);
+  return replaceWith(scalarConstant(0, t), n);
 }
 
 // ---- Fractions
@@ -382,7 +366,7 @@ Result fraction(const Node &n, const RewriteContext &) {
   Var r = f.build();
   if (!r.defined() || r == self.result(0))
     return {};
-  return fit(r, n);
+  return replaceWith(r, n);
 }
 
 // ---- Shapes
@@ -480,7 +464,7 @@ Result sumBroadcastFactor(const Node &n, const RewriteContext &) {
     return {};
   Var s = sum(cast(a, t), Axes(axes), keepdims);
   Var ck = dimshuffle(cast(c, t), *kept);
-  return fit(m ? mul(s, ck) : trueDiv(s, ck), n);
+  return replaceWith(m ? mul(s, ck) : trueDiv(s, ck), n);
 }
 
 /// sum(alloc(v, sizes)) over axes where v is broadcast -> v * (the number
@@ -512,7 +496,7 @@ Result sumAlloc(const Node &n, const RewriteContext &) {
     }
   }
   Var vk = dimshuffle(v, kept);
-  return fit(mul(cast(vk, t), cast(count, t)), n);
+  return replaceWith(mul(cast(vk, t), cast(count, t)), n);
 }
 
 /// Reductions over axes of size 1: those axes are dropped (a reduction of
@@ -551,7 +535,7 @@ Result reduceBroadcastAxes(const Node &n, const RewriteContext &) {
     a.axes = rest;
     y = makeOp(n.kind(), {y}, a)[0];
   }
-  return fit(y, n);
+  return replaceWith(y, n);
 }
 
 // ---- Useless nodes

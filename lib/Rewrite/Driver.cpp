@@ -11,6 +11,7 @@
 /// changes. Each round is linear in the graph's size.
 ///
 //===----------------------------------------------------------------------===//
+#include "Match.h"
 #include "thjit/Ops/OpDef.h"
 #include "thjit/Ops/Ops.h"
 #include "thjit/Rewrite/Rewrite.h"
@@ -84,7 +85,7 @@ public:
       }
       NodeRef m(n);
       if (differs) {
-        m = rebuild(*n, std::move(operands));
+        m = match::rebuild(*n, std::move(operands));
         // The rebuilt node has the old one's readers (and, when it merged
         // with a node that exists, those too).
         if (m.get() != n)
@@ -114,16 +115,6 @@ private:
   int clientsOf(const Var &v) {
     auto it = ctx.clients.find(v.node());
     return it == ctx.clients.end() ? 0 : it->second[v.index()];
-  }
-
-  /// Node `n` on new operands, made where `n` was made, with its name.
-  static NodeRef rebuild(const Node &n, std::vector<Var> operands) {
-    LocationScope scope(n.location());
-    std::vector<Var> rs = makeOp(n.kind(), std::move(operands), n.attrs());
-    NodeRef m = rs[0].nodeRef();
-    if (m->userName().empty() && !n.userName().empty())
-      m->setUserName(n.userName());
-    return m;
   }
 
   /// The final values of node m's results, whose operands are final: m's
@@ -192,7 +183,7 @@ private:
       operands.push_back(settleVar(o));
       differs |= operands.back() != o;
     }
-    NodeRef m = differs ? rebuild(*n, std::move(operands)) : NodeRef(n);
+    NodeRef m = differs ? match::rebuild(*n, std::move(operands)) : NodeRef(n);
     std::vector<Var> finals = settle(m);
     if (m.get() != n) {
       settled[n] = finals;

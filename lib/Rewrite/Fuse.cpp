@@ -149,6 +149,8 @@ void fuseElementwise(Graph &g, const PassOptions &, PassStats &stats) {
         if (!result.node()->unfused())
           result.node()->setUnfused(userComputation(n->result(0), external,
                                                     *result.node()));
+        if (result.name().empty() && !n->userName().empty())
+          result.node()->setUserName(n->userName());
       }
     }
     if (!result) {
@@ -160,10 +162,8 @@ void fuseElementwise(Graph &g, const PassOptions &, PassStats &stats) {
       }
       if (!differs)
         continue;
-      result = makeOp(n->kind(), operands, n->attrs())[0];
+      result = Var(match::rebuild(*n, std::move(operands)));
     }
-    if (result.name().empty() && !n->userName().empty() && !result.isLeaf())
-      result.node()->setUserName(n->userName());
     finalOf[n] = result;
   }
   std::vector<Var> outs;

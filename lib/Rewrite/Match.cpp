@@ -35,6 +35,14 @@ bool isConstant(const Var &v, double x) {
   return c && *c == x;
 }
 
+NodeRef rebuild(const Node &n, std::vector<Var> operands) {
+  LocationScope scope(n.location());
+  NodeRef m = makeOp(n.kind(), std::move(operands), n.attrs())[0].nodeRef();
+  if (m->userName().empty() && !n.userName().empty())
+    m->setUserName(n.userName());
+  return m;
+}
+
 Var scalarConstant(double x, DType t) {
   Scalar s = isFloat(t) ? Scalar(x, t)
              : isBool(t) ? Scalar::fromBool(x != 0)
@@ -55,14 +63,15 @@ bool sameBroadcast(const Var &v, const TensorType *t) {
 Var asResult(const Var &r, const Node &n, int i) {
   const TensorType *t = n.resultTypes()[i];
   Var v = r.dtype() == t->dtype() ? r : cast(r, t->dtype());
-  if (sameBroadcast(v, t))
+  if (sameBroadcast(v, t) && isAssignable(v.type(), t))
     return v;
   // A named vector: the range-for would not keep the temporary alive.
   std::vector<SymShape> shapes = inferNodeShape(n);
   std::vector<Operand> sizes;
   for (const Var &s : shapes[i])
     sizes.push_back(s);
-  return alloc(v, sizes);
+  Var a = alloc(v, sizes);
+  return isAssignable(a.type(), t) ? a : Var();
 }
 
 } // namespace thjit::match

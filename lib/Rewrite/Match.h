@@ -26,6 +26,10 @@ std::optional<double> constantValue(const Var &v);
 /// Whether v is such a constant equal to x.
 bool isConstant(const Var &v, double x);
 
+/// Node n's op on new operands (types inferred again), made where n was
+/// made and named as n: how a pass rebuilds a node whose operands changed.
+NodeRef rebuild(const Node &n, std::vector<Var> operands);
+
 /// A 0-d constant of dtype t.
 Var scalarConstant(double x, DType t);
 
@@ -35,12 +39,19 @@ Var scalarConstant(double x, DType t);
 bool sameBroadcast(const Var &v, const TensorType *t);
 
 /// `r` made to stand for result `i` of node n: cast to its dtype, and
-/// broadcast (by alloc) to its shape when r's rank or broadcastable
-/// dimensions differ.
+/// broadcast (by alloc) to its shape when r's rank, broadcastable
+/// dimensions or known sizes differ. Undefined when even that does not fit
+/// the result's type.
 Var asResult(const Var &r, const Node &n, int i = 0);
 
-/// A node's one result as a rewrite's answer.
-inline std::vector<Var> replaceBy(const Var &v) { return {v}; }
+/// A node's one result as a rewrite's answer (none when v is undefined).
+inline std::vector<Var> replaceBy(const Var &v) {
+  return v.defined() ? std::vector<Var>{v} : std::vector<Var>{};
+}
+/// The answer replacing node n's one result by r, made to fit (asResult).
+inline std::vector<Var> replaceWith(const Var &r, const Node &n) {
+  return replaceBy(asResult(r, n));
+}
 
 } // namespace thjit::match
 

@@ -28,7 +28,7 @@ const std::vector<Pass> &passTable() {
        "log-sum-exp, softmax cross-entropy",
        stabilizeRewrites},
       {"specialize",
-       "faster forms: sqr/sqrt/reciprocal for powers, gemm/gemv/ger, "
+       "faster forms: sqr/reciprocal for powers, gemm/gemv, "
        "transposes into BLAS, sum(x*y) into dot",
        specializeRewrites},
       {"fuse",

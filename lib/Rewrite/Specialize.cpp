@@ -1,8 +1,8 @@
 //===- Specialize.cpp - The specialize pass's rewrites --------------------===//
 ///
 /// \file
-/// Faster forms of what canonicalize left: powers by constants as squares,
-/// square roots, products and reciprocals; sums of scaled products as one
+/// Faster forms of what canonicalize left: powers by constants as squares
+/// and reciprocals, integer powers as products; sums of scaled products as one
 /// BLAS call (gemm, gemv: the scalings become alpha and beta, the addition
 /// BLAS's update); transposes lifted through dot so that they reach BLAS as
 /// flags; sum(x * y) of long float64 vectors as one dot. Each fires only
@@ -25,14 +25,14 @@ using namespace match;
 
 bool isBlasType(DType t) { return t == DType::Float32 || t == DType::Float64; }
 
-/// r made to stand for n's result (asResult); no rewrite when r's static
-/// sizes are less known than the result's (a broadcast constant exponent
-/// can give the result its sizes).
-std::vector<Var> replaceWith(const Var &r, const Node &n) {
-  Var v = asResult(r, n);
-  if (!isAssignable(v.type(), n.resultTypes()[0]))
+/// replaceWith, but no rewrite where r's static sizes are less known than
+/// the result's: an alloc would only restate sizes (a broadcast constant
+/// exponent can give the result its sizes).
+std::vector<Var> replaceKnownSizes(const Var &r, const Node &n) {
+  const TensorType *t = n.resultTypes()[0];
+  if (sameBroadcast(r, t) && !isAssignable(r.type()->withDType(t->dtype()), t))
     return {};
-  return {v};
+  return replaceWith(r, n);
 }
 
 // ---- Powers by constants ----------------------------------------------------
@@ -70,20 +70,20 @@ Var multiplies(const Var &x, unsigned n) {
 std::vector<Var> powOne(const Node &n, const RewriteContext &) {
   if (exponent(n, /*complexOk=*/true) != 1)
     return {};
-  return replaceWith(base(n), n);
+  return replaceKnownSizes(base(n), n);
 }
 
 /// NaN ** 0 is 1 too (NumPy's and C's pow), so x need not be read.
 std::vector<Var> powZero(const Node &n, const RewriteContext &) {
   if (exponent(n) != 0)
     return {};
-  return replaceWith(scalarConstant(1, n.resultTypes()[0]->dtype()), n);
+  return replaceKnownSizes(scalarConstant(1, n.resultTypes()[0]->dtype()), n);
 }
 
 std::vector<Var> powSqr(const Node &n, const RewriteContext &) {
   if (exponent(n, /*complexOk=*/true) != 2)
     return {};
-  return replaceWith(sqr(base(n)), n);
+  return replaceKnownSizes(sqr(base(n)), n);
 }
 
 // x ** 0.5 and x ** -0.5 stay pow: sqrt differs at -0 and -inf, and the
@@ -95,7 +95,7 @@ std::vector<Var> powReciprocal(const Node &n, const RewriteContext &) {
   if (exponent(n) != -1 || !floatResult(n))
     return {};
   Var x = base(n);
-  return replaceWith(trueDiv(scalarConstant(1, x.dtype()), x), n);
+  return replaceKnownSizes(trueDiv(scalarConstant(1, x.dtype()), x), n);
 }
 
 /// Integer exponents up to this size become multiplications, for integer
@@ -112,7 +112,7 @@ std::vector<Var> powMultiplies(const Node &n, const RewriteContext &) {
   DType t = n.resultTypes()[0]->dtype();
   if (isFloat(t) || isComplex(t) || *e < 0)
     return {};
-  return replaceWith(multiplies(base(n), (unsigned)*e), n);
+  return replaceKnownSizes(multiplies(base(n), (unsigned)*e), n);
 }
 
 // ---- BLAS updates -----------------------------------------------------------
@@ -243,7 +243,7 @@ std::vector<Var> gemmOf(const Node &n, const Var &c, bool subtractC, Product p,
   Var alpha = p.alpha ? p.alpha : scalarConstant(1, t);
   if (subtractP)
     alpha = negated(alpha, t);
-  return replaceWith(gemm(term, alpha, p.a, p.b, beta), n);
+  return replaceKnownSizes(gemm(term, alpha, p.a, p.b, beta), n);
 }
 
 /// C + alpha * dot(A, B) (either order), C - ..., ... - C.
@@ -281,7 +281,7 @@ std::vector<Var> dotTranspose(const Node &n, const RewriteContext &ctx) {
       return s->operand(0);
     return dimshuffle(m, {1, 0});
   };
-  return replaceWith(dot(transposed(d->operand(1)), transposed(d->operand(0))),
+  return replaceKnownSizes(dot(transposed(d->operand(1)), transposed(d->operand(0))),
                      n);
 }
 
@@ -311,7 +311,7 @@ std::vector<Var> sumMulDot(const Node &n, const RewriteContext &ctx) {
   int64_t size = v.type()->size(0);
   if (size != TensorType::kUnknown && size < kMinDotSize)
     return {};
-  return replaceWith(dot(x, y), n);
+  return replaceKnownSizes(dot(x, y), n);
 }
 
 } // namespace

@@ -75,11 +75,6 @@ std::optional<Var> sigmoidOf(const Var &v) {
   return std::nullopt;
 }
 
-/// r standing for n's result (its dtype and broadcast shape).
-std::vector<Var> result(const Var &r, const Node &n) {
-  return replaceBy(asResult(r, n));
-}
-
 // ---- log(1 + exp x), log(1 + x), exp(x) - 1 -------------------------------
 
 /// log(1 + exp x) -> softplus x: exp overflows for x > 709 (float64).
@@ -91,7 +86,7 @@ std::vector<Var> logOnePlusExp(const Node &n, const RewriteContext &) {
   std::optional<Var> x = e ? expOf(*e) : std::nullopt;
   if (!x)
     return {};
-  return result(softplus(inType(*x, n)), n);
+  return replaceWith(softplus(inType(*x, n)), n);
 }
 
 /// log(1 + x) -> log1p x: 1 + x rounds x away when |x| < 1e-16.
@@ -99,9 +94,9 @@ std::vector<Var> logOnePlus(const Node &n, const RewriteContext &) {
   if (!realFloat(n))
     return {};
   if (std::optional<Var> x = onePlus(n.operand(0)))
-    return result(log1p(inType(*x, n)), n);
+    return replaceWith(log1p(inType(*x, n)), n);
   if (std::optional<Var> x = oneMinus(n.operand(0)))
-    return result(log1p(negate(inType(*x, n))), n);
+    return replaceWith(log1p(negate(inType(*x, n))), n);
   return {};
 }
 
@@ -121,7 +116,7 @@ std::vector<Var> expMinusOne(const Node &n, const RewriteContext &) {
   }
   if (!x)
     return {};
-  return result(expm1(inType(*x, n)), n);
+  return replaceWith(expm1(inType(*x, n)), n);
 }
 
 // ---- sigmoid ---------------------------------------------------------------
@@ -133,7 +128,7 @@ std::vector<Var> logSigmoid(const Node &n, const RewriteContext &) {
   std::optional<Var> x = sigmoidOf(n.operand(0));
   if (!x)
     return {};
-  return result(neg(softplus(negate(inType(*x, n)))), n);
+  return replaceWith(neg(softplus(negate(inType(*x, n)))), n);
 }
 
 /// log(1 - sigmoid x), log1p(-sigmoid x) -> -softplus x: sigmoid rounds to
@@ -149,7 +144,7 @@ std::vector<Var> logOneMinusSigmoid(const Node &n, const RewriteContext &) {
   std::optional<Var> x = s ? sigmoidOf(*s) : std::nullopt;
   if (!x)
     return {};
-  return result(neg(softplus(inType(*x, n))), n);
+  return replaceWith(neg(softplus(inType(*x, n))), n);
 }
 
 /// 1 - sigmoid x -> sigmoid(-x): the subtraction gives 0 for x > 37.
@@ -160,7 +155,7 @@ std::vector<Var> oneMinusSigmoid(const Node &n, const RewriteContext &) {
   std::optional<Var> x = s ? sigmoidOf(*s) : std::nullopt;
   if (!x)
     return {};
-  return result(sigmoid(negate(inType(*x, n))), n);
+  return replaceWith(sigmoid(negate(inType(*x, n))), n);
 }
 
 /// exp(x) / (1 + exp x) -> sigmoid x (inf / inf for x > 709), and
@@ -173,9 +168,9 @@ std::vector<Var> sigmoidForm(const Node &n, const RewriteContext &) {
   if (!x)
     return {};
   if (isConstant(n.operand(0), 1))
-    return result(sigmoid(negate(inType(*x, n))), n);
+    return replaceWith(sigmoid(negate(inType(*x, n))), n);
   if (expOf(n.operand(0)) == x)
-    return result(sigmoid(inType(*x, n)), n);
+    return replaceWith(sigmoid(inType(*x, n)), n);
   return {};
 }
 
@@ -187,7 +182,7 @@ std::vector<Var> logSoftmaxForm(const Node &n, const RewriteContext &) {
   const Node *s = def(n.operand(0), OpKind::Softmax);
   if (!s || !realFloat(n))
     return {};
-  return result(logSoftmax(s->operand(0)), n);
+  return replaceWith(logSoftmax(s->operand(0)), n);
 }
 
 /// The maximum M stands for when it is max(y, axes, keepdims), possibly
@@ -230,7 +225,7 @@ std::vector<Var> logSumExp(const Node &n, const RewriteContext &) {
         kept.push_back(a);
     m = dimshuffle(m, kept);
   }
-  return result(lse + m, n);
+  return replaceWith(lse + m, n);
 }
 
 /// log(exp a + exp b) -> m + softplus(min(a, b) - m) with m = max(a, b)
@@ -247,7 +242,7 @@ std::vector<Var> logAddExp(const Node &n, const RewriteContext &) {
     return {};
   Var x = inType(*a, n), y = inType(*b, n);
   Var m = maximum(x, y);
-  return result(where(isinf(m), m, m + softplus(minimum(x, y) - m)), n);
+  return replaceWith(where(isinf(m), m, m + softplus(minimum(x, y) - m)), n);
 }
 
 /// The g and s of `g - s`, `g + (-s)` or `(-s) + g`.
@@ -276,13 +271,13 @@ std::vector<Var> softmaxGradOfLog(const Node &n, const RewriteContext &) {
       continue;
     if (const Node *div = def(n.operand(1 - i), OpKind::TrueDiv);
         div && div->operand(1) == z)
-      return result(inType(div->operand(0), n), n);
+      return replaceWith(inType(div->operand(0), n), n);
     std::optional<std::pair<Var, Var>> p = difference(n.operand(1 - i));
     const Node *div = p ? def(p->first, OpKind::TrueDiv) : nullptr;
     if (!div || div->operand(1) != z)
       continue;
     Var a = inType(div->operand(0), n), s = inType(p->second, n);
-    return result(a - s * inType(z, n), n);
+    return replaceWith(a - s * inType(z, n), n);
   }
   return {};
 }
@@ -343,7 +338,7 @@ std::vector<Var> sqrtOfSquare(const Node &n, const RewriteContext &) {
   // Integers square exactly (or wrap); leave them.
   if (!x || !isFloat(x->dtype()))
     return {};
-  return result(nonNegative(*x) ? *x : abs(*x), n);
+  return replaceWith(nonNegative(*x) ? *x : abs(*x), n);
 }
 
 } // namespace

@@ -4,6 +4,7 @@
 #include "thjit/Support/Format.h"
 
 #include <cmath>
+#include <functional>
 
 namespace thjit::debugmode {
 
@@ -109,29 +110,48 @@ static std::string difference(const NDArray &got, const NDArray &want) {
   return "";
 }
 
-/// The user's node inside a fused one whose value first holds a NaN or an
-/// infinity, given the fused node's operand values.
-static const Node *culpritInside(const Node &fused,
-                                 const std::vector<NDArray> &operands) {
-  const Graph &g = *fused.unfused();
-  std::unordered_map<Node *, std::vector<NDArray>> values;
-  for (size_t i = 0; i < g.inputs().size(); ++i)
-    values[g.inputs()[i].node()] = {operands[i]};
-  for (Node *n : g.nodes()) {
+using NodeValues = std::unordered_map<Node *, std::vector<NDArray>>;
+
+/// Evaluates with the reference kernels every node `outputs` need that
+/// `values` lacks (leaves: constants and shared values). Returns the first
+/// node evaluated whose results `stop` accepts (it stops there), or null.
+static Node *evaluateMissing(
+    const std::vector<Var> &outputs, NodeValues &values,
+    const std::function<bool(const std::vector<NDArray> &)> &stop = nullptr) {
+  Graph reach({}, outputs);
+  for (Node *n : reach.nodes()) {
+    if (values.count(n))
+      continue;
     if (n->isLeaf()) {
-      if (!values.count(n))
-        values[n] = {n->constantValue()};
+      values[n] = {n->result(0).constantValue()};
       continue;
     }
     std::vector<NDArray> in;
     for (const Var &o : n->operands())
       in.push_back(values.at(o.node())[o.index()]);
     values[n] = evaluateNode(*n, in);
-    for (const NDArray &r : values[n])
-      if (!nonFinite(r).empty())
-        return n;
+    if (stop && stop(values[n]))
+      return n;
   }
-  return &fused;
+  return nullptr;
+}
+
+/// The user's node inside a fused one whose value first holds a NaN or an
+/// infinity, given the fused node's operand values.
+static const Node *culpritInside(const Node &fused,
+                                 const std::vector<NDArray> &operands) {
+  const Graph &g = *fused.unfused();
+  NodeValues values;
+  for (size_t i = 0; i < g.inputs().size(); ++i)
+    values[g.inputs()[i].node()] = {operands[i]};
+  Node *culprit = evaluateMissing(
+      g.outputs(), values, [](const std::vector<NDArray> &results) {
+        for (const NDArray &r : results)
+          if (!nonFinite(r).empty())
+            return true;
+        return false;
+      });
+  return culprit ? culprit : &fused;
 }
 
 void nanGuard(const std::string &function, const std::vector<Var> &inputs,
@@ -170,23 +190,11 @@ void checkRewrites(const std::string &function,
                    const std::vector<NDArray> &args) {
   // One evaluation of every value the events name, with the reference
   // kernels, sharing what they have in common.
-  std::unordered_map<Node *, std::vector<NDArray>> values;
+  NodeValues values;
   for (size_t i = 0; i < inputs.size(); ++i)
     values[inputs[i].node()] = {args[i]};
   auto valueOf = [&](const Var &root) -> NDArray {
-    Graph reach({}, {root});
-    for (Node *n : reach.nodes()) {
-      if (values.count(n))
-        continue;
-      if (n->isLeaf()) {
-        values[n] = {n->result(0).constantValue()};
-        continue;
-      }
-      std::vector<NDArray> in;
-      for (const Var &o : n->operands())
-        in.push_back(values.at(o.node())[o.index()]);
-      values[n] = evaluateNode(*n, in);
-    }
+    evaluateMissing({root}, values);
     return values.at(root.node())[root.index()];
   };
   for (const RewriteEvent &e : events) {

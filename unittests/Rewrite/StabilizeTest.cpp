@@ -113,6 +113,19 @@ TEST_CASE("softplus in float32, and with a broadcast constant", "[stabilize]") {
   checkValues(r2, std::vector<double>(6, 100.0));
 }
 
+TEST_CASE("a replacement whose sizes are less known than the result's gets "
+          "them by alloc",
+          "[stabilize]") {
+  // ones(3) gives the sum the static size 3 that softplus(x) lacks: the
+  // replacement is allocated to the result's type (it was a CompileError).
+  Var x = vector("x", DType::Float64);
+  Var y = log(constant(array(DType::Float64, {3}, {1, 1, 1})) + exp(x));
+  Graph g = stabilized({x}, y);
+  CHECK(contains(g, OpKind::Softplus));
+  CHECK(g.outputs()[0].type() == y.type());
+  checkValues(stable({x}, y, {vec({-800, 0, 800})}), {0, kLog2, 800});
+}
+
 TEST_CASE("log1p: log(1 + x), log(x + 1), log(1 - x)", "[stabilize]") {
   Var x = vector("x", DType::Float64);
   NDArray in = vec({1e-20, 0.5});

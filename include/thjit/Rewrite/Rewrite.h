@@ -7,7 +7,7 @@
 ///   merge         hash-consing again after replacements; dead code goes
 ///   canonicalize  constant folding, algebraic normal forms, shape chains
 ///   stabilize     numerically stable forms (softplus, log1p, log_softmax..)
-///   specialize    faster forms (sqr, gemm/gemv/ger, transposes into BLAS)
+///   specialize    faster forms (sqr, gemm/gemv, transposes into BLAS)
 ///   fuse          element-wise sub-graphs become one composite node
 ///
 /// Most passes are sets of node-local rewrites: a rewrite is a small function
