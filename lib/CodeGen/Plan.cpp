@@ -8,6 +8,7 @@
 #include <functional>
 #include <unordered_set>
 #include <limits>
+#include <sstream>
 #include <unordered_map>
 
 namespace thjit::codegen {
@@ -106,7 +107,7 @@ ScalarProgram programOf(const Node &n) {
 int scratchWords(StepKind k) {
   switch (k) {
   case StepKind::Elemwise:
-    return 3; // collapsed inner dims, rows, streaming or not
+    return 5; // collapsed inner dims, rows, streaming, total, contiguous
   case StepKind::Reduce:
     return 1; // the partial results' buffer
   default:
@@ -150,7 +151,274 @@ static void fuseProducersIntoReductions(Plan &p) {
   p.steps.resize(kept);
 }
 
-Plan makePlan(const Graph &g) {
+/// Whether element-wise step s may write its result over operand k: the
+/// same dtype, and a shape equal at run time (k is broadcast only where the
+/// result has size 1 too).
+static bool sameLayout(const Plan &p, const Step &s, int k) {
+  const TensorType *t = p.values[s.operands[k]].var.type();
+  const TensorType *r = p.values[s.results[0]].var.type();
+  if (t->dtype() != r->dtype() || t->ndim() != r->ndim())
+    return false;
+  for (int d = 0; d < t->ndim(); ++d)
+    if (t->isBroadcastable(d) && !r->isBroadcastable(d))
+      return false;
+  return true;
+}
+
+static bool writesSubtensor(const Step &s) {
+  return s.kind == StepKind::Runtime &&
+         (s.node->kind() == OpKind::SetSubtensor ||
+          s.node->kind() == OpKind::IncSubtensor);
+}
+
+/// Steps that compute the new value of a shared variable from its old one
+/// (W - lr * g, inc_subtensor(W[i], d), gemm(W, -lr, A, B, 1)) and whose
+/// result no step reads may
+/// write it over the old value: they are moved last (the commit group),
+/// ordered so that a step reading a variable comes before the one writing
+/// it. Whether each really may (nothing after it reads the old value) is
+/// settled with the liveness of memory, in assignMemory.
+static void orderSharedUpdates(Plan &p) {
+  // A graph op's own call reads shared variables while this one holds the
+  // right to write them: none in place then.
+  for (const Step &s : p.steps)
+    if (s.node->kind() == OpKind::OpFromGraph) {
+      p.firstCommit = (int)p.steps.size();
+      return;
+    }
+  std::vector<int> readers(p.values.size(), 0);
+  for (const Step &s : p.steps) {
+    for (int v : s.operands)
+      ++readers[v];
+    for (int v : s.originOperands)
+      ++readers[v];
+  }
+  std::vector<int> sharedOf(p.steps.size(), -1); // the variable step i writes
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    Step &s = p.steps[i];
+    if (s.results.size() != 1 || readers[s.results[0]])
+      continue;
+    int j = -1;
+    for (size_t o = 0; o < p.outputValues.size() && j < 0; ++o)
+      if (p.outputValues[o] == s.results[0])
+        j = p.outputUpdates[o];
+    if (j < 0)
+      continue;
+    const int old = p.sharedValues[j];
+    int k = -1;
+    if (s.kind == StepKind::Elemwise && !s.program->mayFail()) {
+      for (size_t m = 0; m < s.operands.size() && k < 0; ++m)
+        if (s.operands[m] == old && sameLayout(p, s, (int)m))
+          k = (int)m;
+      for (int u : s.operands) // a transposed read of what is written
+        if (u != old && p.values[u].owner == old)
+          k = -1;
+    } else if (writesSubtensor(s) && s.operands[0] == old) {
+      k = 0; // the value written is copied first where it views x
+    } else if (s.kind == StepKind::Runtime && s.node->kind() == OpKind::Gemm &&
+               s.operands[0] == old &&
+               p.values[old].dtype == p.values[s.results[0]].dtype) {
+      k = 0; // C, which BLAS scales and adds to: A and B must not view it
+      for (size_t m = 1; m < s.operands.size(); ++m)
+        if (p.values[s.operands[m]].owner == old)
+          k = -1;
+    }
+    if (k < 0)
+      continue;
+    s.inPlace = k;
+    sharedOf[i] = j;
+  }
+  auto readsShared = [&](const Step &s, int j) {
+    for (int u : s.operands)
+      if (p.values[u].owner == p.sharedValues[j])
+        return true;
+    return false;
+  };
+  std::vector<size_t> rest, commit;
+  std::vector<Step> steps;
+  for (size_t i = 0; i < p.steps.size(); ++i)
+    if (sharedOf[i] >= 0)
+      rest.push_back(i);
+    else
+      steps.push_back(std::move(p.steps[i]));
+  p.firstCommit = (int)steps.size();
+  while (!rest.empty()) {
+    size_t pick = 0;
+    bool found = false;
+    for (size_t c = 0; c < rest.size() && !found; ++c) {
+      found = true;
+      for (size_t d = 0; d < rest.size() && found; ++d)
+        if (d != c && readsShared(p.steps[rest[d]], sharedOf[rest[c]]))
+          found = false;
+      if (found)
+        pick = c;
+    }
+    if (!found) // each reads what another writes: this one writes a copy
+      p.steps[rest[0]].inPlace = -1;
+    steps.push_back(std::move(p.steps[rest[pick]]));
+    rest.erase(rest.begin() + (long)pick);
+  }
+  p.steps = std::move(steps);
+}
+
+/// Buffer slots by liveness, and which results take an operand's memory.
+/// A value's memory stays live while any value that may view it is used; a
+/// runtime result may view any of its operands (reference kernels return
+/// views for reshape, subtensor, ...), except a product's (in a slot) and a
+/// subtensor write's (a copy, or in place). Memory written in place is one buffer for two values: a
+/// union-find joins them, and the buffer lives as long as the last.
+static void assignMemory(Plan &p) {
+  const int end = std::numeric_limits<int>::max();
+  const int numSteps = (int)p.steps.size();
+  std::vector<int> lastUse(p.values.size(), -1);
+  for (int i = 0; i < numSteps; ++i) {
+    for (int v : p.steps[i].operands)
+      lastUse[v] = i;
+    for (int v : p.steps[i].originOperands) // read again on an error
+      lastUse[v] = i;
+  }
+  for (int v : p.outputValues)
+    lastUse[v] = end;
+  // Propagate from views to what they view, latest steps first.
+  for (int i = numSteps; i-- > 0;) {
+    const Step &s = p.steps[i];
+    int live = -1;
+    for (int r : s.results)
+      live = std::max(live, lastUse[r]);
+    if (s.kind == StepKind::DimShuffle ||
+        (s.kind == StepKind::Runtime && !writesSubtensor(s) &&
+         !isBlasProduct(s.node->kind())))
+      for (int v : s.operands)
+        lastUse[p.values[v].owner] = std::max(lastUse[p.values[v].owner], live);
+  }
+
+  // The commit group: an update is written in place only when nothing after
+  // it reads the old value. Its operands are read in the second phase,
+  // after every step of the group has allocated: they live to the end.
+  p.sharedInPlaceWords.assign(p.shareds.size(), -1);
+  for (int i = p.firstCommit; i < numSteps; ++i) {
+    Step &s = p.steps[i];
+    if (s.inPlace < 0)
+      continue;
+    int old = s.operands[s.inPlace];
+    if (lastUse[old] != i) {
+      s.inPlace = -1;
+      continue;
+    }
+    int j = p.values[old].rootIndex;
+    p.sharedInPlaceWords[j] = p.frameSize++;
+    p.values[s.results[0]].inPlaceShared = j;
+  }
+  if (std::all_of(p.steps.begin() + p.firstCommit, p.steps.end(),
+                  [](const Step &s) { return s.inPlace < 0; }))
+    p.firstCommit = numSteps; // nothing in place: one phase will do
+  for (int i = p.firstCommit; i < numSteps; ++i)
+    for (const std::vector<int> *vs :
+         {&p.steps[i].operands, &p.steps[i].originOperands})
+      for (int v : *vs) {
+        lastUse[v] = std::max(lastUse[v], numSteps - 1);
+        int o = p.values[v].owner;
+        lastUse[o] = std::max(lastUse[o], numSteps - 1);
+      }
+
+  // Which steps write into a slot of their own; which results fill a whole
+  // slot (contiguous, of their own shape): those an element-wise step may
+  // write over.
+  auto allocates = [](const Step &s) {
+    return s.kind == StepKind::Elemwise || s.kind == StepKind::Reduce ||
+           s.kind == StepKind::ShapeI ||
+           (s.kind == StepKind::Runtime && isBlasProduct(s.node->kind()));
+  };
+  std::vector<bool> wholeSlot(p.values.size(), false);
+  for (const Step &s : p.steps)
+    if (allocates(s))
+      for (int r : s.results)
+        wholeSlot[r] = true;
+  std::vector<int> group(p.values.size());
+  for (size_t v = 0; v < p.values.size(); ++v)
+    group[v] = p.values[v].owner;
+  std::function<int(int)> find = [&](int v) {
+    return group[v] == v ? v : group[v] = find(group[v]);
+  };
+  auto join = [&](int result, int operand) {
+    int g = find(operand);
+    group[result] = g;
+    lastUse[g] = std::max(lastUse[g], lastUse[result]);
+  };
+  for (int i = 0; i < p.firstCommit; ++i) {
+    Step &s = p.steps[i];
+    if (s.kind == StepKind::Elemwise && !s.program->mayFail()) {
+      for (size_t k = 0; k < s.operands.size() && s.inPlace < 0; ++k) {
+        int v = s.operands[k];
+        if (!wholeSlot[v] || !sameLayout(p, s, (int)k) || lastUse[find(v)] != i)
+          continue;
+        bool alone = true; // no other operand reads this memory
+        for (int u : s.operands)
+          alone = alone && (u == v || find(u) != find(v));
+        if (!alone)
+          continue;
+        s.inPlace = (int)k;
+        int r = s.results[0];
+        join(r, v);
+        wholeSlot[r] = true;
+        p.values[r].owner = find(v);
+      }
+    } else if (writesSubtensor(s)) {
+      int x = s.operands[0];
+      RootKind root = p.values[p.values[x].owner].root;
+      if ((root == RootKind::Slot || root == RootKind::RuntimeResult) &&
+          lastUse[find(x)] == i) {
+        s.inPlace = 0;
+        join(s.results[0], x);
+      }
+    }
+  }
+
+  std::vector<int> freeSlots;
+  std::vector<std::pair<int, int>> busy; // (last use, slot)
+  for (int i = 0; i < numSteps; ++i) {
+    const Step &s = p.steps[i];
+    bool takesOperand = s.kind == StepKind::Elemwise && s.inPlace >= 0 &&
+                        p.values[s.results[0]].inPlaceShared < 0;
+    if (allocates(s) && !takesOperand) {
+      for (int r : s.results) {
+        int slot;
+        if (!freeSlots.empty()) {
+          slot = freeSlots.back();
+          freeSlots.pop_back();
+        } else {
+          slot = p.numSlots++;
+        }
+        p.values[r].root = RootKind::Slot;
+        p.values[r].rootIndex = slot;
+        busy.push_back({lastUse[find(r)], slot});
+      }
+    }
+    // Slots whose value is dead after this step become free for later
+    // steps (never for this one: its operands are still being read).
+    for (size_t b = 0; b < busy.size();) {
+      if (busy[b].first <= i) {
+        freeSlots.push_back(busy[b].second);
+        busy[b] = busy.back();
+        busy.pop_back();
+      } else {
+        ++b;
+      }
+    }
+    std::sort(freeSlots.rbegin(), freeSlots.rend());
+  }
+  for (Step &s : p.steps)
+    if (s.kind == StepKind::Reduce)
+      s.scratchSlot = p.numSlots++;
+  // Views live in their owner's memory (owners come before their views).
+  for (ValueInfo &v : p.values) {
+    v.owner = p.values[v.owner].owner;
+    v.root = p.values[v.owner].root;
+    v.rootIndex = p.values[v.owner].rootIndex;
+  }
+}
+
+Plan makePlan(const Graph &g, const std::vector<Var> &updates) {
   Plan p;
   std::unordered_map<Var, int, VarHash> valueOf;
   auto addValue = [&](const Var &v, RootKind root, int rootIndex) {
@@ -267,6 +535,12 @@ Plan makePlan(const Graph &g) {
   for (const Var &o : g.outputs())
     p.outputValues.push_back(valueOf.at(o));
   fuseProducersIntoReductions(p);
+  p.outputUpdates.assign(p.outputValues.size(), -1);
+  for (size_t o = 0; o < updates.size() && o < p.outputValues.size(); ++o)
+    for (size_t j = 0; j < p.shareds.size(); ++j)
+      if (updates[o].defined() && p.shareds[j].node() == updates[o].node())
+        p.outputUpdates[o] = (int)j;
+  orderSharedUpdates(p);
   for (Step &s : p.steps) {
     if (s.kind == StepKind::Elemwise || s.kind == StepKind::Reduce) {
       s.args = p.frameSize;
@@ -277,72 +551,80 @@ Plan makePlan(const Graph &g) {
       p.frameSize += words;
     }
   }
-
-  // Buffer slots by liveness. A value's memory stays live while any value
-  // that may view it is used; a runtime result may view any of its operands
-  // (reference kernels return views for reshape, subtensor, ...).
-  const int end = std::numeric_limits<int>::max();
-  std::vector<int> lastUse(p.values.size(), -1);
-  for (size_t i = 0; i < p.steps.size(); ++i) {
-    for (int v : p.steps[i].operands)
-      lastUse[v] = (int)i;
-    for (int v : p.steps[i].originOperands) // read again on an error
-      lastUse[v] = (int)i;
-  }
-  for (int v : p.outputValues)
-    lastUse[v] = end;
-  // Propagate from views to what they view, latest steps first.
-  for (size_t i = p.steps.size(); i-- > 0;) {
-    const Step &s = p.steps[i];
-    int live = -1;
-    for (int r : s.results)
-      live = std::max(live, lastUse[r]);
-    if (s.kind == StepKind::DimShuffle || s.kind == StepKind::Runtime)
-      for (int v : s.operands)
-        lastUse[p.values[v].owner] = std::max(lastUse[p.values[v].owner], live);
-  }
-  std::vector<int> freeSlots;
-  std::vector<std::pair<int, int>> busy; // (last use, slot)
-  for (size_t i = 0; i < p.steps.size(); ++i) {
-    const Step &s = p.steps[i];
-    if (s.kind == StepKind::Elemwise || s.kind == StepKind::Reduce ||
-        s.kind == StepKind::ShapeI ||
-        (s.kind == StepKind::Runtime && isBlasProduct(s.node->kind()))) {
-      for (int r : s.results) {
-        int slot;
-        if (!freeSlots.empty()) {
-          slot = freeSlots.back();
-          freeSlots.pop_back();
-        } else {
-          slot = p.numSlots++;
-        }
-        p.values[r].root = RootKind::Slot;
-        p.values[r].rootIndex = slot;
-        busy.push_back({lastUse[r], slot});
-      }
-    }
-    // Slots whose value is dead after this step become free for later
-    // steps (never for this one: its operands are still being read).
-    for (size_t b = 0; b < busy.size();) {
-      if (busy[b].first <= (int)i) {
-        freeSlots.push_back(busy[b].second);
-        busy[b] = busy.back();
-        busy.pop_back();
-      } else {
-        ++b;
-      }
-    }
-    std::sort(freeSlots.rbegin(), freeSlots.rend());
-  }
-  for (Step &s : p.steps)
-    if (s.kind == StepKind::Reduce)
-      s.scratchSlot = p.numSlots++;
-  // Views live in their owner's memory.
-  for (ValueInfo &v : p.values) {
-    v.root = p.values[v.owner].root;
-    v.rootIndex = p.values[v.owner].rootIndex;
-  }
+  assignMemory(p);
   return p;
+}
+
+static const char *stepKindName(StepKind k) {
+  switch (k) {
+  case StepKind::Elemwise:
+    return "loop";
+  case StepKind::Reduce:
+    return "reduce";
+  case StepKind::DimShuffle:
+    return "view";
+  case StepKind::ShapeI:
+    return "shape";
+  case StepKind::Runtime:
+    return "runtime";
+  }
+  return "?";
+}
+
+std::string printPlan(const Plan &p) {
+  auto name = [&](int v) {
+    const Var &var = p.values[v].var;
+    return var.name().empty() ? "%" + std::to_string(v) : var.name();
+  };
+  auto memory = [&](int v, bool inPlace) -> std::string {
+    const ValueInfo &vi = p.values[v];
+    std::string of = vi.owner == v || inPlace ? "" : " (a view of " + name(vi.owner) + ")";
+    switch (vi.root) {
+    case RootKind::Input:
+      return "input" + of;
+    case RootKind::Shared:
+      return "shared" + of;
+    case RootKind::Constant:
+      return "constant" + of;
+    case RootKind::Slot:
+      return "buffer " + std::to_string(vi.rootIndex) + of;
+    case RootKind::RuntimeResult:
+      return "returned by the runtime";
+    }
+    return "?";
+  };
+  std::ostringstream os;
+  os << p.steps.size() << " steps, " << p.numSlots << " buffers\n";
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    const Step &s = p.steps[i];
+    if ((int)i == p.firstCommit)
+      os << "  -- updates in place: every step checks, then every step writes\n";
+    os << "  " << i << ": " << stepKindName(s.kind) << ' ';
+    for (size_t r = 0; r < s.results.size(); ++r)
+      os << (r ? ", " : "") << name(s.results[r]);
+    os << " = " << (s.producer ? std::string(s.producer->name()) + " into " : "")
+       << s.node->name() << '(';
+    for (size_t k = 0; k < s.operands.size(); ++k)
+      os << (k ? ", " : "") << name(s.operands[k]);
+    os << ')';
+    if (s.inPlace >= 0) {
+      int v = s.operands[s.inPlace];
+      os << "  in place of " << name(v);
+      // Decided by the call where the memory may be held elsewhere.
+      bool checked = p.values[v].root == RootKind::Shared || s.kind == StepKind::Runtime;
+      os << (checked ? " when nothing else holds it, else " : ", ");
+    } else {
+      os << "  ";
+    }
+    os << memory(s.results[0], s.inPlace >= 0) << '\n';
+  }
+  for (size_t o = 0; o < p.outputValues.size(); ++o) {
+    os << "  " << (p.outputUpdates[o] >= 0
+                       ? "update " + name(p.sharedValues[p.outputUpdates[o]])
+                       : "output " + std::to_string(o))
+       << ": " << name(p.outputValues[o]) << '\n';
+  }
+  return os.str();
 }
 
 } // namespace thjit::codegen

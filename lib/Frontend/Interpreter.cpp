@@ -764,12 +764,12 @@ void Interpreter::functionCompiled(const Function &f) {
     impl->realOut << f.str(pipelineOverrides().overridePasses);
   else if (emit == "graph-opt")
     impl->realOut << f.str();
+  else if (emit == "plan")
+    impl->realOut << "plan of " << f.name() << ": " << f.emit("plan");
   else if (emit == "llvm")
-    impl->realOut << "; function " << f.name() << "\n"
-                  << codegen::emitLLVM(f.graph());
+    impl->realOut << "; function " << f.name() << "\n" << f.emit("llvm");
   else if (emit == "asm")
-    impl->realOut << "# function " << f.name() << "\n"
-                  << codegen::emitAssembly(f.graph());
+    impl->realOut << "# function " << f.name() << "\n" << f.emit("asm");
   impl->realOut << std::flush;
 }
 

@@ -28,6 +28,16 @@ std::optional<OpKind> opKindByName(const std::string &name) {
   return std::nullopt;
 }
 
+bool ScalarProgram::mayFail() const {
+  for (const Op &op : ops)
+    if (op.kind == OpKind::Pow && isSignedInt(op.dtype)) {
+      const Op *e = opOf(op.args[1]);
+      if (!e || e->kind != OpKind::Constant || e->intValue < 0)
+        return true;
+    }
+  return false;
+}
+
 size_t ScalarProgram::hash() const {
   size_t h = 0x5ca1a7;
   for (DType t : inputs)
@@ -295,6 +305,26 @@ Var makeConstant(NDArray value, const TensorType *type) {
   if (found != n)
     Node::discard(n);
   return Var(NodeRef::adopt(found));
+}
+
+// ---- SharedStorage ------------------------------------------------------------
+
+bool SharedStorage::beginWrite(const NDArray &held) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (writing || !held.defined() || current.buffer() != held.buffer() ||
+      current.buffer().use_count() != 2 || !held.isContiguous() ||
+      held.data() != held.buffer()->data())
+    return false;
+  writing = true;
+  return true;
+}
+
+void SharedStorage::endWrite() {
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    writing = false;
+  }
+  written.notify_all();
 }
 
 // ---- Var --------------------------------------------------------------------

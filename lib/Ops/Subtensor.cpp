@@ -233,20 +233,35 @@ static std::vector<NDArray> subtensorEval(const Node &n,
   if (n.kind() == OpKind::Subtensor)
     return {applyIndex(in[0], n.attrs().index, values)};
   NDArray out = in[0].copy();
-  NDArray view = applyIndex(out, n.attrs().index, values);
-  const NDArray &y = in[1];
-  const TensorType *yt = n.operand(1).type();
-  int lead = view.ndim() - y.ndim();
-  for (int i = 0; i < y.ndim(); ++i)
-    if (!yt->isBroadcastable(i) && y.dim(i) != view.dim(lead + i))
-      throw ShapeError("cannot write a value of shape " +
-                       formatShape(y.shape()) + " into a selection of shape " +
-                       formatShape(view.shape()));
-  if (n.kind() == OpKind::SetSubtensor)
-    view.assign(y);
-  else
-    view.assign(evalElemwise(OpKind::Add, {view, y}));
+  prepareSubtensorWrite(n, out, in).commit();
   return {out};
+}
+
+SubtensorWrite prepareSubtensorWrite(const Node &n, const NDArray &x,
+                                     const std::vector<NDArray> &in) {
+  std::vector<NDArray> values(in.begin() + firstIndexOperand(n.kind()), in.end());
+  SubtensorWrite w;
+  w.view = applyIndex(x, n.attrs().index, values);
+  w.value = in[1];
+  w.increment = n.kind() == OpKind::IncSubtensor;
+  const TensorType *yt = n.operand(1).type();
+  int lead = w.view.ndim() - w.value.ndim();
+  for (int i = 0; i < w.value.ndim(); ++i)
+    if (!yt->isBroadcastable(i) && w.value.dim(i) != w.view.dim(lead + i))
+      throw ShapeError("cannot write a value of shape " +
+                       formatShape(w.value.shape()) +
+                       " into a selection of shape " +
+                       formatShape(w.view.shape()));
+  if (w.value.buffer() == x.buffer())
+    w.value = w.value.copy();
+  return w;
+}
+
+void SubtensorWrite::commit() {
+  if (increment)
+    view.assign(evalElemwise(OpKind::Add, {view, value}));
+  else
+    view.assign(value);
 }
 
 static std::vector<Var> subtensorGrad(const Node &n,

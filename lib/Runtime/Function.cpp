@@ -29,8 +29,9 @@ struct Function::Impl {
   std::vector<Var> updated;
   bool allowInputDowncast = false;
   std::string name;
-  /// Native code (every mode but REFERENCE).
+  /// Native code (every mode but REFERENCE), compiled with these options.
   std::shared_ptr<codegen::Executable> native;
+  codegen::CompileOptions codegenOptions;
   /// DEBUG and NANGUARD: the values the native code returns after the
   /// outputs (every node's), and the rewrites DEBUG checks.
   std::vector<Var> probed;
@@ -194,6 +195,15 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
   impl->passStats = optimizeGraph(g, passes);
   verifyGraph(g, inferNodeTypes);
   impl->graph = std::move(g);
+  // Updates may be written over the old values, except where the checks
+  // after a call (DEBUG, NANGUARD) may still fail it.
+  codegen::CompileOptions &codegenOptions = impl->codegenOptions;
+  if (impl->mode != "DEBUG" && impl->mode != "NANGUARD") {
+    codegenOptions.updates.resize(impl->numOutputs);
+    codegenOptions.updates.insert(codegenOptions.updates.end(),
+                                  impl->updated.begin(), impl->updated.end());
+  }
+  codegenOptions.profile = impl->mode == "PROFILE";
   if (impl->mode == "DEBUG" || impl->mode == "NANGUARD") {
     impl->probed = debugmode::probedValues(impl->graph);
     std::vector<Var> all = impl->graph.outputs();
@@ -201,7 +211,7 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
     impl->native = codegen::compileForCPU(Graph(inputs, all), &objectCache());
   } else if (impl->mode == "PROFILE") {
     auto start = std::chrono::steady_clock::now();
-    impl->native = codegen::compileForCPU(impl->graph, &objectCache(), true);
+    impl->native = codegen::compileForCPU(impl->graph, &objectCache(), codegenOptions);
     auto profile = std::make_shared<FunctionProfile>();
     profile->name = impl->name;
     profile->passes = impl->passStats;
@@ -212,7 +222,7 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
     impl->profile = profile;
     FunctionProfile::registerForExit(profile);
   } else if (impl->mode != "REFERENCE") {
-    impl->native = codegen::compileForCPU(impl->graph, &objectCache());
+    impl->native = codegen::compileForCPU(impl->graph, &objectCache(), codegenOptions);
   }
   Function f;
   f.impl = impl;
@@ -242,6 +252,16 @@ std::string Function::Impl::print(const Graph &g) const {
     results.push_back({label, outs[numOutputs + i]});
   }
   return printGraph(g, name, results);
+}
+
+std::string Function::emit(const std::string &what) const {
+  if (what == "plan")
+    return codegen::emitPlan(impl->graph, impl->codegenOptions);
+  if (what == "llvm")
+    return codegen::emitLLVM(impl->graph, true, impl->codegenOptions);
+  if (what == "asm")
+    return codegen::emitAssembly(impl->graph, impl->codegenOptions);
+  throw ValueError("emit: expected 'plan', 'llvm' or 'asm', not '" + what + "'");
 }
 
 std::string Function::str(bool optimized) const {

@@ -32,10 +32,11 @@ struct Option {
 };
 
 const Option kOptions[] = {
-    {"--emit=ast|graph|graph-opt|llvm|asm|run",
+    {"--emit=ast|graph|graph-opt|plan|llvm|asm|run",
      "print a stage instead of running: the syntax tree, each compiled "
      "function's graph (as given, or after --passes), its graph after "
-     "rewriting, its optimized LLVM IR or its assembly (default run)"},
+     "rewriting, the steps its code runs and where each value lives (in "
+     "place or not), its optimized LLVM IR or its assembly (default run)"},
     {"--passes=P1,P2,...", "run these rewrite passes instead of the mode's "
                            "(see --list-passes; empty for none)"},
     {"--print-after=P1,...", "print each function's graph after these passes "
@@ -140,7 +141,7 @@ int main(int argc, char **argv) {
     if (auto v = value("--emit=")) {
       emit = *v;
       if (emit != "ast" && emit != "graph" && emit != "graph-opt" &&
-          emit != "llvm" && emit != "asm" && emit != "run") {
+          emit != "plan" && emit != "llvm" && emit != "asm" && emit != "run") {
         std::cerr << "thjit: error: unknown --emit value '" << emit
                   << "' (expected ast, graph, graph-opt, llvm, asm or run)\n";
         return 2;

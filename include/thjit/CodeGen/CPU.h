@@ -33,19 +33,29 @@ struct ObjectCache {
       store;
 };
 
+/// How a graph is compiled.
+struct CompileOptions {
+  /// For each graph output, the shared variable it is the new value of
+  /// (undefined for plain outputs; may be shorter than the outputs): such
+  /// an update may be written over the variable's old value in place.
+  std::vector<Var> updates;
+  /// Time every step of every call (see stepProfile).
+  bool profile = false;
+};
+
 /// Compiles a graph (its outputs may be computed from inputs, shared
 /// variables and constants). With a cache, an object compiled before for
-/// the same graph, host and versions is loaded instead of generated.
-/// `profile` times every step of every call (see stepProfile).
-/// CompileError when LLVM fails.
+/// the same graph, options, host and versions is loaded instead of
+/// generated. CompileError when LLVM fails.
 std::shared_ptr<Executable> compileForCPU(const Graph &g,
                                           const ObjectCache *cache = nullptr,
-                                          bool profile = false);
+                                          const CompileOptions &options = {});
 
 /// The text that identifies a graph's object file: the graph's canonical
-/// text, the host CPU and its features, the LLVM and thjit versions, the
-/// build ID of the thjit binary, and whether it profiles.
-std::string objectKey(const Graph &g, bool profile = false);
+/// text, which outputs update which shared variables, the host CPU and its
+/// features, the LLVM and thjit versions, the build ID of the thjit binary,
+/// and whether it profiles.
+std::string objectKey(const Graph &g, const CompileOptions &options = {});
 
 /// The time one step of compiled code took, summed over the calls made so
 /// far (executables compiled with `profile`; zeros otherwise).
@@ -68,9 +78,12 @@ std::vector<NDArray> run(const Executable &exe,
                          const std::vector<NDArray> &inputs);
 
 /// The module of a graph as LLVM IR text, before or after optimization.
-std::string emitLLVM(const Graph &g, bool optimized = true);
+std::string emitLLVM(const Graph &g, bool optimized = true,
+                     const CompileOptions &options = {});
 /// The host assembly of a graph's module.
-std::string emitAssembly(const Graph &g);
+std::string emitAssembly(const Graph &g, const CompileOptions &options = {});
+/// The steps compiled code runs, and where each value lives (printPlan).
+std::string emitPlan(const Graph &g, const CompileOptions &options = {});
 
 /// The host CPU and its features as LLVM sees them ("skylake-avx512 +avx2
 /// ..."): part of the compile cache key.

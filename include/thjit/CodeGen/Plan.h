@@ -19,6 +19,7 @@
 #include "thjit/IR/ScalarProgram.h"
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace thjit::codegen {
@@ -47,6 +48,10 @@ struct ValueInfo {
   int rootIndex = 0;
   /// The value whose memory this one views (itself when it owns memory).
   int owner = 0;
+  /// The result of an update written in its shared variable's memory when
+  /// the call allows it (Plan::sharedInPlaceWords): that variable's index,
+  /// else -1.
+  int inPlaceShared = -1;
 };
 
 struct Step {
@@ -82,6 +87,14 @@ struct Step {
   /// Reduce: a slot of its own for the partial results of a parallel full
   /// reduction (its address goes in the scratch word).
   int scratchSlot = -1;
+  /// The operand whose memory the result takes, or -1. Elemwise: the
+  /// operand has the result's shape and dtype and is read by nothing after
+  /// this step (the loop writes each element where it read it), or it is a
+  /// shared variable this step updates and the call says it may (see
+  /// Plan::sharedInPlaceWords). Set/IncSubtensor (0): x's memory is read by
+  /// nothing after this step; the runtime writes there when nothing else
+  /// holds it (else copies, as the reference kernel does).
+  int inPlace = -1;
 
   /// The values whose descriptors a kernel of this step reads, in its
   /// argument block's order: operands, results, then a Reduce's source.
@@ -107,6 +120,20 @@ struct Plan {
   std::vector<int> outputValues;
   int numSlots = 0;
   int frameSize = 0;
+  /// For each output, the shared variable (index in `shareds`) it is the
+  /// new value of, or -1.
+  std::vector<int> outputUpdates;
+  /// Steps from here on update shared variables in their own memory
+  /// (in place, as SGD does). They run in two phases: each checks its
+  /// operands (shapes, indices) first, then each writes, so that a failed
+  /// call changes no shared variable. They come last, and a step that reads
+  /// a variable comes before the step that writes it.
+  int firstCommit = 0;
+  /// For each shared variable, the frame word the call sets to 1 when a
+  /// step may write the new value over the old (nothing else holds the old
+  /// value, and nothing in the call writes it in the meantime), or -1 when
+  /// no step ever does.
+  std::vector<int> sharedInPlaceWords;
   /// The entry reports the end of every step to the runtime (PROFILE).
   bool profile = false;
 
@@ -142,7 +169,14 @@ inline bool isBlasDType(DType t) {
 /// argument block's descriptor pointers).
 int scratchWords(StepKind k);
 
-Plan makePlan(const Graph &g);
+/// The plan of a graph whose output o (where `updates[o]` is defined) is
+/// the new value of that shared variable: such updates may be written in
+/// the variable's own memory.
+Plan makePlan(const Graph &g, const std::vector<Var> &updates = {});
+
+/// The plan as text, one line per step: what it computes, how, and where
+/// its result lives (`--emit=plan`).
+std::string printPlan(const Plan &plan);
 
 } // namespace thjit::codegen
 

@@ -21,6 +21,7 @@
 #include "thjit/Support/Error.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -142,21 +143,33 @@ struct Attrs {
   size_t hash() const;
 };
 
-/// The storage of a shared variable: its current value.
+/// The storage of a shared variable: its current value. A compiled call
+/// may write the new value over the old one (an SGD step in place): it
+/// first takes the right to (beginWrite), which it gets only when nothing
+/// but the storage and the call hold the value. Until the call ends
+/// (endWrite), readers wait, so that none sees a half-written value.
 class SharedStorage {
 public:
   SharedStorage(NDArray value) : current(std::move(value)) {}
   NDArray get() const {
-    std::lock_guard<std::mutex> lock(mutex);
+    std::unique_lock<std::mutex> lock(mutex);
+    written.wait(lock, [&] { return !writing; });
     return current;
   }
   void set(NDArray value) {
     std::lock_guard<std::mutex> lock(mutex);
     current = std::move(value);
   }
+  /// `held` is the value the calling call read with get(). True when the
+  /// call may write over it: the storage and that call are its only
+  /// holders, it fills its buffer contiguously, and no call writes it.
+  bool beginWrite(const NDArray &held);
+  void endWrite();
 
 private:
   mutable std::mutex mutex;
+  mutable std::condition_variable written;
+  bool writing = false;
   NDArray current;
 };
 

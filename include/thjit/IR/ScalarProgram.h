@@ -66,6 +66,11 @@ struct ScalarProgram {
   bool operator==(const ScalarProgram &o) const {
     return inputs == o.inputs && ops == o.ops && outputs == o.outputs;
   }
+  /// Whether an element may hold a value the program refuses (a signed
+  /// integer to a negative power, which NumPy refuses): the loop emitter
+  /// raises its error flag there. Such a loop must not write over its
+  /// operands: the reference kernel re-runs on them to say what failed.
+  bool mayFail() const;
   size_t hash() const;
   /// "t0=sqr(i0); t1=add(t0,i1)": value names i<n> and t<n>; an immediate
   /// prints as "t2=0.5".

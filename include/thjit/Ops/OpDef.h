@@ -196,6 +196,18 @@ Var fitGradient(const Var &g, const Var &x);
 NDArray applyIndex(const NDArray &x, const std::vector<IndexEntry> &spec,
                    const std::vector<NDArray> &indexValues);
 
+/// What set_subtensor or inc_subtensor node n writes into x (the memory of
+/// its operand in[0], or a copy of it): prepareSubtensorWrite checks the
+/// index and the shapes (IndexError, ShapeError) and writes nothing; commit
+/// writes. The value is copied first where it shares x's memory.
+struct SubtensorWrite {
+  NDArray view, value;
+  bool increment = false;
+  void commit();
+};
+SubtensorWrite prepareSubtensorWrite(const Node &n, const NDArray &x,
+                                     const std::vector<NDArray> &in);
+
 } // namespace thjit
 
 #endif

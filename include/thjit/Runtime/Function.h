@@ -69,6 +69,10 @@ public:
   /// The printed graph (or the source graph's), with `update NAME = ...`
   /// lines for updates.
   std::string str(bool optimized = true) const;
+  /// What the graph compiles to, as text: "plan" (the steps and where
+  /// each value lives, in place or not), "llvm" (the optimized module) or
+  /// "asm" (the host's assembly). ValueError for anything else.
+  std::string emit(const std::string &what) const;
   /// The mode it was compiled in and what each pass did.
   const std::string &mode() const;
   const std::vector<PassStats> &passStats() const;

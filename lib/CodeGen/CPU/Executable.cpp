@@ -68,6 +68,11 @@ struct CallState {
   /// Results of runtime steps by value (only those set this call).
   std::vector<NDArray> runtimeResults;
   std::vector<int> setResults;
+  /// Writes over shared variables checked in the commit group's first
+  /// phase, done in its second (by step).
+  std::unordered_map<int, std::function<void()>> pendingWrites;
+  /// The shared variables this call writes over (SharedStorage::beginWrite).
+  std::vector<int> writing;
   std::exception_ptr error;
   /// PROFILE: when the last step ended, and each step's time this call.
   int64_t lastTick = 0;
@@ -100,6 +105,9 @@ struct CallState {
     case RootKind::Constant:
       return exe->plan.constants[vi.rootIndex].buffer();
     case RootKind::Slot:
+      if (vi.inPlaceShared >= 0 &&
+          frame[exe->plan.sharedInPlaceWords[vi.inPlaceShared]])
+        return shareds[vi.inPlaceShared].buffer();
       return slots[vi.rootIndex];
     case RootKind::RuntimeResult:
       break;
@@ -152,7 +160,27 @@ struct CallState {
     writeDescriptor(v, dst);
   }
 
+  /// Takes the right to write over the shared variables the plan may
+  /// update in place, where nothing else holds them; says which in the
+  /// frame.
+  void beginWrites() {
+    const Plan &p = exe->plan;
+    for (size_t j = 0; j < p.shareds.size(); ++j) {
+      int word = p.sharedInPlaceWords[j];
+      if (word < 0)
+        continue;
+      bool may = p.shareds[j].node()->sharedStorage()->beginWrite(shareds[j]);
+      frame[word] = may;
+      if (may)
+        writing.push_back((int)j);
+    }
+  }
+
   void clearCallValues() {
+    for (int j : writing)
+      exe->plan.shareds[j].node()->sharedStorage()->endWrite();
+    writing.clear();
+    pendingWrites.clear();
     for (int v : setResults)
       runtimeResults[v] = NDArray();
     setResults.clear();
@@ -455,13 +483,78 @@ Shape productShape(const Node &n, const NDArray &a, const NDArray &b) {
 
 } // namespace
 
-static int32_t runStep(CallState &st, int s) {
+/// Keeps the result of a runtime step.
+static void setResult(CallState &st, int v, const NDArray &value) {
+  st.runtimeResults[v] = value;
+  st.setResults.push_back(v);
+  st.writeDescriptor(v, value);
+}
+
+/// The write of step n's result over its operand x = in[0] (a subtensor
+/// write's x, gemm's C), checked now (IndexError, ShapeError); nothing is
+/// written until the write is called.
+static std::function<void()> writeOver(const Node &n,
+                                       const std::vector<NDArray> &in) {
+  if (n.kind() != OpKind::Gemm) {
+    SubtensorWrite w = prepareSubtensorWrite(n, in[0], in);
+    return [w]() mutable { w.commit(); };
+  }
+  NDArray c = in[0], a = in[2], b = in[3];
+  DType t = c.dtype();
+  if (isBlasDType(t) && c.isContiguous() && blasSizes(a, b) &&
+      a.dim(a.ndim() - 1) == b.dim(0) && productShape(n, a, b) == c.shape()) {
+    for (NDArray *m : {&a, &b})
+      if (m->dtype() != t) {
+        traceCopy(*m);
+        *m = m->astype(t);
+      }
+    double alpha = in[1].item().toDouble(), beta = in[4].item().toDouble();
+    return [=]() mutable {
+      if (t == DType::Float64)
+        blasGemm<double>(alpha, a, b, beta, c);
+      else
+        blasGemm<float>((float)alpha, a, b, (float)beta, c);
+    };
+  }
+  NDArray r = evaluateNode(n, in)[0]; // raises for what BLAS refused
+  return [c, r]() mutable { c.assign(r); };
+}
+
+/// Phases (Lowering's Phase bits): 1 checks and, outside the commit group,
+/// does everything; 2 does a commit-group step's writes.
+static int32_t runStep(CallState &st, int s, int phases) {
   const Plan &p = st.exe->plan;
   const Step &step = p.steps[s];
+  if (!(phases & 1)) {
+    if (auto w = st.pendingWrites.find(s); w != st.pendingWrites.end())
+      w->second();
+    return 0;
+  }
   std::vector<NDArray> operands;
   for (int v : step.operands)
     operands.push_back(st.array(v));
   const Node &n = *step.node;
+  if (step.inPlace == 0) {
+    // Written over x: a shared variable the call may write (in the second
+    // phase), or a value nothing reads after this step, when nothing else
+    // holds its memory (only the call's own holder and `operands`).
+    const ValueInfo &x = p.values[step.operands[0]];
+    bool shared = x.root == RootKind::Shared;
+    if (shared ? (bool)st.frame[p.sharedInPlaceWords[x.rootIndex]]
+               : operands[0].buffer().use_count() == 2) {
+      std::function<void()> write = writeOver(n, operands);
+      if (phases & 2)
+        write();
+      else
+        st.pendingWrites[s] = std::move(write);
+      int r = step.results[0];
+      if (p.values[r].root == RootKind::RuntimeResult)
+        setResult(st, r, operands[0]);
+      else // a slot's value, which lives in the variable's memory now
+        st.writeDescriptor(r, operands[0]);
+      return 0;
+    }
+  }
   if (isBlasProduct(n.kind())) {
     // The result goes into the step's slot: BLAS writes there directly.
     DType t = p.values[step.results[0]].dtype;
@@ -496,12 +589,8 @@ static int32_t runStep(CallState &st, int s) {
       n.kind() == OpKind::OpFromGraph
           ? run(*st.exe->graphOps.at(&n), operands)
           : evaluateNode(n, operands);
-  for (size_t r = 0; r < results.size(); ++r) {
-    int v = step.results[r];
-    st.runtimeResults[v] = results[r];
-    st.setResults.push_back(v);
-    st.writeDescriptor(v, results[r]);
-  }
+  for (size_t r = 0; r < results.size(); ++r)
+    setResult(st, step.results[r], results[r]);
   return 0;
 }
 
@@ -583,30 +672,39 @@ std::vector<StepProfile> stepProfile(const Executable &exe) {
   return out;
 }
 
-std::string objectKey(const Graph &g, bool profile) {
+static Plan planOf(const Graph &g, const CompileOptions &options) {
+  Plan p = makePlan(g, options.updates);
+  p.profile = options.profile;
+  return p;
+}
+
+std::string objectKey(const Graph &g, const CompileOptions &options) {
   static const std::string build = buildId();
   std::vector<GraphResult> results;
   for (const Var &o : g.outputs())
     results.push_back({"", o});
-  return "thjit " THJIT_VERSION " object 1 build " + build +
+  std::string updates;
+  for (int j : makePlan(g, options.updates).outputUpdates)
+    updates += " " + std::to_string(j);
+  return "thjit " THJIT_VERSION " object 2 build " + build +
          "\nLLVM " LLVM_VERSION_STRING "\n" +
-         Engine::get().hostDescription() + "\n" + (profile ? "profile\n" : "") +
+         Engine::get().hostDescription() + "\n" +
+         (options.profile ? "profile\n" : "") + "updates" + updates + "\n" +
          printGraph(g, "f", results);
 }
 
 std::shared_ptr<Executable> compileForCPU(const Graph &g,
                                           const ObjectCache *cache,
-                                          bool profile) {
+                                          const CompileOptions &options) {
   auto exe = std::make_shared<Executable>();
-  exe->plan = makePlan(g);
-  exe->plan.profile = profile;
+  exe->plan = planOf(g, options);
   for (const Step &s : exe->plan.steps)
     if (s.node->kind() == OpKind::OpFromGraph && !exe->graphOps.count(s.node)) {
       const OpGraph &inner = *s.node->attrs().graph;
       exe->graphOps[s.node] =
           compileForCPU(Graph(inner.inputs, inner.outputs), cache);
     }
-  std::string key = cache ? objectKey(g, profile) : std::string();
+  std::string key = cache ? objectKey(g, options) : std::string();
   std::optional<std::string> object;
   if (cache && cache->lookup)
     object = cache->lookup(key);
@@ -648,6 +746,7 @@ std::vector<NDArray> run(const Executable &exe,
     st->shareds.push_back(p.shareds[j].node()->sharedStorage()->get());
     st->writeDescriptor(p.sharedValues[j], st->shareds.back());
   }
+  st->beginWrites();
   auto release = [&] {
     st->clearCallValues();
     std::lock_guard<std::mutex> lock(exe.idleMutex);
@@ -698,21 +797,33 @@ std::vector<NDArray> run(const Executable &exe,
   }
   // Outputs own their memory: a slot's buffer is handed over when no other
   // output shares it; anything else is copied.
+  // The new value of a shared variable written over the old one is that
+  // variable's memory.
   std::vector<NDArray> outs;
   std::vector<const Buffer *> given;
-  for (int v : p.outputValues) {
+  for (size_t o = 0; o < p.outputValues.size(); ++o) {
+    int v = p.outputValues[o];
     NDArray a = st->array(v);
     RootKind root = p.values[v].root;
+    bool fresh = std::find(given.begin(), given.end(), a.buffer().get()) ==
+                 given.end();
     bool owned = (root == RootKind::Slot || root == RootKind::RuntimeResult) &&
-                 a.isContiguous() && a.data() == a.buffer()->data() &&
-                 std::find(given.begin(), given.end(), a.buffer().get()) ==
-                     given.end();
+                 a.isContiguous() && a.data() == a.buffer()->data() && fresh;
     for (const NDArray &in : st->inputs)
       owned = owned && in.buffer() != a.buffer();
     for (const NDArray &sh : st->shareds)
       owned = owned && sh.buffer() != a.buffer();
+    int j = p.outputUpdates[o];
+    if (j >= 0 && fresh && a.buffer() == st->shareds[j].buffer() &&
+        std::find(st->writing.begin(), st->writing.end(), j) != st->writing.end())
+      owned = true;
     if (!owned)
       a = a.copy();
+    else if (j >= 0 && p.sharedInPlaceWords[j] >= 0 && root == RootKind::Slot &&
+             a.buffer() == st->slots[p.values[v].rootIndex])
+      // Not written in place this time (the old value was held): the
+      // variable alone holds the new value, so that the next call may.
+      st->slots[p.values[v].rootIndex].reset();
     given.push_back(a.buffer().get());
     outs.push_back(a);
   }
@@ -720,8 +831,9 @@ std::vector<NDArray> run(const Executable &exe,
   return outs;
 }
 
-std::string emitLLVM(const Graph &g, bool optimized) {
-  Plan plan = makePlan(g);
+std::string emitLLVM(const Graph &g, bool optimized,
+                     const CompileOptions &options) {
+  Plan plan = planOf(g, options);
   llvm::LLVMContext ctx;
   std::unique_ptr<llvm::Module> m = buildModule(plan, ctx);
   if (optimized)
@@ -732,12 +844,16 @@ std::string emitLLVM(const Graph &g, bool optimized) {
   return text;
 }
 
-std::string emitAssembly(const Graph &g) {
-  Plan plan = makePlan(g);
+std::string emitAssembly(const Graph &g, const CompileOptions &options) {
+  Plan plan = planOf(g, options);
   llvm::LLVMContext ctx;
   std::unique_ptr<llvm::Module> m = buildModule(plan, ctx);
   Engine::get().optimize(*m);
   return Engine::get().emitAssembly(*m);
+}
+
+std::string emitPlan(const Graph &g, const CompileOptions &options) {
+  return printPlan(planOf(g, options));
 }
 
 std::string hostTargetDescription() { return Engine::get().hostDescription(); }
@@ -798,10 +914,10 @@ extern "C" void thjit_rt_profile(void *state, int32_t step) {
   st->lastTick = now;
 }
 
-extern "C" int32_t thjit_rt_step(void *state, int32_t step) {
+extern "C" int32_t thjit_rt_step(void *state, int32_t step, int32_t phases) {
   auto *st = static_cast<CallState *>(state);
   try {
-    return thjit::codegen::runStep(*st, step);
+    return thjit::codegen::runStep(*st, step, phases);
   } catch (...) {
     st->error = std::current_exception();
     return 1;

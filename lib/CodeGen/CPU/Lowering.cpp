@@ -87,15 +87,18 @@ private:
         mod->getOrInsertFunction(name, llvm::FunctionType::get(ret, params, false))
             .getCallee());
   }
-  /// A step function `i32 (ptr state, ptr args, i32 slot, i32 scratchSlot)`:
-  /// what the entry does for one Elemwise or Reduce step, given the step's
-  /// argument block and the buffer slots of its result and scratch. It
-  /// returns 0, or 1 when the step fails. Steps that compute the same thing
-  /// share one, so it is never inlined: the entry of a graph of a thousand
-  /// nodes is a thousand calls.
+  /// A step function `i32 (ptr state, ptr args, i32 slot, i32 scratchSlot,
+  /// i32 phases)`: what the entry does for one Elemwise or Reduce step,
+  /// given the step's argument block and the buffer slots of its result and
+  /// scratch. `phases` (Phase bits) says what to do: check the operands and
+  /// place the result, compute it, and whether to write it over the
+  /// operand Step::inPlace names. It returns 0, or 1 when the step fails.
+  /// Steps that compute the same thing share one, so it is never inlined:
+  /// the entry of a graph of a thousand nodes is a thousand calls.
   llvm::Function *newStepFunction(const std::string &name) {
     auto *ty = llvm::FunctionType::get(
-        b.getInt32Ty(), {b.getPtrTy(), b.getPtrTy(), b.getInt32Ty(), b.getInt32Ty()},
+        b.getInt32Ty(),
+        {b.getPtrTy(), b.getPtrTy(), b.getInt32Ty(), b.getInt32Ty(), b.getInt32Ty()},
         false);
     auto *f = llvm::Function::Create(ty, llvm::Function::InternalLinkage,
                                      name, mod.get());
@@ -105,8 +108,13 @@ private:
     state = f->getArg(0); // what allocate passes on (run() restores it)
     return f;
   }
+  /// What a step function is asked to do (bits of its `phases` argument;
+  /// the runtime's thjit_rt_step takes the first two).
+  enum Phase : int { Prepare = 1, Compute = 2, InPlace = 4 };
+  /// Emits step s's phases in the entry.
+  void emitStep(int s, int phases);
   /// Calls step s's step function from the entry.
-  void callStep(int s, llvm::Function *stepFunction);
+  void callStep(int s, llvm::Function *stepFunction, Value *phases);
   /// A kernel `i32 (ptr args, i64 begin, i64 end)`.
   llvm::Function *newKernel(const std::string &name) {
     auto *ty = llvm::FunctionType::get(
@@ -274,7 +282,7 @@ private:
 std::unique_ptr<llvm::Module> Lowering::run(const std::string &entryName) {
   auto *ptr = b.getPtrTy();
   allocFn = declare(kAllocFn, ptr, {ptr, b.getInt32Ty(), b.getInt64Ty()});
-  stepFn = declare(kStepFn, b.getInt32Ty(), {ptr, b.getInt32Ty()});
+  stepFn = declare(kStepFn, b.getInt32Ty(), {ptr, b.getInt32Ty(), b.getInt32Ty()});
   if (plan.profile)
     profileFn = declare(kProfileFn, b.getVoidTy(), {ptr, b.getInt32Ty()});
   parallelForFn = declare(kParallelForFn, b.getInt32Ty(),
@@ -289,44 +297,68 @@ std::unique_ptr<llvm::Module> Lowering::run(const std::string &entryName) {
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry));
   if (profileFn)
     b.CreateCall(profileFn, {state, b.getInt32(-1)});
-  for (size_t s = 0; s < plan.steps.size(); ++s) {
-    if (profileFn && s > 0)
-      b.CreateCall(profileFn, {state, b.getInt32((int)s - 1)});
-    switch (plan.steps[s].kind) {
-    case StepKind::Elemwise:
-    case StepKind::Reduce: {
-      // A step like an earlier one calls the earlier one's functions.
-      const Step &step = plan.steps[s];
-      std::vector<llvm::Function *> &built = kernels[kernelKey(step)];
-      if (built.empty()) {
-        llvm::IRBuilderBase::InsertPoint ip = b.saveIP();
-        Value *entryState = state;
-        std::string base = "k" + std::to_string(s) + "." + step.node->name();
-        built = step.kind == StepKind::Elemwise ? buildElemwise(step, base)
-                                                : buildReduce(step, base);
-        state = entryState;
-        b.restoreIP(ip);
-      }
-      callStep((int)s, built[0]);
-      break;
-    }
-    case StepKind::DimShuffle:
-      lowerDimShuffle((int)s);
-      break;
-    case StepKind::ShapeI:
-      lowerShapeI((int)s);
-      break;
-    case StepKind::Runtime: {
-      Value *st = b.CreateCall(stepFn, {state, b.getInt32((int)s)});
-      check(b.CreateICmpEQ(st, b.getInt32(0)), (int)s);
-      break;
-    }
-    }
+  // Each step's time is what passed since the previous step ended.
+  const int numSteps = (int)plan.steps.size();
+  for (int s = 0; s < plan.firstCommit; ++s) {
+    emitStep(s, Prepare | Compute);
+    if (profileFn)
+      b.CreateCall(profileFn, {state, b.getInt32(s)});
   }
-  if (profileFn && !plan.steps.empty())
-    b.CreateCall(profileFn, {state, b.getInt32((int)plan.steps.size() - 1)});
+  // The commit group: every step checks before any writes a shared
+  // variable's memory.
+  for (int phase : {Prepare, Compute})
+    for (int s = plan.firstCommit; s < numSteps; ++s) {
+      emitStep(s, phase);
+      if (profileFn)
+        b.CreateCall(profileFn, {state, b.getInt32(s)});
+    }
   b.CreateRet(b.getInt32(0));
   return std::move(mod);
+}
+
+void Lowering::emitStep(int s, int phases) {
+  const Step &step = plan.steps[s];
+  switch (step.kind) {
+  case StepKind::Elemwise:
+  case StepKind::Reduce: {
+    // A step like an earlier one calls the earlier one's functions.
+    std::vector<llvm::Function *> &built = kernels[kernelKey(step)];
+    if (built.empty()) {
+      llvm::IRBuilderBase::InsertPoint ip = b.saveIP();
+      Value *entryState = state;
+      std::string base = "k" + std::to_string(s) + "." + step.node->name();
+      built = step.kind == StepKind::Elemwise ? buildElemwise(step, base)
+                                              : buildReduce(step, base);
+      state = entryState;
+      b.restoreIP(ip);
+    }
+    if (step.kind == StepKind::Reduce && !(phases & Prepare))
+      return; // one phase does it all
+    Value *bits = b.getInt32(step.kind == StepKind::Reduce ? Prepare | Compute : phases);
+    if (step.inPlace >= 0 && step.kind == StepKind::Elemwise) {
+      int j = plan.values[step.results[0]].inPlaceShared;
+      Value *allowed = j < 0 ? b.getTrue()
+                             : b.CreateICmpNE(loadWord(frame, plan.sharedInPlaceWords[j]),
+                                              b.getInt64(0));
+      bits = b.CreateOr(bits, b.CreateSelect(allowed, b.getInt32(InPlace), b.getInt32(0)));
+    }
+    callStep(s, built[0], bits);
+    return;
+  }
+  case StepKind::DimShuffle:
+    if (phases & Prepare)
+      lowerDimShuffle(s);
+    return;
+  case StepKind::ShapeI:
+    if (phases & Prepare)
+      lowerShapeI(s);
+    return;
+  case StepKind::Runtime: {
+    Value *st = b.CreateCall(stepFn, {state, b.getInt32(s), b.getInt32(phases)});
+    check(b.CreateICmpEQ(st, b.getInt32(0)), s);
+    return;
+  }
+  }
 }
 
 // ---- element-wise ------------------------------------------------------------
@@ -351,7 +383,7 @@ Lowering::Broadcast Lowering::broadcastOf(const Step &step, int R) {
   return bc;
 }
 
-void Lowering::callStep(int s, llvm::Function *stepFunction) {
+void Lowering::callStep(int s, llvm::Function *stepFunction, Value *phases) {
   const Step &step = plan.steps[s];
   std::vector<int> values = step.kernelValues();
   for (size_t l = 0; l < values.size(); ++l)
@@ -360,7 +392,7 @@ void Lowering::callStep(int s, llvm::Function *stepFunction) {
   Value *st = b.CreateCall(
       stepFunction, {state, wordPtr(frame, step.args),
                      b.getInt32(plan.values[step.results[0]].rootIndex),
-                     b.getInt32(std::max(step.scratchSlot, 0))});
+                     b.getInt32(std::max(step.scratchSlot, 0)), phases});
   check(b.CreateICmpEQ(st, b.getInt32(0)), s);
 }
 
@@ -407,6 +439,9 @@ std::string Lowering::kernelKey(const Step &step) {
     os << " o" << o;
   for (int v : step.kernelValues())
     os << ' ' << plan.values[v].var.type()->str();
+  if (step.inPlace >= 0) // over which operand; always or when the call says
+    os << " over " << step.inPlace
+       << (plan.values[step.results[0]].inPlaceShared < 0 ? "" : "?");
   return os.str();
 }
 
@@ -457,64 +492,117 @@ std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
   const Broadcast bc = broadcastOf(step, R);
   const std::vector<std::vector<bool>> &bcast = bc.bcast;
   const std::vector<bool> &full = bc.full, &partial = bc.partial;
-  // The step function: checks shapes, allocates the result, picks a kernel.
+  // Written over operand `over` always (its memory is dead after the step),
+  // never (-1), or when the call says (a shared variable's).
+  const int over = step.inPlace;
+  const bool always = over >= 0 && plan.values[out].inPlaceShared < 0;
+  // The step function: Prepare checks shapes and places the result
+  // (allocated, or over an operand), Compute picks a kernel and runs it.
   // Its failures return 1 (the entry's check says which step).
   llvm::Function *stepF = newStepFunction(base + ".step");
   Value *args = stepF->getArg(1);
+  Value *phases = stepF->getArg(4);
+  auto phase = [&](int bit) {
+    return b.CreateICmpNE(b.CreateAnd(phases, b.getInt32(bit)), b.getInt32(0));
+  };
   std::vector<Value *> descs = descAddresses(args, step);
-  std::vector<Desc> ops;
-  for (size_t l = 0; l < descs.size(); ++l)
-    ops.push_back(loadDesc(step, (int)l, descs[l]));
-  auto stride = [&](int k, int d) { return operandStride(ops, bc, k, d); };
   const int scratch = step.scratch - step.args;
 
-  std::vector<Value *> shape = broadcastShape(ops, bc, 0);
-  allocate(descs[N], plan.values[out].dtype, stepF->getArg(2), shape, 0);
-  Value *total = b.getInt64(1);
-  for (Value *d : shape)
-    total = b.CreateMul(total, d);
+  auto *prepareBB = llvm::BasicBlock::Create(ctx, "prepare", stepF);
+  auto *computeCheckBB = llvm::BasicBlock::Create(ctx, "compute.check", stepF);
+  b.CreateCondBr(phase(Prepare), prepareBB, computeCheckBB);
+  b.SetInsertPoint(prepareBB);
+  {
+    std::vector<Desc> ops;
+    for (size_t l = 0; l < descs.size(); ++l)
+      ops.push_back(loadDesc(step, (int)l, descs[l]));
+    auto stride = [&](int k, int d) { return operandStride(ops, bc, k, d); };
+    std::vector<Value *> shape = broadcastShape(ops, bc, 0);
+    if (over >= 0) {
+      // The operand's descriptor is the result's: same shape, contiguous.
+      auto *overBB = llvm::BasicBlock::Create(ctx, "over", stepF);
+      auto *allocBB = llvm::BasicBlock::Create(ctx, "alloc", stepF);
+      auto *placedBB = llvm::BasicBlock::Create(ctx, "placed", stepF);
+      b.CreateCondBr(always ? b.getTrue() : phase(InPlace), overBB, allocBB);
+      b.SetInsertPoint(overBB);
+      for (int w = 0; w < 1 + 2 * R; ++w)
+        storeWord(descs[N], w, loadWord(descs[over], w));
+      b.CreateBr(placedBB);
+      b.SetInsertPoint(allocBB);
+      allocate(descs[N], plan.values[out].dtype, stepF->getArg(2), shape, 0);
+      b.CreateBr(placedBB);
+      b.SetInsertPoint(placedBB);
+    } else {
+      allocate(descs[N], plan.values[out].dtype, stepF->getArg(2), shape, 0);
+    }
+    Value *total = b.getInt64(1);
+    for (Value *d : shape)
+      total = b.CreateMul(total, d);
 
-  // Collapse trailing dims where every operand is contiguous across them.
-  int maxCollapse = R;
-  for (int k = 0; k < N; ++k)
-    for (int d = R - 2; d >= 0; --d)
-      if (bcast[k][d] != bcast[k][R - 1])
-        maxCollapse = std::min(maxCollapse, R - 1 - d);
-  Value *inner = R ? shape[R - 1] : b.getInt64(1);
-  Value *collapsed = b.getInt64(R ? 1 : 0);
-  Value *ok = b.getTrue();
-  for (int d = R - 2; d >= R - maxCollapse; --d) {
-    Value *cond = b.CreateICmpEQ(shape[d], b.getInt64(1));
-    Value *all = b.getTrue();
+    // Collapse trailing dims where every operand is contiguous across them.
+    int maxCollapse = R;
     for (int k = 0; k < N; ++k)
-      if (!bcast[k][d])
-        all = b.CreateAnd(all, b.CreateICmpEQ(stride(k, d),
-                                              b.CreateMul(stride(k, R - 1), inner)));
-    ok = b.CreateAnd(ok, b.CreateOr(cond, all));
-    inner = b.CreateSelect(ok, b.CreateMul(inner, shape[d]), inner);
-    collapsed = b.CreateAdd(collapsed, b.CreateZExt(ok, b.getInt64Ty()));
-  }
-  storeWord(args, scratch, collapsed);
-  storeWord(args, scratch + 1, inner);
-  // One flat loop when every operand is contiguous or a single element.
-  Value *contiguous = b.getInt1(std::none_of(partial.begin(), partial.end(),
-                                             [](bool p) { return p; }));
-  if (R) {
-    contiguous = b.CreateAnd(contiguous,
-                             b.CreateICmpEQ(collapsed, b.getInt64(R)));
+      for (int d = R - 2; d >= 0; --d)
+        if (bcast[k][d] != bcast[k][R - 1])
+          maxCollapse = std::min(maxCollapse, R - 1 - d);
+    Value *inner = R ? shape[R - 1] : b.getInt64(1);
+    Value *collapsed = b.getInt64(R ? 1 : 0);
+    Value *ok = b.getTrue();
+    for (int d = R - 2; d >= R - maxCollapse; --d) {
+      Value *cond = b.CreateICmpEQ(shape[d], b.getInt64(1));
+      Value *all = b.getTrue();
+      for (int k = 0; k < N; ++k)
+        if (!bcast[k][d])
+          all = b.CreateAnd(all, b.CreateICmpEQ(stride(k, d),
+                                                b.CreateMul(stride(k, R - 1), inner)));
+      ok = b.CreateAnd(ok, b.CreateOr(cond, all));
+      inner = b.CreateSelect(ok, b.CreateMul(inner, shape[d]), inner);
+      collapsed = b.CreateAdd(collapsed, b.CreateZExt(ok, b.getInt64Ty()));
+    }
+    // One flat loop when every operand is contiguous or a single element.
+    Value *contiguous = b.getInt1(std::none_of(partial.begin(), partial.end(),
+                                               [](bool p) { return p; }));
+    if (R) {
+      contiguous = b.CreateAnd(contiguous,
+                               b.CreateICmpEQ(collapsed, b.getInt64(R)));
+      for (int k = 0; k < N; ++k)
+        if (!full[k])
+          contiguous = b.CreateAnd(
+              contiguous, b.CreateICmpEQ(stride(k, R - 1), b.getInt64(1)));
+    }
+    // Streaming stores where what the loop touches does not fit in the
+    // cache (the runtime's threshold) and the result's lines are aligned.
+    int64_t bytesPerElement = itemSize(plan.values[out].dtype);
     for (int k = 0; k < N; ++k)
-      if (!full[k])
-        contiguous = b.CreateAnd(
-            contiguous, b.CreateICmpEQ(stride(k, R - 1), b.getInt64(1)));
+      if (!full[k] && step.program->reads(k))
+        bytesPerElement += itemSize(plan.values[step.operands[k]].dtype);
+    Value *threshold = b.CreateLoad(b.getInt64Ty(), streamingBytes);
+    Value *aligned = b.CreateICmpEQ(
+        b.CreateAnd(b.CreatePtrToInt(b.CreateLoad(b.getPtrTy(), descs[N]),
+                                     b.getInt64Ty()),
+                    b.getInt64(kLineBytes - 1)),
+        b.getInt64(0));
+    Value *stream = b.CreateAnd(
+        aligned, b.CreateICmpSGE(b.CreateMul(total, b.getInt64(bytesPerElement)),
+                                 threshold));
+    storeWord(args, scratch, collapsed);
+    storeWord(args, scratch + 1, inner);
+    storeWord(args, scratch + 2, b.CreateZExt(stream, b.getInt64Ty()));
+    storeWord(args, scratch + 3, total);
+    storeWord(args, scratch + 4, b.CreateZExt(contiguous, b.getInt64Ty()));
+    b.CreateBr(computeCheckBB);
   }
 
-  // The two kernels.
+  // The kernels. Flat: one loop over contiguous elements; with streaming,
+  // whole cache lines of the result go out with non-temporal stores when
+  // the step says so (scratch word 2). Strided: rows of the collapsed dims.
+  // Written over operand `over`, a kernel stores through that operand's
+  // pointer at its offsets (the same addresses as the result's): LLVM then
+  // sees each element read before it is written, and vectorizes without
+  // checking at run time whether the two overlap.
   llvm::IRBuilderBase::InsertPoint ip = b.saveIP();
-  // Flat: one loop over contiguous elements; with streaming, whole cache
-  // lines of the result go out with non-temporal stores when the entry
-  // says so (scratch word 2). Strided: rows of the collapsed dims.
   enum class Kernel { Flat, FlatStreaming, Strided };
-  auto body = [&](llvm::Function *f, Kernel kind) {
+  auto body = [&](llvm::Function *f, Kernel kind, int writeOver) {
     ScalarEmitter em(b);
     const Args a = kernelArgs(f->getArg(0), step, bc, em);
     DType outType = plan.values[out].dtype;
@@ -528,10 +616,12 @@ std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
       line->setAlignment(llvm::Align(kLineBytes));
     llvm::AllocaInst *err = b.CreateAlloca(b.getInt1Ty());
     b.CreateStore(b.getFalse(), err);
-    Value *outPtr = a.v[N].data;
+    Value *outPtr = writeOver >= 0 ? a.v[writeOver].data : a.v[N].data;
     llvm::Type *memTy = em.memType(outType);
     auto element = [&](const std::vector<Value *> &offsets, Value *outOffset) {
       Value *r = computeElement(a, step, em, offsets, err);
+      if (writeOver >= 0)
+        outOffset = offsets[writeOver];
       em.store(r, b.CreateGEP(memTy, outPtr, outOffset), outType);
     };
     /// Element i of a flat loop; stored at `dest` (default: the result's).
@@ -627,56 +717,77 @@ std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
     b.CreateRet(b.CreateZExt(b.CreateLoad(b.getInt1Ty(), err), b.getInt32Ty()));
   };
   // Streaming stores pay where the loop is bound by memory: programs
-  // without calls (libm, integer powers), on x86.
-  llvm::Function *flatK = newKernel(base + ".contiguous");
-  bool streams = R && hostIsX86();
-  body(flatK, streams ? Kernel::FlatStreaming : Kernel::Flat);
-  if (streams && hasCalls(flatK)) {
-    flatK->eraseFromParent();
-    flatK = newKernel(base + ".contiguous");
-    body(flatK, Kernel::Flat);
-    streams = false;
-  }
-  llvm::Function *stridedK = newKernel(base + ".strided");
-  body(stridedK, Kernel::Strided);
+  // without calls (libm, integer powers), on x86, writing a result of its
+  // own (written over an operand, the lines are in the cache already).
+  struct Pair {
+    llvm::Function *flat = nullptr, *strided = nullptr;
+  };
+  auto build = [&](int writeOver, const std::string &suffix) {
+    Pair k;
+    k.flat = newKernel(base + ".contiguous" + suffix);
+    bool streams = R && hostIsX86() && writeOver < 0;
+    body(k.flat, streams ? Kernel::FlatStreaming : Kernel::Flat, writeOver);
+    if (streams && hasCalls(k.flat)) {
+      k.flat->eraseFromParent();
+      k.flat = newKernel(base + ".contiguous" + suffix);
+      body(k.flat, Kernel::Flat, writeOver);
+    }
+    k.strided = newKernel(base + ".strided" + suffix);
+    body(k.strided, Kernel::Strided, writeOver);
+    return k;
+  };
+  Pair own, overOperand;
+  if (!always)
+    own = build(-1, "");
+  if (over >= 0)
+    overOperand = build(over, ".inplace");
   b.restoreIP(ip);
 
   llvm::Function *f = stepF;
-  auto *run = llvm::BasicBlock::Create(ctx, "run", f);
-  auto *flatBB = llvm::BasicBlock::Create(ctx, "flat", f);
-  auto *stridedBB = llvm::BasicBlock::Create(ctx, "strided", f);
+  b.SetInsertPoint(computeCheckBB);
+  auto *computeBB = llvm::BasicBlock::Create(ctx, "compute", f);
   auto *done = llvm::BasicBlock::Create(ctx, "done", f);
-  b.CreateCondBr(b.CreateICmpSGT(total, b.getInt64(0)), run, done);
-  b.SetInsertPoint(run);
-  b.CreateCondBr(contiguous, flatBB, stridedBB);
-  b.SetInsertPoint(flatBB);
-  if (streams) {
-    // Stream when what the loop touches does not fit in the cache (the
-    // runtime's threshold) and the result's lines are aligned.
-    int64_t bytesPerElement = itemSize(plan.values[out].dtype);
-    for (int k = 0; k < N; ++k)
-      if (!full[k] && step.program->reads(k))
-        bytesPerElement += itemSize(plan.values[step.operands[k]].dtype);
-    Value *bytes = b.CreateMul(total, b.getInt64(bytesPerElement));
-    Value *threshold = b.CreateLoad(b.getInt64Ty(), streamingBytes);
-    Value *aligned = b.CreateICmpEQ(
-        b.CreateAnd(b.CreatePtrToInt(b.CreateLoad(b.getPtrTy(), descs[N]),
-                                     b.getInt64Ty()),
-                    b.getInt64(kLineBytes - 1)),
-        b.getInt64(0));
-    Value *stream = b.CreateAnd(aligned, b.CreateICmpSGE(bytes, threshold));
-    storeWord(args, scratch + 2, b.CreateZExt(stream, b.getInt64Ty()));
+  Value *total = loadWord(args, scratch + 3);
+  b.CreateCondBr(b.CreateAnd(phase(Compute), b.CreateICmpSGT(total, b.getInt64(0))),
+                 computeBB, done);
+  b.SetInsertPoint(computeBB);
+  // Which pair of kernels: over the operand or not.
+  auto launch = [&](const Pair &k) {
+    auto *flatBB = llvm::BasicBlock::Create(ctx, "flat", f);
+    auto *stridedBB = llvm::BasicBlock::Create(ctx, "strided", f);
+    b.CreateCondBr(b.CreateICmpNE(loadWord(args, scratch + 4), b.getInt64(0)),
+                   flatBB, stridedBB);
+    b.SetInsertPoint(flatBB);
+    parallelFor(k.flat, args, total, b.getInt64(kGrain), 0);
+    b.CreateBr(done);
+    b.SetInsertPoint(stridedBB);
+    Value *inner = loadWord(args, scratch + 1);
+    Value *rows = b.CreateSDiv(total, inner);
+    Value *grain = b.CreateAdd(b.CreateSDiv(b.getInt64(kGrain), inner), b.getInt64(1));
+    parallelFor(k.strided, args, rows, grain, 0);
+    b.CreateBr(done);
+  };
+  if (always) {
+    launch(overOperand);
+  } else if (over < 0) {
+    launch(own);
+  } else {
+    auto *overBB = llvm::BasicBlock::Create(ctx, "compute.over", f);
+    auto *ownBB = llvm::BasicBlock::Create(ctx, "compute.own", f);
+    b.CreateCondBr(phase(InPlace), overBB, ownBB);
+    b.SetInsertPoint(overBB);
+    launch(overOperand);
+    b.SetInsertPoint(ownBB);
+    launch(own);
   }
-  parallelFor(flatK, args, total, b.getInt64(kGrain), 0);
-  b.CreateBr(done);
-  b.SetInsertPoint(stridedBB);
-  Value *rows = b.CreateSDiv(total, inner);
-  Value *grain = b.CreateAdd(b.CreateSDiv(b.getInt64(kGrain), inner), b.getInt64(1));
-  parallelFor(stridedK, args, rows, grain, 0);
-  b.CreateBr(done);
   b.SetInsertPoint(done);
   b.CreateRet(b.getInt32(0));
-  return {stepF, flatK, stridedK};
+  std::vector<llvm::Function *> fs{stepF};
+  for (const Pair &k : {own, overOperand})
+    for (llvm::Function *kf : {k.flat, k.strided})
+      if (kf)
+        fs.push_back(kf);
+  return fs;
 }
 
 // ---- views and shapes --------------------------------------------------------
