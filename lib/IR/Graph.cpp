@@ -84,9 +84,36 @@ void Graph::replaceAll(const std::vector<std::pair<Var, Var>> &pairs) {
     auto it = subst.find(v);
     return it == subst.end() ? v : it->second;
   };
+  // The nodes to rebuild: those the outputs reach without passing through
+  // a replaced value (what only a replaced value reaches is dead after),
+  // each after its operands. Linear in what is kept: cloning a small
+  // sub-graph of a large one does not walk the large one.
+  std::vector<Node *> walk;
+  {
+    std::unordered_set<Node *> done;
+    std::vector<std::pair<Node *, int>> stack;
+    auto visit = [&](const Var &v) {
+      if (!subst.count(v) && !done.count(v.node()))
+        stack.push_back({v.node(), 0});
+    };
+    for (const Var &o : outs) {
+      visit(o);
+      while (!stack.empty()) {
+        auto &[n, next] = stack.back();
+        if (next < n->numOperands()) {
+          const Var &child = n->operand(next++);
+          visit(child);
+          continue;
+        }
+        if (done.insert(n).second)
+          walk.push_back(n);
+        stack.pop_back();
+      }
+    }
+  }
   // Keep the old nodes alive while we walk them.
   std::vector<Var> oldOuts = outs;
-  for (Node *n : nodes()) {
+  for (Node *n : walk) {
     if (n->isLeaf())
       continue;
     bool changed = false;

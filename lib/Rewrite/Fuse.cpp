@@ -5,7 +5,8 @@
 /// order) through the operands: an element-wise producer of the same
 /// broadcast shape joins the group when all its readers are in it, or, when
 /// it is one cheap op, a copy of it joins (it is computed again rather than
-/// stored and loaded). Anything else is an operand of the group. Each group
+/// stored and loaded). Anything else is an operand of the group, and so is
+/// what would make it compute more than kMaxFusedOps ops. Each group
 /// of two or more ops becomes one composite node, whose scalar program the
 /// back end emits as one loop; a reduction that is the only reader of
 /// its operand fuses that producer in turn (lib/CodeGen/Plan.cpp).
@@ -19,6 +20,17 @@
 #include <unordered_set>
 
 namespace thjit {
+
+/// The most ops one composite computes. A bigger loop body gains nothing
+/// (one more store and load per element for every few hundred ops) and
+/// costs LLVM time that grows faster than its size (scheduling and
+/// register allocation over one basic block): groups stop growing here.
+constexpr size_t kMaxFusedOps = 256;
+
+/// The ops node n stands for in a composite.
+static size_t opCount(const Node &n) {
+  return n.kind() == OpKind::Composite ? n.attrs().program->ops.size() : 1;
+}
 
 /// Ops cheaper to compute again than to store and load.
 static bool isCheap(const Node &n) {
@@ -84,6 +96,7 @@ void fuseElementwise(Graph &g, const PassOptions &, PassStats &stats) {
     const TensorType *shape = root->resultTypes()[0];
     std::unordered_set<Node *> &members = groups[root];
     members.insert(root);
+    size_t ops = opCount(*root);
     std::unordered_map<Node *, int> uses; // readers of a node in the group
     auto byPosition = [&](Node *a, Node *b) {
       return position[a] < position[b];
@@ -111,8 +124,9 @@ void fuseElementwise(Graph &g, const PassOptions &, PassStats &stats) {
           !match::sameBroadcast(p->result(0), shape))
         continue;
       bool claim = uses[p] == readers[p];
-      if (!claim && !isCheap(*p))
+      if ((!claim && !isCheap(*p)) || ops + opCount(*p) > kMaxFusedOps)
         continue;
+      ops += opCount(*p);
       if (claim)
         claimed.insert(p);
       members.insert(p);

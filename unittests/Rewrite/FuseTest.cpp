@@ -113,3 +113,24 @@ TEST_CASE("fuse: composites made by hand are merged into bigger groups",
   CHECK(countOps(g) == 1);
   checkSameValues({x}, {hand + 1.0}, {iota(DType::Float64, {4})});
 }
+
+TEST_CASE("fuse: a long chain becomes loops of at most a few hundred ops",
+          "[rewrite][fuse]") {
+  // LLVM's time grows faster than the size of one loop body: a chain of a
+  // thousand ops is cut into several composites, and computes the same.
+  Var x = vector("x");
+  Var y = x;
+  for (int i = 0; i < 1000; ++i)
+    y = i % 2 ? y + 1e-3 * (i + 1) : y * (1.0 + 1e-6 * (i + 1));
+  Graph g = rewrite({x}, {y}, {"fuse"});
+  int composites = count(g, OpKind::Composite);
+  CHECK(composites >= 4);
+  CHECK(composites <= 8);
+  for (Node *n : g.nodes())
+    if (n->kind() == OpKind::Composite)
+      CHECK(n->attrs().program->ops.size() <= 256);
+  NDArray xv = NDArray::empty(DType::Float64, {7});
+  for (int i = 0; i < 7; ++i)
+    xv.data<double>()[i] = 0.25 * i - 0.5;
+  checkSameValues({x}, {y}, {xv});
+}

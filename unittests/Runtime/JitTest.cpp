@@ -290,3 +290,18 @@ TEST_CASE("The optimized IR of a contiguous loop has vector instructions",
   std::string ir = codegen::emitLLVM(Graph({x, y}, {x * 2.0 + y}));
   CHECK_THAT(ir, Contains("<4 x double>") || Contains("<8 x double>"));
 }
+
+TEST_CASE("a graph of many steps fails at the step the user wrote", "[jit]") {
+  // The entry runs its steps in functions of a few dozen steps each: a
+  // failure late in the graph still names its node.
+  Var x = vector("x"), m = matrix("m"), z = vector("z");
+  Var h = x;
+  for (int i = 0; i < 150; ++i) // a product between loops: a step each
+    h = tanh(dot(m, h) + 0.01 * i);
+  Var bad = h + z;
+  Function f = function({x, m, z}, {bad});
+  NDArray xv = ramp(DType::Float64, {3}), mv = ramp(DType::Float64, {3, 3}, 0.2);
+  CHECK(f({xv, mv, ramp(DType::Float64, {3})})[0].dim(0) == 3);
+  CHECK_THROWS_WITH(f({xv, mv, ramp(DType::Float64, {4})}),
+                    Contains("operand 1 has shape (4,)"));
+}

@@ -60,6 +60,21 @@ struct ScalarProgram {
         return true;
     return false;
   }
+  /// Whether some op or output reads each input (reads(i) for every
+  /// input, in one pass).
+  std::vector<bool> inputsRead() const {
+    std::vector<bool> r(inputs.size(), false);
+    auto mark = [&](int a) {
+      if (a < (int)inputs.size())
+        r[a] = true;
+    };
+    for (const Op &op : ops)
+      for (int a : op.args)
+        mark(a);
+    for (int o : outputs)
+      mark(o);
+    return r;
+  }
   DType dtypeOf(int i) const {
     return i < (int)inputs.size() ? inputs[i] : ops[i - inputs.size()].dtype;
   }

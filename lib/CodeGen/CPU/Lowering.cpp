@@ -204,6 +204,7 @@ private:
   struct Args {
     std::vector<Desc> v;
     std::vector<Value *> scratch, uniform;
+    std::vector<bool> read; ///< by operand: whether the program reads it
   };
   /// Where the descriptor of each of the step's kernel values is, read
   /// from its argument block `block`.
@@ -279,6 +280,9 @@ private:
   llvm::Constant *streamingBytes = nullptr;
 };
 
+/// Steps per function the entry calls (see Lowering::run).
+constexpr size_t kStepsPerSegment = 64;
+
 std::unique_ptr<llvm::Module> Lowering::run(const std::string &entryName) {
   auto *ptr = b.getPtrTy();
   allocFn = declare(kAllocFn, ptr, {ptr, b.getInt32Ty(), b.getInt64Ty()});
@@ -288,30 +292,55 @@ std::unique_ptr<llvm::Module> Lowering::run(const std::string &entryName) {
   parallelForFn = declare(kParallelForFn, b.getInt32Ty(),
                           {ptr, ptr, b.getInt64Ty(), b.getInt64Ty()});
   streamingBytes = mod->getOrInsertGlobal(kStreamingBytes, b.getInt64Ty());
-  entry = llvm::Function::Create(
-      llvm::FunctionType::get(b.getInt32Ty(), {ptr, ptr}, false),
-      llvm::Function::ExternalLinkage, entryName, mod.get());
+  auto *fnTy = llvm::FunctionType::get(b.getInt32Ty(), {ptr, ptr}, false);
+  entry = llvm::Function::Create(fnTy, llvm::Function::ExternalLinkage,
+                                 entryName, mod.get());
   entry->addFnAttr(llvm::Attribute::NoUnwind);
-  state = entry->getArg(0);
-  frame = entry->getArg(1);
-  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry));
+  auto *entryBB = llvm::BasicBlock::Create(ctx, "entry", entry);
+  b.SetInsertPoint(entryBB);
   if (profileFn)
-    b.CreateCall(profileFn, {state, b.getInt32(-1)});
-  // Each step's time is what passed since the previous step ended.
+    b.CreateCall(profileFn, {entry->getArg(0), b.getInt32(-1)});
+
+  // What the entry does, in order: each step, except that the commit group
+  // first checks every step, then computes every step.
+  std::vector<std::pair<int, int>> work; // (step, phases)
   const int numSteps = (int)plan.steps.size();
-  for (int s = 0; s < plan.firstCommit; ++s) {
-    emitStep(s, Prepare | Compute);
-    if (profileFn)
-      b.CreateCall(profileFn, {state, b.getInt32(s)});
-  }
-  // The commit group: every step checks before any writes a shared
-  // variable's memory.
+  for (int s = 0; s < plan.firstCommit; ++s)
+    work.push_back({s, Prepare | Compute});
   for (int phase : {Prepare, Compute})
-    for (int s = plan.firstCommit; s < numSteps; ++s) {
-      emitStep(s, phase);
+    for (int s = plan.firstCommit; s < numSteps; ++s)
+      work.push_back({s, phase});
+  // In segments of kStepsPerSegment, each a function the entry calls: LLVM
+  // spends time superlinear in the size of one function (register
+  // allocation), so a graph of ten thousand nodes must not be one.
+  for (size_t first = 0; first < work.size(); first += kStepsPerSegment) {
+    auto *seg = llvm::Function::Create(fnTy, llvm::Function::InternalLinkage,
+                                       "segment" + std::to_string(first), mod.get());
+    seg->addFnAttr(llvm::Attribute::NoUnwind);
+    seg->addFnAttr(llvm::Attribute::NoInline);
+    state = seg->getArg(0);
+    frame = seg->getArg(1);
+    b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", seg));
+    for (size_t w = first; w < std::min(work.size(), first + kStepsPerSegment); ++w) {
+      auto [s, phases] = work[w];
+      emitStep(s, phases);
+      // Each step's time is what passed since the previous step ended.
       if (profileFn)
         b.CreateCall(profileFn, {state, b.getInt32(s)});
     }
+    b.CreateRet(b.getInt32(0));
+    // The entry returns what a failed segment returns (its step + 1).
+    b.SetInsertPoint(entryBB);
+    Value *st = b.CreateCall(seg, {entry->getArg(0), entry->getArg(1)});
+    auto *next = llvm::BasicBlock::Create(ctx, "next", entry);
+    auto *fail = llvm::BasicBlock::Create(ctx, "fail", entry);
+    b.CreateCondBr(b.CreateICmpEQ(st, b.getInt32(0)), next, fail,
+                   llvm::MDBuilder(ctx).createLikelyBranchWeights());
+    b.SetInsertPoint(fail);
+    b.CreateRet(st);
+    entryBB = next;
+  }
+  b.SetInsertPoint(entryBB);
   b.CreateRet(b.getInt32(0));
   return std::move(mod);
 }
@@ -404,9 +433,10 @@ Lowering::Args Lowering::kernelArgs(Value *block, const Step &step,
     a.v.push_back(loadDesc(step, (int)l, at[l]));
   for (int j = 0; j < scratchWords(step.kind); ++j)
     a.scratch.push_back(loadWord(block, step.scratch - step.args + j));
+  a.read = step.program->inputsRead();
   for (size_t k = 0; k < step.operands.size(); ++k) {
     DType t = plan.values[step.operands[k]].dtype;
-    a.uniform.push_back(bc.full[k] && step.program->reads((int)k)
+    a.uniform.push_back(bc.full[k] && a.read[k]
                             ? em.load(a.v[k].data, t)
                             : nullptr);
   }
@@ -472,7 +502,7 @@ Value *Lowering::computeElement(const Args &a, const Step &step,
   for (size_t k = 0; k < step.operands.size(); ++k) {
     if (a.uniform[k]) {
       in[k] = a.uniform[k];
-    } else if (step.program->reads((int)k)) {
+    } else if (a.read[k]) {
       DType t = plan.values[step.operands[k]].dtype;
       in[k] = em.load(b.CreateGEP(em.memType(t), a.v[k].data, offsets[k]), t);
     }
@@ -483,6 +513,10 @@ Value *Lowering::computeElement(const Args &a, const Step &step,
     b.CreateStore(b.CreateOr(b.CreateLoad(b.getInt1Ty(), err), e), err);
   return r;
 }
+
+/// Past this many ops per element a loop is bound by arithmetic, not by
+/// memory: streaming stores would only cost compile time.
+constexpr size_t kMaxStreamingOps = 32;
 
 std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
                                                      const std::string &base) {
@@ -573,8 +607,9 @@ std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
     // Streaming stores where what the loop touches does not fit in the
     // cache (the runtime's threshold) and the result's lines are aligned.
     int64_t bytesPerElement = itemSize(plan.values[out].dtype);
+    std::vector<bool> read = step.program->inputsRead();
     for (int k = 0; k < N; ++k)
-      if (!full[k] && step.program->reads(k))
+      if (!full[k] && read[k])
         bytesPerElement += itemSize(plan.values[step.operands[k]].dtype);
     Value *threshold = b.CreateLoad(b.getInt64Ty(), streamingBytes);
     Value *aligned = b.CreateICmpEQ(
@@ -716,7 +751,7 @@ std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
     }
     b.CreateRet(b.CreateZExt(b.CreateLoad(b.getInt1Ty(), err), b.getInt32Ty()));
   };
-  // Streaming stores pay where the loop is bound by memory: programs
+  // Streaming stores pay where the loop is bound by memory: short programs
   // without calls (libm, integer powers), on x86, writing a result of its
   // own (written over an operand, the lines are in the cache already).
   struct Pair {
@@ -725,7 +760,8 @@ std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
   auto build = [&](int writeOver, const std::string &suffix) {
     Pair k;
     k.flat = newKernel(base + ".contiguous" + suffix);
-    bool streams = R && hostIsX86() && writeOver < 0;
+    bool streams = R && hostIsX86() && writeOver < 0 &&
+                   step.program->ops.size() <= kMaxStreamingOps;
     body(k.flat, streams ? Kernel::FlatStreaming : Kernel::Flat, writeOver);
     if (streams && hasCalls(k.flat)) {
       k.flat->eraseFromParent();
