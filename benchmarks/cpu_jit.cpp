@@ -17,6 +17,10 @@
 ///   sum          sum of a float64 vector
 ///   dot          dot of two N x N float64 matrices
 ///   compile      function() of a chain of N element-wise ops
+///   compile_scaling  function() of a chain of N element-wise ops and of an
+///                MLP training step of about N nodes (time per node)
+///   train_lr     an SGD step of logistic regression on N examples of 784
+///                features, against the same step written by hand in C++
 ///
 /// Variants timed within one process (round robin, R repetitions each, every
 /// repetition timing enough calls to last M ms after a warm-up; medians):
@@ -477,6 +481,141 @@ void compileWorkload(const Options &o, Report &rep) {
   rep.print(vs);
 }
 
+/// The training step of an MLP of `layers` tanh layers of width 16 with a
+/// softmax output and SGD updates: a graph of many small nodes.
+struct Training {
+  std::vector<Var> inputs, outputs;
+  std::vector<std::pair<Var, Var>> updates;
+};
+Training mlpTraining(int layers) {
+  Training t;
+  Var x = matrix("x", DType::Float64), y = matrix("y", DType::Float64);
+  Var h = x;
+  std::vector<Var> params;
+  for (int i = 0; i < layers; ++i) {
+    Var W = shared(uniformArray(DType::Float64, {16, 16}, -0.1, 0.1, 20 + i), "W");
+    Var b = shared(NDArray::zeros(DType::Float64, {16}), "b");
+    params.push_back(W);
+    params.push_back(b);
+    h = tanh(dot(h, W) + b);
+  }
+  Var cost = -mean(sum(y * log(softmax(h)), Axes({1})));
+  std::vector<Var> g = grad(cost, params);
+  for (size_t i = 0; i < params.size(); ++i)
+    t.updates.push_back({params[i], params[i] - g[i] * 0.01});
+  t.inputs = {x, y};
+  t.outputs = {cost};
+  return t;
+}
+
+/// Operation nodes (not inputs, shared variables or constants) of the
+/// graph a function is given: its outputs and update values.
+size_t sourceNodes(const Training &t) {
+  std::vector<Var> all = t.outputs;
+  for (const auto &[var, value] : t.updates)
+    all.push_back(value);
+  size_t n = 0;
+  Graph g(t.inputs, all);
+  for (Node *node : g.nodes())
+    n += !node->isLeaf();
+  return n;
+}
+
+/// Compile time against graph size: a chain of `size` element-wise ops,
+/// and an MLP training step of about `size` nodes, each compiled once (a
+/// cache miss: run.py gives each process a fresh cache).
+void compileScalingWorkload(const Options &o, Report &rep) {
+  { // LLVM's start-up is not counted
+    Var z = vector("z", DType::Float64);
+    function({z}, {z * 2.0 + 1.0});
+  }
+  Var x = vector("x", DType::Float64);
+  Training chainGraph{{x}, {chain(x, o.size)}, {}};
+  // About 14 nodes per layer with its gradient and update.
+  int layers = std::max<long>(1, o.size / 14);
+  Training mlp = mlpTraining(layers);
+  std::vector<Variant> vs;
+  for (auto [name, t] : {std::pair<const char *, Training *>{"chain", &chainGraph},
+                         {"mlp", &mlp}}) {
+    FunctionOptions fo;
+    fo.updates = t->updates;
+    auto t0 = Clock::now();
+    Function f = function(t->inputs, t->outputs, fo);
+    double secs = seconds(Clock::now() - t0);
+    size_t nodes = sourceNodes(*t);
+    double passes = 0;
+    for (const PassStats &p : f.passStats())
+      passes += p.seconds;
+    rep.number(std::string(name) + "_nodes", (double)nodes);
+    rep.number(std::string(name) + "_compile_s", secs);
+    rep.number(std::string(name) + "_passes_s", passes);
+    rep.number(std::string(name) + "_us_per_node", secs / (double)nodes * 1e6);
+    Variant v(name);
+    v.samples.push_back(secs);
+    vs.push_back(v);
+  }
+  rep.number("mlp_layers", layers);
+  rep.print(vs);
+}
+
+/// One SGD step of the seed paper's logistic regression (Theano's
+/// tutorial: 784 features, L2 penalty 0.01, learning rate 0.1) on `size`
+/// examples: thjit's training function against the same step written by
+/// hand in C++ on OpenBLAS, as tight as we can (two gemv calls, one fused
+/// loop over the examples; the weight decay folded into the second gemv).
+void trainLrWorkload(const Options &o, Report &rep) {
+  const int64_t n = o.size, feats = 784;
+  NDArray X = uniformArray(DType::Float64, {n, feats}, -1, 1, 31);
+  NDArray Y = NDArray::empty(DType::Float64, {n});
+  for (int64_t i = 0; i < n; ++i)
+    Y.data<double>()[i] = (double)((i * 7919) % 3 == 0);
+  NDArray w0 = uniformArray(DType::Float64, {feats}, -0.01, 0.01, 32);
+
+  Var x = matrix("x", DType::Float64), y = vector("y", DType::Float64);
+  Var w = shared(w0, "w"), b = shared(NDArray::scalar(Scalar(0.0)), "b");
+  Var p1 = 1.0 / (1.0 + exp(-dot(x, w) - b));
+  Var xent = -y * log(p1) - (1.0 - y) * log(1.0 - p1);
+  Var cost = mean(xent) + 0.01 * sum(pow(w, 2.0));
+  std::vector<Var> g = grad(cost, std::vector<Var>{w, b});
+  FunctionOptions fo;
+  fo.updates = {{w, w - 0.1 * g[0]}, {b, b - 0.1 * g[1]}};
+  Function train = function({x, y}, {gt(p1, 0.5), xent}, fo);
+
+  // By hand: z = X w + b; p = sigmoid(z); xent; d = (p - y) / n;
+  // w = (1 - 0.1 * 0.02) w - 0.1 X^T d; b -= 0.1 sum(d).
+  std::vector<double> hw(w0.data<double>(), w0.data<double>() + feats), z(n), d(n),
+      xentOut(n);
+  std::vector<uint8_t> pred(n);
+  double hb = 0;
+  const double *Xd = X.data<double>(), *Yd = Y.data<double>();
+  auto hand = [&] {
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)feats, 1.0, Xd,
+                (int)feats, hw.data(), 1, 0.0, z.data(), 1);
+    double gb = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      double p = 1 / (1 + std::exp(-(z[i] + hb)));
+      pred[i] = p > 0.5;
+      xentOut[i] = -Yd[i] * std::log(p) - (1 - Yd[i]) * std::log(1 - p);
+      d[i] = (p - Yd[i]) / (double)n;
+      gb += d[i];
+    }
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)feats, -0.1, Xd,
+                (int)feats, d.data(), 1, 1.0 - 0.1 * 0.02, hw.data(), 1);
+    hb -= 0.1 * gb;
+  };
+  // Both from the same start for a few steps: the same weights.
+  for (int i = 0; i < 5; ++i) {
+    train({X, Y});
+    hand();
+  }
+  rep.number("max_rel_diff_w", maxRelDiff(w.getValue().data<double>(), hw.data(), feats));
+  std::vector<Variant> vs{Variant("thjit", [&] { train({X, Y}); }),
+                          Variant("hand", hand)};
+  measure(vs, o.reps, o.minSec);
+  rep.number("examples", (double)n);
+  rep.print(vs);
+}
+
 void info() {
   std::ostringstream os;
   CompileCache &cache = CompileCache::global();
@@ -508,8 +647,8 @@ int usage(const char *msg) {
   if (msg)
     std::cerr << "cpu_jit_bench: " << msg << "\n";
   std::cerr << "usage: cpu_jit_bench --info\n"
-               "       cpu_jit_bench --workload f1|f2|f3|f4|exp|tanh|sum|dot|compile "
-               "--size N [--reps R] [--min-ms M]\n"
+               "       cpu_jit_bench --workload f1|f2|f3|f4|exp|tanh|sum|dot|compile|"
+               "compile_scaling|train_lr --size N [--reps R] [--min-ms M]\n"
                "       cpu_jit_bench --emit-llvm|--emit-asm f1|f2|f3|f4 [--fused]\n";
   return 2;
 }
@@ -572,6 +711,10 @@ int main(int argc, char **argv) {
       dotWorkload(o, rep);
     else if (w == "compile")
       compileWorkload(o, rep);
+    else if (w == "compile_scaling")
+      compileScalingWorkload(o, rep);
+    else if (w == "train_lr")
+      trainLrWorkload(o, rep);
     else
       return usage(("unknown workload '" + w + "'").c_str());
   } catch (const std::exception &e) {

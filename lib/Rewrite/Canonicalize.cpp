@@ -558,6 +558,66 @@ Result allocUseless(const Node &n, const RewriteContext &) {
   return exactly(v, n);
 }
 
+/// Whether size `s` (a static size or a shape_i) is the size of u's axis j:
+/// u is the shape_i's value, or an element-wise op one of whose operands
+/// not broadcast along j is (an element-wise op fails unless they all have
+/// its size there), a few levels down.
+static bool knownSize(const Var &s, const Var &u, int j, int depth = 8) {
+  if (sameSize(s, u, j))
+    return true;
+  const Node &n = *u.node();
+  if (depth == 0 || u.isLeaf() || opFamily(n.kind()) != OpFamily::Elemwise)
+    return false;
+  for (const Var &w : n.operands()) {
+    int k = j - (u.ndim() - w.ndim());
+    if (k >= 0 && !w.type()->isBroadcastable(k) && knownSize(s, w, k, depth - 1))
+      return true;
+  }
+  return false;
+}
+
+/// An element-wise op over alloc(v, sizes) reads v itself, broadcast, where
+/// the alloc adds nothing: each of its sizes along an axis of the result is
+/// known to be the size another operand (or v) has there (a shape_i of it,
+/// or a static size), so the op's shape and its shape errors stay the same.
+/// Gradients are full of these (a scalar's gradient put in the shape of x).
+Result elemwiseAlloc(const Node &n, const RewriteContext &) {
+  if (opFamily(n.kind()) != OpFamily::Elemwise)
+    return {};
+  const int R = n.resultTypes()[0]->ndim();
+  for (int k = 0; k < n.numOperands(); ++k) {
+    const Node *al = def(n.operand(k), OpKind::Alloc);
+    if (!al || n.operand(k).ndim() > R)
+      continue;
+    const Var &allocated = n.operand(k);
+    const Var &v = al->operand(0);
+    const int rank = al->numOperands() - 1, lead = R - rank;
+    bool known = true;
+    for (int i = 0; i < rank && known; ++i) {
+      if (allocated.type()->isBroadcastable(i))
+        continue; // size 1 either way
+      // Another operand (or v) with this axis of the result, of that size.
+      auto sizeOf = [&](const Var &u) {
+        int j = lead + i - (R - u.ndim());
+        return j >= 0 && !u.type()->isBroadcastable(j) &&
+               knownSize(al->operand(i + 1), u, j);
+      };
+      known = (i - (rank - v.ndim()) >= 0 &&
+               sameSize(al->operand(i + 1), v, i - (rank - v.ndim()))) ||
+              std::any_of(n.operands().begin(), n.operands().end(),
+                          [&](const Var &u) { return u != allocated && sizeOf(u); });
+    }
+    if (!known || v.dtype() != allocated.dtype())
+      continue;
+    std::vector<Var> operands = n.operands();
+    operands[k] = v;
+    Var r(rebuild(n, std::move(operands)));
+    if (r.type() == n.resultTypes()[0])
+      return exactly(r, n);
+  }
+  return {};
+}
+
 /// x[:], x[0:], x[::1], x[:len] ... -> x: every entry a slice that
 /// selects all of its axis.
 Result subtensorFull(const Node &n, const RewriteContext &) {
@@ -646,6 +706,10 @@ const RewriteSet &makeSet() {
        allocUseless,
        "alloc(x, x's shape) -> x"},
       {"subtensor_full", {OpKind::Subtensor}, subtensorFull, "x[:] -> x"},
+      {"elemwise_alloc",
+       {},
+       elemwiseAlloc,
+       "f(alloc(v, x's sizes), x) -> f(v, x): v broadcast by the op itself"},
   });
   return set;
 }

@@ -393,3 +393,27 @@ TEST_CASE("shapes: shape_i of computed values", "[canonicalize]") {
   Graph g2 = canon({s}, {shapeOf(s * 2.0, 0) + shapeOf(s, 1)});
   CHECK(countOps(g2) == 2);
 }
+
+TEST_CASE("elemwise_alloc", "[canonicalize]") {
+  // The gradient of 0.01 * sum(w ** 2) allocs 0.01 in w's shape; an
+  // element-wise op with w (or a value of w's shape) broadcasts it itself.
+  Var w = vector("w", DType::Float64), m = matrix("m", DType::Float64);
+  Var r = row("r", DType::Float64);
+  Var n = shapeOf(w, 0);
+  std::vector<Var> outs = {
+      alloc(0.01, {n}) * w,                       // size from w
+      alloc(0.5, {n}) * (1.0 - w),                // through an element-wise op
+      alloc(2.0, {shapeOf(m, 0), shapeOf(m, 1)}) + m,
+      alloc(r, {shapeOf(m, 0), shapeOf(m, 1)}) * m};
+  std::vector<Var> ins = {w, m, r};
+  Graph g = canon(ins, outs);
+  CHECK_FALSE(contains(g, OpKind::Alloc));
+  checkValues(ins, outs,
+              {{iota(DType::Float64, {4}), iota(DType::Float64, {2, 3}),
+                iota(DType::Float64, {1, 3})}});
+  // A size nothing else gives stays: without the alloc the shape (or the
+  // shape error) would change.
+  Var k = scalar("k", DType::Int64), x = vector("x", DType::Float64);
+  CHECK(contains(canon({k, x}, {alloc(1.0, {k}) + x}), OpKind::Alloc));
+  CHECK(contains(canon({w}, {alloc(1.0, {n, 3}) * w}), OpKind::Alloc));
+}
