@@ -418,6 +418,18 @@ static void assignMemory(Plan &p) {
   }
 }
 
+std::vector<int> updateIndices(const Graph &g, const std::vector<Var> &updates) {
+  std::unordered_map<Node *, int> index;
+  for (const Var &v : g.sharedVariables())
+    index.emplace(v.node(), (int)index.size());
+  std::vector<int> out(g.outputs().size(), -1);
+  for (size_t o = 0; o < updates.size() && o < out.size(); ++o)
+    if (updates[o].defined())
+      if (auto it = index.find(updates[o].node()); it != index.end())
+        out[o] = it->second;
+  return out;
+}
+
 Plan makePlan(const Graph &g, const std::vector<Var> &updates) {
   Plan p;
   std::unordered_map<Var, int, VarHash> valueOf;
@@ -535,11 +547,7 @@ Plan makePlan(const Graph &g, const std::vector<Var> &updates) {
   for (const Var &o : g.outputs())
     p.outputValues.push_back(valueOf.at(o));
   fuseProducersIntoReductions(p);
-  p.outputUpdates.assign(p.outputValues.size(), -1);
-  for (size_t o = 0; o < updates.size() && o < p.outputValues.size(); ++o)
-    for (size_t j = 0; j < p.shareds.size(); ++j)
-      if (updates[o].defined() && p.shareds[j].node() == updates[o].node())
-        p.outputUpdates[o] = (int)j;
+  p.outputUpdates = updateIndices(g, updates); // shareds are in node order
   orderSharedUpdates(p);
   for (Step &s : p.steps) {
     if (s.kind == StepKind::Elemwise || s.kind == StepKind::Reduce) {

@@ -169,6 +169,10 @@ inline bool isBlasDType(DType t) {
 /// argument block's descriptor pointers).
 int scratchWords(StepKind k);
 
+/// For each output of g, the index in g.sharedVariables() of the shared
+/// variable `updates` says it is the new value of, or -1.
+std::vector<int> updateIndices(const Graph &g, const std::vector<Var> &updates);
+
 /// The plan of a graph whose output o (where `updates[o]` is defined) is
 /// the new value of that shared variable: such updates may be written in
 /// the variable's own memory.

@@ -49,19 +49,7 @@ struct ScalarProgram {
   const Op *opOf(int i) const {
     return i < (int)inputs.size() ? nullptr : &ops[i - inputs.size()];
   }
-  /// Whether some op or output reads value i.
-  bool reads(int i) const {
-    for (const Op &op : ops)
-      for (int a : op.args)
-        if (a == i)
-          return true;
-    for (int o : outputs)
-      if (o == i)
-        return true;
-    return false;
-  }
-  /// Whether some op or output reads each input (reads(i) for every
-  /// input, in one pass).
+  /// Whether some op or output reads each input.
   std::vector<bool> inputsRead() const {
     std::vector<bool> r(inputs.size(), false);
     auto mark = [&](int a) {

@@ -684,7 +684,7 @@ std::string objectKey(const Graph &g, const CompileOptions &options) {
   for (const Var &o : g.outputs())
     results.push_back({"", o});
   std::string updates;
-  for (int j : makePlan(g, options.updates).outputUpdates)
+  for (int j : updateIndices(g, options.updates))
     updates += " " + std::to_string(j);
   return "thjit " THJIT_VERSION " object 2 build " + build +
          "\nLLVM " LLVM_VERSION_STRING "\n" +
