@@ -140,11 +140,37 @@ Var asScalar(const Var &s, DType t) {
   return v.dtype() == t ? v : cast(v, t);
 }
 
-/// alpha * dot(a, b): a BLAS product scaled by a number.
+/// alpha * dot(a, b) + beta * c: a BLAS product scaled by a number, plus
+/// a scaled term when it is a gemm already (c null: a plain product).
 struct Product {
   Var alpha; ///< 0-d of the product's dtype; null for 1
   Var a, b;
+  Var c, beta; ///< the gemm's C and its scaling (beta null: 1)
 };
+
+/// x * y of 0-d numbers of dtype t (null: 1), folded when both are constants.
+Var times(const Var &x, const Var &y, DType t) {
+  if (!x || !y)
+    return x ? x : y;
+  std::optional<double> cx = constantValue(x), cy = constantValue(y);
+  if (cx && cy)
+    return scalarConstant(*cx * *cy, t);
+  if (cx == 1.0 || cy == 1.0)
+    return cx == 1.0 ? y : x;
+  if (cx == -1.0 || cy == -1.0)
+    return neg(cx == -1.0 ? y : x);
+  return mul(x, y);
+}
+
+/// x + y of 0-d numbers of dtype t (null: 1), folded when both are constants.
+Var plus(const Var &x, const Var &y, DType t) {
+  Var one = scalarConstant(1, t);
+  const Var &a = x ? x : one, &b = y ? y : one;
+  std::optional<double> ca = constantValue(a), cb = constantValue(b);
+  if (ca && cb)
+    return scalarConstant(*ca + *cb, t);
+  return add(a, b);
+}
 
 /// -alpha (alpha null: 1).
 Var negated(const Var &alpha, DType t) {
@@ -161,11 +187,23 @@ std::optional<Product> product(const Var &v, DType t,
                                const RewriteContext &ctx) {
   if (v.dtype() != t || ctx.numClients(v) != 1)
     return std::nullopt;
+  // A gemm already: what scales it scales its alpha and beta too.
+  if (const Node *g = def(v, OpKind::Gemm))
+    return Product{g->operand(1), g->operand(2), g->operand(3), g->operand(0),
+                   g->operand(4)};
   const Node *d = def(v, OpKind::Dot);
   // A dot of vectors is one number: nothing to gain.
   if (!d || d->operand(0).ndim() + d->operand(1).ndim() < 3)
     return std::nullopt;
-  return Product{Var(), d->operand(0), d->operand(1)};
+  return Product{Var(), d->operand(0), d->operand(1), Var(), Var()};
+}
+
+/// s * p: alpha and beta scaled by the 0-d number s.
+Product scaled(Product p, const Var &s, DType t) {
+  p.alpha = times(s, p.alpha, t);
+  if (p.c)
+    p.beta = times(s, p.beta, t);
+  return p;
 }
 
 /// v as alpha * product (see product()): the product itself, a number
@@ -188,15 +226,12 @@ std::optional<Product> scaledProduct(const Var &v, const TensorType *result,
         // A zero alpha would not read A and B (NaNs there would vanish).
         if (isConstant(s, 0))
           return std::nullopt;
-        p->alpha = asScalar(s, t);
-        return p;
+        return scaled(*p, asScalar(s, t), t);
       }
     }
   if (const Node *ng = def(v, OpKind::Neg))
-    if (std::optional<Product> p = product(ng->operand(0), t, ctx)) {
-      p->alpha = negated(Var(), t);
-      return p;
-    }
+    if (std::optional<Product> p = product(ng->operand(0), t, ctx))
+      return scaled(*p, negated(Var(), t), t);
   return std::nullopt;
 }
 
@@ -240,9 +275,18 @@ std::vector<Var> gemmOf(const Node &n, const Var &c, bool subtractC, Product p,
   DType t = result->dtype();
   if (subtractC)
     beta = negated(beta, t);
-  Var alpha = p.alpha ? p.alpha : scalarConstant(1, t);
   if (subtractP)
-    alpha = negated(alpha, t);
+    p = scaled(p, negated(Var(), t), t);
+  if (p.c) {
+    // beta * C + (alpha * A.B + beta' * C): one gemm, of beta + beta'.
+    if (!(p.c == term))
+      return {};
+    beta = plus(beta, p.beta, t);
+    // A zero beta would not read C (NaNs there would vanish).
+    if (isConstant(beta, 0))
+      return {};
+  }
+  Var alpha = p.alpha ? p.alpha : scalarConstant(1, t);
   return replaceKnownSizes(gemm(term, alpha, p.a, p.b, beta), n);
 }
 
@@ -335,7 +379,9 @@ const RewriteSet *specializeRewrites() {
       {"gemm", {OpKind::Add, OpKind::Sub}, formGemm,
        "beta * C +- alpha * dot(A, B) -> gemm(C, alpha, A, B, beta) (BLAS's "
        "gemm, or gemv for a matrix and a vector) when the dot has no other "
-       "reader; float32/64, C not broadcast"},
+       "reader; float32/64, C not broadcast. Also beta * C +- s * gemm(C, "
+       "alpha, A, B, beta') -> gemm(C, +-s * alpha, A, B, beta +- s * beta') "
+       "(SGD with weight decay: one gemv over W)"},
       {"sum_mul_dot", {OpKind::Sum}, sumMulDot,
        "sum(x * y) of float64 vectors -> dot(x, y) when x * y has no other "
        "reader and the vectors are not known to be short"},

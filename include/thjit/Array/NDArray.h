@@ -13,6 +13,7 @@
 
 #include "thjit/Array/DType.h"
 #include "thjit/Array/Scalar.h"
+#include "thjit/Array/Shape.h"
 
 #include <cstdint>
 #include <memory>
@@ -21,7 +22,6 @@
 
 namespace thjit {
 
-using Shape = std::vector<int64_t>;
 constexpr int kMaxRank = 32;
 
 enum class Order { C, F };
