@@ -137,7 +137,14 @@ double median(std::vector<double> xs) {
 }
 
 /// Times every variant `reps` times, round robin.
+/// --only NAME: time that variant alone (to profile it, e.g. under perf).
+std::string onlyVariant;
+
 void measure(std::vector<Variant> &vs, int reps, double minSec) {
+  if (!onlyVariant.empty())
+    vs.erase(std::remove_if(vs.begin(), vs.end(),
+                            [](const Variant &v) { return v.name != onlyVariant; }),
+             vs.end());
   for (Variant &v : vs)
     calibrate(v, minSec);
   for (int r = 0; r < reps; ++r)
@@ -649,6 +656,7 @@ int usage(const char *msg) {
   std::cerr << "usage: cpu_jit_bench --info\n"
                "       cpu_jit_bench --workload f1|f2|f3|f4|exp|tanh|sum|dot|compile|"
                "compile_scaling|train_lr --size N [--reps R] [--min-ms M]\n"
+               "              [--only VARIANT]\n"
                "       cpu_jit_bench --emit-llvm|--emit-asm f1|f2|f3|f4 [--fused]\n";
   return 2;
 }
@@ -681,6 +689,8 @@ int main(int argc, char **argv) {
       o.size = std::atol(next());
     else if (arg == "--reps")
       o.reps = std::max(1, std::atoi(next()));
+    else if (arg == "--only")
+      onlyVariant = next();
     else if (arg == "--min-ms")
       o.minSec = std::max(0.0, std::atof(next())) / 1000.0;
     else if (arg == "-h" || arg == "--help")

@@ -268,12 +268,17 @@ std::string Function::str(bool optimized) const {
   return impl->print(optimized ? impl->graph : impl->source);
 }
 
+bool Function::argumentFits(size_t i, const NDArray &arg) const {
+  const TensorType *t = impl->inputs[i].type();
+  return arg.defined() && arg.dtype() == t->dtype() &&
+         arg.ndim() == t->ndim() && typeMismatch(arg, t).empty();
+}
+
 NDArray Function::convertArgument(size_t i, const NDArray &arg) const {
   const Var &in = impl->inputs[i];
   const TensorType *t = in.type();
   // The common case first: the call path builds no message.
-  if (arg.defined() && arg.dtype() == t->dtype() && arg.ndim() == t->ndim() &&
-      typeMismatch(arg, t).empty())
+  if (argumentFits(i, arg))
     return arg;
   std::string who = impl->name + ": input " + nameOrPosition(in, i) +
                     " (argument " + std::to_string(i + 1) + ")";
@@ -313,9 +318,18 @@ std::vector<NDArray> Function::operator()(const std::vector<NDArray> &args) cons
   std::chrono::steady_clock::time_point start;
   if (impl->profile)
     start = std::chrono::steady_clock::now();
-  std::vector<NDArray> converted;
-  for (size_t i = 0; i < args.size(); ++i)
-    converted.push_back(convertArgument(i, args[i]));
+  // Arguments of the right types are passed as they are (no copies).
+  std::vector<NDArray> convertedArgs;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (convertedArgs.empty()) {
+      if (argumentFits(i, args[i]))
+        continue;
+      convertedArgs.assign(args.begin(), args.begin() + i);
+    }
+    convertedArgs.push_back(convertArgument(i, args[i]));
+  }
+  const std::vector<NDArray> &converted =
+      convertedArgs.empty() ? args : convertedArgs;
   std::vector<NDArray> results;
   if (impl->native) {
     results = codegen::run(*impl->native, converted);
@@ -341,7 +355,7 @@ std::vector<NDArray> Function::operator()(const std::vector<NDArray> &args) cons
       if (r.buffer().use_count() > 1 || !r.isContiguous())
         r = r.copy();
   }
-  converted.clear();
+  convertedArgs.clear();
   for (size_t i = 0; i < impl->updated.size(); ++i) {
     NDArray &v = results[impl->numOutputs + i];
     std::string why = typeMismatch(v, impl->updated[i].type());

@@ -85,6 +85,8 @@ public:
   /// accepted, a lossy one only with allowInputDowncast. TypeError otherwise,
   /// naming the input and both types.
   NDArray convertArgument(size_t i, const NDArray &arg) const;
+  /// Whether an argument has input i's type already (no conversion).
+  bool argumentFits(size_t i, const NDArray &arg) const;
 
   struct Impl;
 

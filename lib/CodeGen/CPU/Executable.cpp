@@ -11,6 +11,7 @@
 /// does.
 ///
 //===----------------------------------------------------------------------===//
+#include "Blas.h"
 #include "Engine.h"
 #include "Lowering.h"
 #include "thjit/CodeGen/CPU.h"
@@ -64,13 +65,12 @@ struct CallState {
   std::vector<std::shared_ptr<Buffer>> slots;
   /// Per slot, a buffer last handed out and still held (see allocate).
   std::vector<std::shared_ptr<Buffer>> spares;
-  std::vector<NDArray> inputs, shareds;
+  /// The call's arguments (the caller's vector, alive during the call).
+  const std::vector<NDArray> *inputs = nullptr;
+  std::vector<NDArray> shareds;
   /// Results of runtime steps by value (only those set this call).
   std::vector<NDArray> runtimeResults;
   std::vector<int> setResults;
-  /// Writes over shared variables checked in the commit group's first
-  /// phase, done in its second (by step).
-  std::unordered_map<int, std::function<void()>> pendingWrites;
   /// The shared variables this call writes over (SharedStorage::beginWrite).
   std::vector<int> writing;
   std::exception_ptr error;
@@ -99,7 +99,7 @@ struct CallState {
     const ValueInfo &vi = exe->plan.values[v];
     switch (vi.root) {
     case RootKind::Input:
-      return inputs[vi.rootIndex].buffer();
+      return (*inputs)[vi.rootIndex].buffer();
     case RootKind::Shared:
       return shareds[vi.rootIndex].buffer();
     case RootKind::Constant:
@@ -180,308 +180,14 @@ struct CallState {
     for (int j : writing)
       exe->plan.shareds[j].node()->sharedStorage()->endWrite();
     writing.clear();
-    pendingWrites.clear();
     for (int v : setResults)
       runtimeResults[v] = NDArray();
     setResults.clear();
-    inputs.clear();
+    inputs = nullptr;
     shareds.clear();
     error = nullptr;
   }
 };
-
-// ---- BLAS -------------------------------------------------------------------
-
-namespace {
-
-/// How BLAS sees a strided matrix: row-major with leading dimension `ld`,
-/// transposed or not; nullopt when the strides fit neither (copy first).
-struct BlasLayout {
-  CBLAS_TRANSPOSE trans;
-  blasint ld;
-};
-std::optional<BlasLayout> blasLayout(const NDArray &m) {
-  int64_t rows = m.dim(0), cols = m.dim(1);
-  int64_t s0 = m.strides()[0], s1 = m.strides()[1];
-  auto fits = [](int64_t v) { return v > 0 && v <= INT_MAX; };
-  if ((cols == 1 || s1 == 1) && (rows == 1 || s0 >= std::max<int64_t>(cols, 1))) {
-    int64_t ld = rows == 1 ? std::max<int64_t>(cols, 1) : s0;
-    if (fits(ld))
-      return BlasLayout{CblasNoTrans, (blasint)ld};
-  }
-  if ((rows == 1 || s0 == 1) && (cols == 1 || s1 >= std::max<int64_t>(rows, 1))) {
-    int64_t ld = cols == 1 ? std::max<int64_t>(rows, 1) : s1;
-    if (fits(ld))
-      return BlasLayout{CblasTrans, (blasint)ld};
-  }
-  return std::nullopt;
-}
-
-/// THJIT_TRACE_BLAS=1 prints every BLAS call and every copy made for one
-/// to stderr (what the lit tests check: transposed views are not copied).
-bool traceBlas() {
-  static const bool on = [] {
-    const char *e = std::getenv("THJIT_TRACE_BLAS");
-    return e && *e && std::strcmp(e, "0") != 0;
-  }();
-  return on;
-}
-const char *transName(CBLAS_TRANSPOSE t) {
-  return t == CblasTrans ? "Trans" : "NoTrans";
-}
-void traceCopy(const NDArray &m) {
-  if (!traceBlas())
-    return;
-  std::string strides;
-  for (int64_t s : m.strides())
-    strides += (strides.empty() ? "" : ", ") + std::to_string(s);
-  std::fprintf(stderr, "thjit: blas operand copied (strides %s)\n",
-               strides.c_str());
-}
-
-/// A matrix BLAS can read: itself, or a contiguous copy.
-NDArray forBlas(const NDArray &m, BlasLayout &layout) {
-  if (auto l = blasLayout(m)) {
-    layout = *l;
-    return m;
-  }
-  traceCopy(m);
-  NDArray c = m.copy();
-  layout = *blasLayout(c);
-  return c;
-}
-/// A vector with a positive stride BLAS can read.
-NDArray vectorForBlas(const NDArray &v) {
-  if (v.dim(0) <= 1 || (v.strides()[0] > 0 && v.strides()[0] <= INT_MAX))
-    return v;
-  traceCopy(v);
-  return v.copy();
-}
-blasint inc(const NDArray &v) {
-  return v.dim(0) <= 1 ? 1 : (blasint)v.strides()[0];
-}
-
-template <class T> struct Cblas;
-template <> struct Cblas<double> {
-  static constexpr char letter = 'd';
-  static constexpr auto gemm = cblas_dgemm;
-  static constexpr auto gemv = cblas_dgemv;
-  static constexpr auto ger = cblas_dger;
-  static constexpr auto dot = cblas_ddot;
-};
-template <> struct Cblas<float> {
-  static constexpr char letter = 's';
-  static constexpr auto gemm = cblas_sgemm;
-  static constexpr auto gemv = cblas_sgemv;
-  static constexpr auto ger = cblas_sger;
-  static constexpr auto dot = cblas_sdot;
-};
-
-/// out *= beta for a contiguous out; a zero beta writes zeros (NaNs in out
-/// do not survive, as BLAS's beta = 0 promises).
-template <class T> void scale(NDArray &out, T beta) {
-  T *o = out.data<T>();
-  if (beta == T(0))
-    std::memset(o, 0, out.nbytes());
-  else if (beta != T(1))
-    for (int64_t i = 0, n = out.size(); i < n; ++i)
-      o[i] *= beta;
-}
-
-/// out = c for a contiguous out of c's shape (rank 0 to 2, dtype T), c of
-/// any strides: a typed loop (NDArray::assign copies element by element,
-/// which made gemm's copy of C slower than the product it saves).
-template <class T> void copyInto(NDArray &out, const NDArray &c) {
-  if (c.mayShareMemory(out)) {
-    out.assign(c);
-    return;
-  }
-  int nd = c.ndim();
-  int64_t rows = nd == 2 ? c.dim(0) : 1, cols = nd ? c.dim(nd - 1) : 1;
-  int64_t rs = nd == 2 ? c.strides()[0] : 0, cs = nd ? c.strides()[nd - 1] : 1;
-  T *o = out.data<T>();
-  const T *s = c.data<T>();
-  if (cs == 1 && (rows == 1 || rs == cols)) {
-    std::memcpy(o, s, out.nbytes());
-    return;
-  }
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j)
-      o[i * cols + j] = s[i * rs + j * cs];
-}
-
-/// out = alpha * (a . b) + beta * out for float32/float64 vectors and
-/// matrices, out contiguous (not read when beta is 0; a and b not read when
-/// alpha is 0). Matrix products of one inner element are ger's rank-1
-/// updates.
-template <class T>
-void blasGemm(T alpha, const NDArray &a0, const NDArray &b0, T beta,
-              NDArray &out) {
-  T *o = out.data<T>();
-  if (out.size() == 0)
-    return;
-  int64_t k = a0.dim(a0.ndim() - 1);
-  if (k == 0 || alpha == T(0)) {
-    scale(out, beta);
-    return;
-  }
-  if (a0.ndim() == 2 && b0.ndim() == 2 && k == 1) {
-    scale(out, beta);
-    NDArray x = vectorForBlas(a0.select(1, 0)), y = vectorForBlas(b0.select(0, 0));
-    if (traceBlas())
-      std::fprintf(stderr, "thjit: blas %cger(RowMajor, m=%lld, n=%lld, "
-                   "incx=%d, incy=%d)\n", Cblas<T>::letter,
-                   (long long)x.dim(0), (long long)y.dim(0), (int)inc(x),
-                   (int)inc(y));
-    Cblas<T>::ger(CblasRowMajor, (blasint)x.dim(0), (blasint)y.dim(0), alpha,
-                  x.data<T>(), inc(x), y.data<T>(), inc(y), o,
-                  (blasint)y.dim(0));
-  } else if (a0.ndim() == 2 && b0.ndim() == 2) {
-    BlasLayout la, lb;
-    NDArray a = forBlas(a0, la), b = forBlas(b0, lb);
-    if (traceBlas())
-      std::fprintf(stderr,
-                   "thjit: blas %cgemm(RowMajor, %s, %s, m=%lld, n=%lld, "
-                   "k=%lld, lda=%d, ldb=%d)\n",
-                   Cblas<T>::letter, transName(la.trans), transName(lb.trans),
-                   (long long)a.dim(0), (long long)b.dim(1), (long long)k,
-                   (int)la.ld, (int)lb.ld);
-    Cblas<T>::gemm(CblasRowMajor, la.trans, lb.trans, (blasint)a.dim(0),
-                   (blasint)b.dim(1), (blasint)k, alpha, a.data<T>(), la.ld,
-                   b.data<T>(), lb.ld, beta, o, (blasint)b.dim(1));
-  } else if (a0.ndim() == 2) { // matrix . vector
-    BlasLayout la;
-    NDArray a = forBlas(a0, la), x = vectorForBlas(b0);
-    bool t = la.trans == CblasTrans;
-    if (traceBlas())
-      std::fprintf(stderr, "thjit: blas %cgemv(RowMajor, %s, lda=%d, incx=%d)\n",
-                   Cblas<T>::letter, transName(la.trans), (int)la.ld, (int)inc(x));
-    Cblas<T>::gemv(CblasRowMajor, la.trans, (blasint)(t ? k : a.dim(0)),
-                   (blasint)(t ? a.dim(0) : k), alpha, a.data<T>(), la.ld,
-                   x.data<T>(), inc(x), beta, o, 1);
-  } else if (b0.ndim() == 2) { // vector . matrix = b^T . vector
-    BlasLayout lb;
-    NDArray b = forBlas(b0, lb), x = vectorForBlas(a0);
-    bool t = lb.trans == CblasTrans;
-    if (traceBlas())
-      std::fprintf(stderr, "thjit: blas %cgemv(RowMajor, %s, lda=%d, incx=%d)\n",
-                   Cblas<T>::letter, transName(t ? CblasNoTrans : CblasTrans),
-                   (int)lb.ld, (int)inc(x));
-    Cblas<T>::gemv(CblasRowMajor, t ? CblasNoTrans : CblasTrans,
-                   (blasint)(t ? b.dim(1) : k), (blasint)(t ? k : b.dim(1)),
-                   alpha, b.data<T>(), lb.ld, x.data<T>(), inc(x), beta, o, 1);
-  } else {
-    NDArray x = vectorForBlas(a0), y = vectorForBlas(b0);
-    if (traceBlas())
-      std::fprintf(stderr, "thjit: blas %cdot(incx=%d, incy=%d)\n",
-                   Cblas<T>::letter, (int)inc(x), (int)inc(y));
-    T d = Cblas<T>::dot((blasint)k, x.data<T>(), inc(x), y.data<T>(), inc(y));
-    *o = beta == T(0) ? alpha * d : alpha * d + beta * *o;
-  }
-}
-
-bool blasSizes(const NDArray &a, const NDArray &b) {
-  for (const NDArray *m : {&a, &b})
-    for (int64_t d : m->shape())
-      if (d > INT_MAX)
-        return false;
-  return true;
-}
-
-/// `x` as a rows x cols matrix: a view when its strides allow, else a copy.
-NDArray asMatrix(const NDArray &x, int64_t rows, int64_t cols) {
-  NDArray m = x.reshape({rows, cols});
-  if (m.size() && m.data() != x.data())
-    traceCopy(x);
-  return m;
-}
-
-/// out = the product the node computes, for float32/float64 operands of the
-/// result's dtype; false (nothing done) when BLAS cannot take them or the
-/// shapes disagree (the reference kernel then runs and raises).
-template <class T>
-bool blasProduct(const Node &n, const std::vector<NDArray> &in, NDArray &out) {
-  switch (n.kind()) {
-  case OpKind::Dot:
-    if (in[0].dim(in[0].ndim() - 1) != in[1].dim(0))
-      return false;
-    blasGemm<T>(T(1), in[0], in[1], T(0), out);
-    return true;
-  case OpKind::Gemm: {
-    const NDArray &c = in[0], &a = in[2], &b = in[3];
-    if (a.dim(a.ndim() - 1) != b.dim(0) || c.shape() != out.shape())
-      return false;
-    T alpha = (T)in[1].item().toDouble(), beta = (T)in[4].item().toDouble();
-    if (beta != T(0))
-      copyInto<T>(out, c);
-    blasGemm<T>(alpha, a, b, beta, out);
-    return true;
-  }
-  case OpKind::BatchedDot: {
-    // One product per batch, each into its contiguous slice of out.
-    const NDArray &a = in[0], &b = in[1];
-    if (a.dim(0) != b.dim(0) || a.dim(a.ndim() - 1) != b.dim(1))
-      return false;
-    for (int64_t i = 0; i < a.dim(0); ++i) {
-      NDArray o = out.select(0, i);
-      blasGemm<T>(T(1), a.select(0, i), b.select(0, i), T(0), o);
-    }
-    return true;
-  }
-  case OpKind::TensorDot: {
-    const NDArray &a = in[0], &b = in[1];
-    std::vector<int> axesA, axesB;
-    splitTensordotAxes(n.attrs(), axesA, axesB);
-    TensordotLayout t = tensordotLayout(a.shape(), b.shape(), axesA, axesB);
-    if (t.mismatch >= 0)
-      return false;
-    NDArray am = asMatrix(a.permute(t.permA), t.m, t.k);
-    NDArray bm = asMatrix(b.permute(t.permB), t.k, t.n);
-    NDArray o = out.reshape({t.m, t.n});
-    blasGemm<T>(T(1), am, bm, T(0), o);
-    return true;
-  }
-  default:
-    return false;
-  }
-}
-
-/// The operands a product multiplies (gemm's A and B).
-std::pair<const NDArray *, const NDArray *>
-factors(const Node &n, const std::vector<NDArray> &in) {
-  if (n.kind() == OpKind::Gemm)
-    return {&in[2], &in[3]};
-  return {&in[0], &in[1]};
-}
-
-/// The shape of a product's result.
-Shape productShape(const Node &n, const NDArray &a, const NDArray &b) {
-  Shape shape;
-  switch (n.kind()) {
-  case OpKind::Dot:
-  case OpKind::Gemm:
-    if (a.ndim() == 2)
-      shape.push_back(a.dim(0));
-    if (b.ndim() == 2)
-      shape.push_back(b.dim(1));
-    break;
-  case OpKind::BatchedDot:
-    shape.push_back(a.dim(0));
-    if (a.ndim() == 3)
-      shape.push_back(a.dim(1));
-    if (b.ndim() == 3)
-      shape.push_back(b.dim(2));
-    break;
-  default: { // TensorDot
-    std::vector<int> axesA, axesB;
-    splitTensordotAxes(n.attrs(), axesA, axesB);
-    shape = tensordotLayout(a.shape(), b.shape(), axesA, axesB).shape;
-  }
-  }
-  return shape;
-}
-
-} // namespace
 
 /// Keeps the result of a runtime step.
 static void setResult(CallState &st, int v, const NDArray &value) {
@@ -491,33 +197,134 @@ static void setResult(CallState &st, int v, const NDArray &value) {
 }
 
 /// The write of step n's result over its operand x = in[0] (a subtensor
-/// write's x, gemm's C), checked now (IndexError, ShapeError); nothing is
-/// written until the write is called.
-static std::function<void()> writeOver(const Node &n,
-                                       const std::vector<NDArray> &in) {
+/// write's x, gemm's C): checks (IndexError, ShapeError), and the write
+/// when `write`. The commit group calls it in both phases: the first only
+/// checks, the second writes.
+static void writeOver(const Node &n, const std::vector<NDArray> &in,
+                      bool write) {
   if (n.kind() != OpKind::Gemm) {
     SubtensorWrite w = prepareSubtensorWrite(n, in[0], in);
-    return [w]() mutable { w.commit(); };
+    if (write)
+      w.commit();
+    return;
   }
-  NDArray c = in[0], a = in[2], b = in[3];
-  DType t = c.dtype();
-  if (isBlasDType(t) && c.isContiguous() && blasSizes(a, b) &&
-      a.dim(a.ndim() - 1) == b.dim(0) && productShape(n, a, b) == c.shape()) {
-    for (NDArray *m : {&a, &b})
-      if (m->dtype() != t) {
-        traceCopy(*m);
-        *m = m->astype(t);
-      }
-    double alpha = in[1].item().toDouble(), beta = in[4].item().toDouble();
-    return [=]() mutable {
-      if (t == DType::Float64)
-        blasGemm<double>(alpha, a, b, beta, c);
-      else
-        blasGemm<float>((float)alpha, a, b, (float)beta, c);
-    };
-  }
+  if (gemmOver(in, write))
+    return;
   NDArray r = evaluateNode(n, in)[0]; // raises for what BLAS refused
-  return [c, r]() mutable { c.assign(r); };
+  if (write)
+    NDArray(in[0]).assign(r);
+}
+
+/// A dot or gemm of float32/float64 vectors and matrices BLAS reads as
+/// they are, run straight from the frame's descriptors: no NDArray and no
+/// reference count is made (the steady-state path of a training step).
+/// False, with nothing written, for anything else: the general path then
+/// copies, converts, or raises the reference kernel's error.
+static bool fastBlasStep(CallState &st, const Step &step, int phases,
+                         bool overShared) {
+  const Plan &p = st.exe->plan;
+  const Node &n = *step.node;
+  bool gemm = n.kind() == OpKind::Gemm;
+  if ((!gemm && n.kind() != OpKind::Dot) || traceBlas())
+    return false;
+  int r = step.results[0];
+  const ValueInfo &result = p.values[r];
+  DType t = result.dtype;
+  if (!isBlasDType(t) || result.root != RootKind::Slot)
+    return false;
+  const int64_t *frame = st.frame.data();
+  auto operand = [&](int v) {
+    BlasOperand m;
+    m.data = (std::byte *)(intptr_t)frame[p.dataWord(v)];
+    m.ndim = p.values[v].ndim;
+    for (int i = 0; i < m.ndim && i < 2; ++i) {
+      m.dim[i] = frame[p.shapeWord(v, i)];
+      m.stride[i] = frame[p.strideWord(v, i)];
+    }
+    return m;
+  };
+  auto sameType = [&](int v, int ndim) {
+    return p.values[v].dtype == t && (ndim < 0 || p.values[v].ndim == ndim);
+  };
+  int first = gemm ? 2 : 0;
+  int va = step.operands[first], vb = step.operands[first + 1];
+  if (!sameType(va, -1) || !sameType(vb, -1))
+    return false;
+  BlasOperand a = operand(va), b = operand(vb);
+  if (a.ndim < 1 || a.ndim > 2 || b.ndim < 1 || b.ndim > 2)
+    return false;
+  int64_t k = a.dim[a.ndim - 1];
+  // (A product of inner size 1 of matrices is a ger: the general path.)
+  if (k != b.dim[0] || k <= (a.ndim == 2 && b.ndim == 2 ? 1 : 0) ||
+      k > INT_MAX || !blasReadable(a) || !blasReadable(b))
+    return false;
+  BlasOperand out;
+  out.ndim = 0;
+  if (a.ndim == 2)
+    out.dim[out.ndim++] = a.dim[0];
+  if (b.ndim == 2)
+    out.dim[out.ndim++] = b.dim[1];
+  int64_t size = 1;
+  for (int i = 0; i < out.ndim; ++i) {
+    if (out.dim[i] > INT_MAX)
+      return false;
+    size *= out.dim[i];
+  }
+  if (size == 0)
+    return false;
+  out.stride[0] = out.ndim == 2 ? out.dim[1] : 1;
+  out.stride[1] = 1;
+  double alpha = 1, beta = 0;
+  BlasOperand c;
+  if (gemm) {
+    auto number = [&](int v, double &x) {
+      if (!sameType(v, 0))
+        return false;
+      const void *d = (const void *)(intptr_t)frame[p.dataWord(v)];
+      x = t == DType::Float64 ? *(const double *)d : *(const float *)d;
+      return true;
+    };
+    int vc = step.operands[0];
+    if (!number(step.operands[1], alpha) || !number(step.operands[4], beta) ||
+        !sameType(vc, out.ndim))
+      return false;
+    c = operand(vc);
+    for (int i = 0; i < out.ndim; ++i)
+      if (c.dim[i] != out.dim[i])
+        return false;
+  }
+  if (alpha == 0)
+    return false;
+  auto setDescriptor = [&](const BlasOperand &m) {
+    st.frame[p.dataWord(r)] = (int64_t)(intptr_t)m.data;
+    for (int i = 0; i < m.ndim; ++i) {
+      st.frame[p.shapeWord(r, i)] = m.dim[i];
+      st.frame[p.strideWord(r, i)] = m.stride[i];
+    }
+  };
+  if (overShared) {
+    // C is the variable's memory, contiguous (beginWrite saw to it); the
+    // first phase only checks, the second writes.
+    if (phases & 2)
+      blasGemm(t, alpha, a, b, beta, c);
+    setDescriptor(c);
+    return true;
+  }
+  if (step.inPlace == 0) // over a dead value: the general path sees whether
+    return false;        // anything else holds it
+  size_t bytes = (size_t)size * itemSize(t);
+  out.data = (std::byte *)st.allocate(result.rootIndex, (int64_t)bytes);
+  if (gemm && beta != 0) {
+    bool contiguous = c.stride[out.ndim - 1] == 1 &&
+                      (out.ndim == 1 || c.stride[0] == out.stride[0]);
+    bool apart = c.data + bytes <= out.data || out.data + bytes <= c.data;
+    if (!contiguous || !apart)
+      return false;
+    std::memcpy(out.data, c.data, bytes);
+  }
+  blasGemm(t, alpha, a, b, beta, out);
+  setDescriptor(out);
+  return true;
 }
 
 /// Phases (Lowering's Phase bits): 1 checks and, outside the commit group,
@@ -525,28 +332,34 @@ static std::function<void()> writeOver(const Node &n,
 static int32_t runStep(CallState &st, int s, int phases) {
   const Plan &p = st.exe->plan;
   const Step &step = p.steps[s];
-  if (!(phases & 1)) {
-    if (auto w = st.pendingWrites.find(s); w != st.pendingWrites.end())
-      w->second();
+  // Written over x: a shared variable the call may write, or a value
+  // nothing reads after this step, when nothing else holds its memory (only
+  // the call's own holder and `operands`).
+  const ValueInfo *x =
+      step.inPlace == 0 ? &p.values[step.operands[0]] : nullptr;
+  bool overShared = x && x->root == RootKind::Shared &&
+                    st.frame[p.sharedInPlaceWords[x->rootIndex]];
+  // The commit group's second phase writes shared variables only: the first
+  // checked the write (the operands have not changed since), and did
+  // everything else.
+  if (!(phases & 1) && !overShared)
     return 0;
-  }
+  if (isBlasProduct(step.node->kind()) &&
+      fastBlasStep(st, step, phases, overShared))
+    return 0;
   std::vector<NDArray> operands;
+  operands.reserve(step.operands.size());
   for (int v : step.operands)
     operands.push_back(st.array(v));
+  if (!(phases & 1)) {
+    writeOver(*step.node, operands, /*write=*/true);
+    return 0;
+  }
   const Node &n = *step.node;
-  if (step.inPlace == 0) {
-    // Written over x: a shared variable the call may write (in the second
-    // phase), or a value nothing reads after this step, when nothing else
-    // holds its memory (only the call's own holder and `operands`).
-    const ValueInfo &x = p.values[step.operands[0]];
-    bool shared = x.root == RootKind::Shared;
-    if (shared ? (bool)st.frame[p.sharedInPlaceWords[x.rootIndex]]
-               : operands[0].buffer().use_count() == 2) {
-      std::function<void()> write = writeOver(n, operands);
-      if (phases & 2)
-        write();
-      else
-        st.pendingWrites[s] = std::move(write);
+  if (x) {
+    if (overShared || (x->root != RootKind::Shared &&
+                       operands[0].buffer().use_count() == 2)) {
+      writeOver(n, operands, (phases & 2) || !overShared);
       int r = step.results[0];
       if (p.values[r].root == RootKind::RuntimeResult)
         setResult(st, r, operands[0]);
@@ -558,26 +371,14 @@ static int32_t runStep(CallState &st, int s, int phases) {
   if (isBlasProduct(n.kind())) {
     // The result goes into the step's slot: BLAS writes there directly.
     DType t = p.values[step.results[0]].dtype;
-    auto [a, b] = factors(n, operands);
-    if (isBlasDType(t) && blasSizes(*a, *b)) {
-      for (size_t i = 0; i < operands.size(); ++i) {
-        // float32 . float64 is computed in float64 (gemm's alpha and beta
-        // are read as numbers).
-        NDArray &x = operands[i];
-        bool number = n.kind() == OpKind::Gemm && (i == 1 || i == 4);
-        if (x.dtype() != t && !number) {
-          traceCopy(x);
-          x = x.astype(t);
-        }
-      }
-      Shape shape = productShape(n, *a, *b);
+    if (isBlasDType(t)) {
+      Shape shape = productShape(n, operands);
       int v = step.results[0];
       int slot = p.values[v].rootIndex;
       st.allocate(slot, shapeSize(shape) * (int64_t)itemSize(t));
       NDArray out(st.slots[slot], st.slots[slot]->data(), t, shape,
                   contiguousStrides(shape));
-      if (t == DType::Float64 ? blasProduct<double>(n, operands, out)
-                              : blasProduct<float>(n, operands, out)) {
+      if (blasProduct(n, operands, out)) {
         st.writeDescriptor(v, out);
         return 0;
       }
@@ -738,7 +539,7 @@ std::vector<NDArray> run(const Executable &exe,
   }
   if (!st)
     st = std::make_unique<CallState>(exe);
-  st->inputs = inputs;
+  st->inputs = &inputs;
   for (size_t i = 0; i < inputs.size(); ++i)
     if (p.inputValues[i] >= 0) // else unused
       st->writeDescriptor(p.inputValues[i], inputs[i]);
@@ -746,6 +547,8 @@ std::vector<NDArray> run(const Executable &exe,
     st->shareds.push_back(p.shareds[j].node()->sharedStorage()->get());
     st->writeDescriptor(p.sharedValues[j], st->shareds.back());
   }
+  // After every get: a call never waits for a variable while it holds the
+  // right to write another (two calls would wait for each other).
   st->beginWrites();
   auto release = [&] {
     st->clearCallValues();
@@ -801,6 +604,8 @@ std::vector<NDArray> run(const Executable &exe,
   // variable's memory.
   std::vector<NDArray> outs;
   std::vector<const Buffer *> given;
+  outs.reserve(p.outputValues.size());
+  given.reserve(p.outputValues.size());
   for (size_t o = 0; o < p.outputValues.size(); ++o) {
     int v = p.outputValues[o];
     NDArray a = st->array(v);
@@ -809,7 +614,7 @@ std::vector<NDArray> run(const Executable &exe,
                  given.end();
     bool owned = (root == RootKind::Slot || root == RootKind::RuntimeResult) &&
                  a.isContiguous() && a.data() == a.buffer()->data() && fresh;
-    for (const NDArray &in : st->inputs)
+    for (const NDArray &in : *st->inputs)
       owned = owned && in.buffer() != a.buffer();
     for (const NDArray &sh : st->shareds)
       owned = owned && sh.buffer() != a.buffer();
