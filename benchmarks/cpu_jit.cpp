@@ -60,6 +60,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 using namespace thjit;
@@ -588,6 +589,19 @@ void trainLrWorkload(const Options &o, Report &rep) {
   fo.updates = {{w, w - 0.1 * g[0]}, {b, b - 0.1 * g[1]}};
   Function train = function({x, y}, {gt(p1, 0.5), xent}, fo);
 
+  // The same step with the gradient derived and fused by hand: what the
+  // rewrites should reach (stable forms, one gemv over w).
+  Var wf = shared(w0.copy(), "w"), bf = shared(NDArray::scalar(Scalar(0.0)), "b");
+  Var zf = dot(x, wf) + bf;
+  Var df = fuse((sigmoid(zf) - y) / cast(shapeOf(y, 0), DType::Float64));
+  FunctionOptions ff;
+  ff.updates = {{wf, gemm(wf, constant(Scalar(-0.1)), transpose(x), df,
+                          constant(Scalar(1.0 - 0.1 * 0.02)))},
+                {bf, bf - 0.1 * sum(df)}};
+  Function trainFused = function(
+      {x, y}, {gt(zf, 0.0), fuse(y * softplus(-zf) + (1.0 - y) * softplus(zf))},
+      ff);
+
   // By hand: z = X w + b; p = sigmoid(z); xent; d = (p - y) / n;
   // w = (1 - 0.1 * 0.02) w - 0.1 X^T d; b -= 0.1 sum(d).
   std::vector<double> hw(w0.data<double>(), w0.data<double>() + feats), z(n), d(n),
@@ -613,13 +627,166 @@ void trainLrWorkload(const Options &o, Report &rep) {
   // Both from the same start for a few steps: the same weights.
   for (int i = 0; i < 5; ++i) {
     train({X, Y});
+    trainFused({X, Y});
     hand();
   }
-  rep.number("max_rel_diff_w", maxRelDiff(w.getValue().data<double>(), hw.data(), feats));
+  rep.number("max_rel_diff_w",
+             std::max(maxRelDiff(w.getValue().data<double>(), hw.data(), feats),
+                      maxRelDiff(wf.getValue().data<double>(), hw.data(), feats)));
   std::vector<Variant> vs{Variant("thjit", [&] { train({X, Y}); }),
+                          Variant("thjit fused", [&] { trainFused({X, Y}); }),
                           Variant("hand", hand)};
   measure(vs, o.reps, o.minSec);
   rep.number("examples", (double)n);
+  rep.print(vs);
+}
+
+/// The MLP of the paper's Figure 5 (784-500-10, tanh hidden layer, softmax
+/// output, mean negative log likelihood, SGD at learning rate 0.01), one
+/// step on a minibatch of N examples sliced by index from shared data:
+///   thjit        the step as a user writes it (T.grad of the cost);
+///   thjit fused  the same step with the gradient derived and fused by hand
+///                (softmax - y, gemm updates): what the rewrites should reach;
+///   hand         the step in C++ on OpenBLAS, as tight as we can.
+template <class T> struct HandMlp {
+  int64_t batch, in = 784, hid = 500, out = 10;
+  std::vector<T> W1, b1, W2, b2, H, P, dH;
+  double cost = 0;
+  void step(const T *X, const T *Y, T lr) {
+    const int64_t n = batch;
+    // H = tanh(X W1 + b1)
+    for (int64_t i = 0; i < n; ++i)
+      std::copy(b1.begin(), b1.end(), H.begin() + i * hid);
+    gemmT(CblasNoTrans, CblasNoTrans, n, hid, in, 1, X, in, W1.data(), hid, 1,
+          H.data(), hid);
+    for (T &h : H)
+      h = std::tanh(h);
+    // P = softmax(H W2 + b2); cost; dZ = (P - Y) / n, kept in P.
+    for (int64_t i = 0; i < n; ++i)
+      std::copy(b2.begin(), b2.end(), P.begin() + i * out);
+    gemmT(CblasNoTrans, CblasNoTrans, n, out, hid, 1, H.data(), hid, W2.data(),
+          out, 1, P.data(), out);
+    double total = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      T *z = &P[i * out];
+      const T *y = &Y[i * out];
+      T m = *std::max_element(z, z + out), e = 0;
+      for (int64_t j = 0; j < out; ++j)
+        e += std::exp(z[j] - m);
+      T lse = m + std::log(e);
+      for (int64_t j = 0; j < out; ++j) {
+        total -= y[j] * (z[j] - lse);
+        z[j] = (std::exp(z[j] - lse) - y[j]) / (T)n;
+      }
+    }
+    cost = total / (double)n;
+    // dH = (dZ W2^T) * (1 - H^2), before W2 changes.
+    gemmT(CblasNoTrans, CblasTrans, n, hid, out, 1, P.data(), out, W2.data(),
+          out, 0, dH.data(), hid);
+    for (int64_t i = 0; i < n * hid; ++i)
+      dH[i] *= 1 - H[i] * H[i];
+    // W2 -= lr H^T dZ; b2 -= lr colsum(dZ); W1 -= lr X^T dH; b1 likewise.
+    gemmT(CblasTrans, CblasNoTrans, hid, out, n, -lr, H.data(), hid, P.data(),
+          out, 1, W2.data(), out);
+    gemmT(CblasTrans, CblasNoTrans, in, hid, n, -lr, X, in, dH.data(), hid, 1,
+          W1.data(), hid);
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < out; ++j)
+        b2[j] -= lr * P[i * out + j];
+      for (int64_t j = 0; j < hid; ++j)
+        b1[j] -= lr * dH[i * hid + j];
+    }
+  }
+  static void gemmT(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n,
+                    int64_t k, T alpha, const T *a, int64_t lda, const T *b,
+                    int64_t ldb, T beta, T *c, int64_t ldc) {
+    if constexpr (std::is_same_v<T, double>)
+      cblas_dgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, alpha, a,
+                  (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    else
+      cblas_sgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, alpha, a,
+                  (int)lda, b, (int)ldb, beta, c, (int)ldc);
+  }
+};
+
+template <class T> void trainMlp(const Options &o, Report &rep, DType t) {
+  const int64_t batch = o.size, batches = std::max<int64_t>(2, 6000 / batch);
+  const int64_t n = batch * batches, in = 784, hid = 500, out = 10;
+  NDArray X = uniformArray(t, {n, in}, 0, 1, 41);
+  NDArray Y = NDArray::zeros(t, {n, out});
+  for (int64_t i = 0; i < n; ++i)
+    Y.data<T>()[i * out + (i * 7919) % out] = 1;
+  // Glorot-uniform weights, zero biases (the Theano tutorial's MLP).
+  double r1 = std::sqrt(6.0 / (in + hid)), r2 = std::sqrt(6.0 / (hid + out));
+  NDArray W10 = uniformArray(t, {in, hid}, -r1, r1, 42);
+  NDArray W20 = uniformArray(t, {hid, out}, -r2, r2, 43);
+  const double lr = 0.01;
+
+  auto build = [&](bool byHand, std::vector<Var> &params) {
+    Var Xs = shared(X, "X"), Ys = shared(Y, "Y");
+    Var W1 = shared(W10.copy(), "W1"), b1 = shared(NDArray::zeros(t, {hid}), "b1");
+    Var W2 = shared(W20.copy(), "W2"), b2 = shared(NDArray::zeros(t, {out}), "b2");
+    params = {W1, b1, W2, b2};
+    Var i = scalar("i", DType::Int64);
+    Var x = subtensor(Xs, {Index::slice(i * batch, (i + 1) * batch)});
+    Var y = subtensor(Ys, {Index::slice(i * batch, (i + 1) * batch)});
+    Var h = tanh(dot(x, W1) + b1);
+    Var z = dot(h, W2) + b2;
+    Var cost = -mean(sum(y * logSoftmax(z), 1));
+    FunctionOptions fo;
+    Var rate = constant(NDArray::scalar(Scalar(lr)).astype(t));
+    if (!byHand) {
+      std::vector<Var> g = grad(cost, params);
+      for (size_t k = 0; k < params.size(); ++k)
+        fo.updates.push_back({params[k], params[k] - rate * g[k]});
+    } else {
+      Var dz = fuse((softmax(z) - y) / (double)batch);
+      Var dh = fuse(dot(dz, transpose(W2)) * (1.0 - h * h));
+      Var minus = constant(NDArray::scalar(Scalar(-lr)).astype(t));
+      Var unit = constant(NDArray::scalar(Scalar(1.0)).astype(t));
+      fo.updates = {{W1, gemm(W1, minus, transpose(x), dh, unit)},
+                    {b1, b1 - rate * sum(dh, 0)},
+                    {W2, gemm(W2, minus, transpose(h), dz, unit)},
+                    {b2, b2 - rate * sum(dz, 0)}};
+    }
+    return function({i}, {cost}, fo);
+  };
+  std::vector<Var> autoParams, fusedParams;
+  Function autodiff = build(false, autoParams), fused = build(true, fusedParams);
+
+  HandMlp<T> hand;
+  hand.batch = batch;
+  hand.W1.assign(W10.data<T>(), W10.data<T>() + in * hid);
+  hand.W2.assign(W20.data<T>(), W20.data<T>() + hid * out);
+  hand.b1.assign(hid, 0);
+  hand.b2.assign(out, 0);
+  hand.H.resize(batch * hid);
+  hand.P.resize(batch * out);
+  hand.dH.resize(batch * hid);
+
+  // A few steps of each from the same start: the same weights.
+  int64_t next[3] = {0, 0, 0};
+  auto index = [&](int which) {
+    return NDArray::scalar(Scalar((double)(next[which]++ % batches), DType::Int64));
+  };
+  auto handStep = [&] {
+    int64_t b = next[2]++ % batches;
+    hand.step(X.data<T>() + b * batch * in, Y.data<T>() + b * batch * out, (T)lr);
+  };
+  for (int k = 0; k < 3; ++k) {
+    autodiff({index(0)});
+    fused({index(1)});
+    handStep();
+  }
+  NDArray w1a = autoParams[0].getValue(), w1f = fusedParams[0].getValue();
+  rep.number("max_rel_diff_W1",
+             std::max(maxRelDiff(w1a.data<T>(), hand.W1.data(), in * hid),
+                      maxRelDiff(w1f.data<T>(), hand.W1.data(), in * hid)));
+  std::vector<Variant> vs{
+      Variant("thjit", [&] { autodiff({index(0)}); }),
+      Variant("thjit fused", [&] { fused({index(1)}); }), Variant("hand", handStep)};
+  measure(vs, o.reps, o.minSec);
+  rep.number("examples", (double)batch);
   rep.print(vs);
 }
 
@@ -655,7 +822,7 @@ int usage(const char *msg) {
     std::cerr << "cpu_jit_bench: " << msg << "\n";
   std::cerr << "usage: cpu_jit_bench --info\n"
                "       cpu_jit_bench --workload f1|f2|f3|f4|exp|tanh|sum|dot|compile|"
-               "compile_scaling|train_lr --size N [--reps R] [--min-ms M]\n"
+               "compile_scaling|train_lr|train_mlp|train_mlp32 --size N [--reps R] [--min-ms M]\n"
                "              [--only VARIANT]\n"
                "       cpu_jit_bench --emit-llvm|--emit-asm f1|f2|f3|f4 [--fused]\n";
   return 2;
@@ -725,6 +892,10 @@ int main(int argc, char **argv) {
       compileScalingWorkload(o, rep);
     else if (w == "train_lr")
       trainLrWorkload(o, rep);
+    else if (w == "train_mlp")
+      trainMlp<double>(o, rep, DType::Float64);
+    else if (w == "train_mlp32")
+      trainMlp<float>(o, rep, DType::Float32);
     else
       return usage(("unknown workload '" + w + "'").c_str());
   } catch (const std::exception &e) {

@@ -618,6 +618,25 @@ Result elemwiseAlloc(const Node &n, const RewriteContext &) {
   return {};
 }
 
+/// f(dimshuffle{x,...}(s), x) -> f(s, x) for a 0-d s: the op broadcasts a
+/// number itself, and the view would be one more step to run (the gradient
+/// of a mean scales by one made a vector).
+Result elemwiseScalarView(const Node &n, const RewriteContext &) {
+  if (opFamily(n.kind()) != OpFamily::Elemwise)
+    return {};
+  for (int k = 0; k < n.numOperands(); ++k) {
+    const Node *ds = def(n.operand(k), OpKind::DimShuffle);
+    if (!ds || ds->operand(0).ndim() != 0)
+      continue;
+    std::vector<Var> operands = n.operands();
+    operands[k] = ds->operand(0);
+    Var r(rebuild(n, std::move(operands)));
+    if (r.type() == n.resultTypes()[0])
+      return exactly(r, n);
+  }
+  return {};
+}
+
 /// x[:], x[0:], x[::1], x[:len] ... -> x: every entry a slice that
 /// selects all of its axis.
 Result subtensorFull(const Node &n, const RewriteContext &) {
@@ -710,6 +729,11 @@ const RewriteSet &makeSet() {
        {},
        elemwiseAlloc,
        "f(alloc(v, x's sizes), x) -> f(v, x): v broadcast by the op itself"},
+      {"elemwise_scalar_view",
+       {},
+       elemwiseScalarView,
+       "f(dimshuffle{x,...}(s), x) -> f(s, x) for a 0-d s, when the result's "
+       "type stays the same"},
   });
   return set;
 }

@@ -1184,3 +1184,48 @@ TEST_CASE("differential: gemm, gemv and ger", "[differential]") {
   CHECK(messages[0] == messages[1]);
   CHECK(messages[0].find("C has shape (2, 2) but dot(A, B)") != std::string::npos);
 }
+
+TEST_CASE("differential: products with one row, one column or one inner "
+          "element", "[differential]") {
+  // A row times a vector is a dot, a column times one number an axpy (not
+  // gemv); with beta 0 (C not read), 1 and 3, rows and columns stored
+  // either way round.
+  for (DType t : {DType::Float32, DType::Float64}) {
+    INFO(dtypeName(t));
+    Var r = matrix("r", t), cm = matrix("cm", t), x = vector("x", t);
+    Var one = vector("one", t), yv = vector("yv", t), y1 = vector("y1", t);
+    Var alpha = scalar("alpha", t), beta = scalar("beta", t);
+    Var unit = constant(NDArray::scalar(Scalar(1.0)).astype(t));
+    for (bool fortran : {false, true}) {
+      INFO("Fortran order " << fortran);
+      NDArray rs = array(t, {1, 4}, {1, 2, 3, 4});
+      NDArray cms = array(t, {4, 1}, {1, 2, 3, 4});
+      if (fortran) {
+        rs = test::transposedView(rs);
+        cms = test::transposedView(cms);
+      }
+      auto v = [t](std::vector<double> xs) {
+        return array(t, {(int64_t)xs.size()}, xs);
+      };
+      std::vector<NDArray> args{rs, cms, v({1, 2, 0, 1}), v({2}), v({1, -1, 1, -1}),
+                                v({5}), array(t, {}, {2}), array(t, {}, {3})};
+      checkBoth({r, cm, x, one, yv, y1, alpha, beta},
+                {gemm(y1, alpha, r, x, beta), gemm(yv, alpha, cm, one, beta),
+                 gemm(y1, alpha, x, cm, beta), gemm(yv, alpha, one, r, beta),
+                 gemm(yv, alpha, cm, one, unit), dot(r, x), dot(cm, one),
+                 dot(x, cm), dot(one, r)},
+                args,
+                {v({33}), v({7, 5, 15, 13}), v({33}), v({7, 5, 15, 13}),
+                 v({5, 7, 13, 15}), v({9}), v({2, 4, 6, 8}), v({9}),
+                 v({2, 4, 6, 8})});
+      // beta 0: a NaN in C does not survive.
+      args[4] = v({kNaN, kNaN, kNaN, kNaN});
+      args[5] = v({kNaN});
+      args[7] = array(t, {}, {0});
+      checkBoth({r, cm, x, one, yv, y1, alpha, beta},
+                {gemm(y1, alpha, r, x, beta), gemm(yv, alpha, cm, one, beta),
+                 gemm(y1, alpha, x, cm, beta), gemm(yv, alpha, one, r, beta)},
+                args, {v({18}), v({4, 8, 12, 16}), v({18}), v({4, 8, 12, 16})});
+    }
+  }
+}
