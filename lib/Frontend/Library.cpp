@@ -1615,6 +1615,11 @@ Value Library::getAttr(const Value &obj, const std::string &name) {
     const auto &cf = obj.as<FunctionPtr>();
     if (name == "name")
       return Value(cf->fn.name());
+    if (name == "profile_report") // PROFILE's report so far, as a string
+      return Value(makeBuiltin("profile_report", [cf](Interpreter &, CallArgs &args) {
+        ArgBinder b(args, "profile_report", {}, 0);
+        return Value(cf->fn.profileReport());
+      }));
     break;
   }
   case ValueKind::List: {
@@ -1936,6 +1941,9 @@ Value Library::Impl::compile(CallArgs &args) {
   opts.mode = b.getOr("mode", Value(interp.options().defaultMode)).is(ValueKind::Str)
                   ? str(b.getOr("mode", Value(interp.options().defaultMode)))
                   : "";
+  // Theano's profile=True: the PROFILE mode, unless a mode is named.
+  if (!b.get("mode") && truthy(b.getOr("profile", Value(false))))
+    opts.mode = "PROFILE";
   opts.allowInputDowncast = truthy(b.getOr("allow_input_downcast", Value(false)));
   opts.name = str(b.getOr("name", Value("f")));
   std::string unused = str(b.getOr("on_unused_input", Value("raise")));

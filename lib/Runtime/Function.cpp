@@ -377,7 +377,8 @@ std::vector<NDArray> Function::operator()(const std::vector<NDArray> &args) cons
 
 std::string Function::profileReport() const {
   if (!impl->profile)
-    throw ValueError(impl->name + ": no profile: compile it with mode='PROFILE'");
+    throw ValueError(impl->name + ": no profile: compile it with "
+                                  "mode='PROFILE' (or profile=True)");
   return impl->profile->report();
 }
 
