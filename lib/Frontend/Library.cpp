@@ -407,6 +407,12 @@ static std::map<std::string, ArrayFunction> arrayFunctions() {
   binary("bitwise_and", bitwiseAnd); binary("bitwise_or", bitwiseOr);
   binary("bitwise_xor", bitwiseXor);
   // clang-format on
+  f["categorical_crossentropy"] = {
+      {"coding_dist", "true_dist"}, 2, false,
+      [](OpContext &c, const ArgBinder &b) {
+        return c.finish(categoricalCrossentropy(c.var(*b.get("coding_dist")),
+                                                c.var(*b.get("true_dist"))));
+      }};
   f["round"] = {{"x", "decimals"}, 1, false,
                 [](OpContext &c, const ArgBinder &b) {
                   if (b.has("decimals") && toInt(*b.get("decimals"), "decimals"))
@@ -2128,7 +2134,8 @@ void Library::Impl::buildModules() {
   for (const auto &[alias, name] : numpyAliases)
     np->members[alias] = asValue(fn(name, false, alias));
   methods["astype"] = fn("cast", false, "astype");
-  for (const char *n : {"sigmoid", "softplus", "softmax"})
+  for (const char *n : {"sigmoid", "softplus", "softmax",
+                        "categorical_crossentropy"})
     nnet->members[n] = asValue(fn(n, true));
   nnet->members["logsoftmax"] = asValue(fn("log_softmax", true, "logsoftmax"));
   nnet->members["log_softmax"] = asValue(fn("log_softmax", true));

@@ -75,6 +75,30 @@ static std::vector<Var> softmaxRop(const Node &n, const std::vector<Var> &t) {
 Var softmax(const Var &x) { return makeOp(OpKind::Softmax, {x})[0]; }
 Var logSoftmax(const Var &x) { return makeOp(OpKind::LogSoftmax, {x})[0]; }
 
+Var categoricalCrossentropy(const Var &p, const Var &target) {
+  if (p.ndim() < 1)
+    throw TypeError("categorical_crossentropy: the distributions need an "
+                    "axis; got " + p.type()->str());
+  int last = p.ndim() - 1;
+  if (target.ndim() == p.ndim())
+    return neg(sum(target * log(p), last));
+  if (target.ndim() != last || isFloat(target.dtype()) ||
+      isComplex(target.dtype()))
+    throw TypeError("categorical_crossentropy: the target is a distribution "
+                    "of p's type " + p.type()->str() +
+                    " or integer class indices of one rank less; got " +
+                    target.type()->str());
+  // Where the class is the target's: log(p) there, 0 elsewhere (a product
+  // would make 0 * -inf where p underflowed).
+  std::vector<int> pattern;
+  for (int i = 0; i < last; ++i)
+    pattern.push_back(i);
+  pattern.push_back(-1); // 'x': broadcast along the classes
+  Var isTarget = eq(dimshuffle(target, pattern),
+                    arange(0, shapeOf(p, last), 1, target.dtype()));
+  return neg(sum(where(isTarget, log(p), 0.0), last));
+}
+
 /// Over the last axis, which the batch axis is not.
 static std::vector<Var> softmaxVectorize(const Node &n,
                                          const std::vector<Var> &ops,

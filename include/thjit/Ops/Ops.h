@@ -369,6 +369,11 @@ std::vector<Var> inlineOpFromGraph(const Node &node);
 Var softmax(const Var &x);
 /// log(softmax(x)) over the last axis, computed stably.
 Var logSoftmax(const Var &x);
+/// Theano's categorical_crossentropy: -sum(t * log(p)) over the last axis
+/// for `target` distributions of p's shape, or -log(p[..., target]) for
+/// integer class indices (one rank less). With p = softmax(x), stabilize
+/// computes log(p) as log_softmax(x), gradient included.
+Var categoricalCrossentropy(const Var &p, const Var &target);
 
 // ---- Operators ----------------------------------------------------------
 
