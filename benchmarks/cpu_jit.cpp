@@ -634,7 +634,7 @@ void trainLrWorkload(const Options &o, Report &rep) {
              std::max(maxRelDiff(w.getValue().data<double>(), hw.data(), feats),
                       maxRelDiff(wf.getValue().data<double>(), hw.data(), feats)));
   std::vector<Variant> vs{Variant("thjit", [&] { train({X, Y}); }),
-                          Variant("thjit fused", [&] { trainFused({X, Y}); }),
+                          Variant("thjit_fused", [&] { trainFused({X, Y}); }),
                           Variant("hand", hand)};
   measure(vs, o.reps, o.minSec);
   rep.number("examples", (double)n);
@@ -784,7 +784,7 @@ template <class T> void trainMlp(const Options &o, Report &rep, DType t) {
                       maxRelDiff(w1f.data<T>(), hand.W1.data(), in * hid)));
   std::vector<Variant> vs{
       Variant("thjit", [&] { autodiff({index(0)}); }),
-      Variant("thjit fused", [&] { fused({index(1)}); }), Variant("hand", handStep)};
+      Variant("thjit_fused", [&] { fused({index(1)}); }), Variant("hand", handStep)};
   measure(vs, o.reps, o.minSec);
   rep.number("examples", (double)batch);
   rep.print(vs);

@@ -117,6 +117,49 @@ def plan(args):
     return items
 
 
+TRAINING = {
+    "train_lr": "logistic regression step, 784 features, float64",
+    "train_mlp": "MLP 784-500-10 step, float64",
+    "train_mlp32": "MLP 784-500-10 step, float32",
+}
+
+
+def training_plan(args):
+    if args.quick:
+        items = [("train_lr", 1), ("train_lr", 60), ("train_mlp", 60)]
+    else:
+        items = [("train_lr", n) for n in (1, 60, 400, 4000)] + \
+            [("train_mlp", 1), ("train_mlp", 60), ("train_mlp32", 60)]
+    if args.only:
+        items = [it for it in items if it[0] in args.only]
+    return items
+
+
+def measure_training(args, env, w, n):
+    """Rounds of one process timing the three forms of the step interleaved."""
+    rounds = []
+    for r in range(args.rounds):
+        res = run_json([args.bench, "--workload", w, "--size", str(n), "--reps",
+                        str(args.reps), "--min-ms", str(args.min_ms)], env)
+        rounds.append({"times": res["times"], "extra": {
+            k: v for k, v in res.items()
+            if k not in ("times", "iters", "workload", "size", "threads")}})
+    return rounds
+
+
+def evaluate_training(w, n, rounds):
+    t = {k: median([rd["times"].get(k) for rd in rounds])
+         for k in rounds[0]["times"]}
+    row = {"workload": w, "size": n, "times": t, "checks": {
+        k: v for k, v in rounds[0]["extra"].items() if k.startswith("max_rel_diff")}}
+    row["vs_fused"] = per_round(rounds, lambda T, E: T["thjit_fused"] / T["thjit"])
+    row["vs_hand"] = per_round(rounds, lambda T, E: T["hand"] / T["thjit"])
+    row["examples_per_s"] = n / t["thjit"]
+    row["targets"] = [("as fast as fused by hand (>= 0.9)", row["vs_fused"],
+                       row["vs_fused"] >= 0.9)]
+    return row
+
+
 def measure_item(args, env, w, n):
     """Rounds of (C++, Python) in alternating order: per-round merged times."""
     rounds = []
@@ -368,6 +411,29 @@ def markdown(rows, info):
              "24 bytes per element (16 for `a + 1`), the triad's 24. The 1-element "
              "row measures call overhead: thjit minus the C call.")
     L.append("")
+    L.append("Training steps (median time per step; ratios: other time / thjit "
+             "time, so > 1 means thjit is faster):")
+    L.append("")
+    L.append("| step | examples | thjit | thjit fused | hand C++ (OpenBLAS) | "
+             "vs fused | vs hand | examples/s | targets |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if r["workload"] not in TRAINING:
+            continue
+        t = r["times"]
+        L.append("| %s | %d | %s | %s | %s | %s | %s | %.3g | %s |" % (
+            TRAINING[r["workload"]], r["size"], fmt_time(t.get("thjit")),
+            fmt_time(t.get("thjit_fused")), fmt_time(t.get("hand")),
+            fmt_x(r["vs_fused"]), fmt_x(r["vs_hand"]), r["examples_per_s"],
+            verdicts(r)))
+    L.append("")
+    L.append("thjit: the step as a user writes it (`grad` of the cost, SGD "
+             "updates); thjit fused: the same step with the gradient derived and "
+             "fused by hand (`fuse`, sigmoid/softmax minus the target, gemm "
+             "updates); hand C++: the step written in C++ on OpenBLAS (two gemv "
+             "for logistic regression; five gemm, scalar tanh/exp loops for the "
+             "MLP). The MLP slices its minibatch by index from shared data.")
+    L.append("")
     L.append("Other workloads:")
     L.append("")
     L.append("| workload | n | thjit | baselines | ratio | targets |")
@@ -462,7 +528,8 @@ def main():
     p.add_argument("--reps", type=int)
     p.add_argument("--min-ms", type=float)
     p.add_argument("--only", nargs="*",
-                   help="workloads to run (f1 ... dot compile compile_scaling)")
+                   help="workloads to run (f1 ... dot train_lr train_mlp "
+                        "train_mlp32 compile compile_scaling)")
     p.add_argument("--update-docs", action="store_true",
                    help="also put the table into docs/performance.md")
     args = p.parse_args()
@@ -499,6 +566,11 @@ def main():
         rounds = measure_item(args, env, w, n)
         raw.append({"workload": w, "size": n, "rounds": rounds})
         rows.append(evaluate(w, n, rounds, have_numexpr))
+    for w, n in training_plan(args):
+        print("... %s n=%s" % (w, n), file=sys.stderr, flush=True)
+        rounds = measure_training(args, env, w, n)
+        raw.append({"workload": w, "size": n, "rounds": rounds})
+        rows.append(evaluate_training(w, n, rounds))
     if not args.only or "compile" in args.only:
         print("... compile n=1000", file=sys.stderr, flush=True)
         rounds = measure_compile(args, env, 1000)
