@@ -174,6 +174,216 @@ std::vector<Var> sigmoidForm(const Node &n, const RewriteContext &) {
   return {};
 }
 
+// ---- products of exp(u), 1 + exp(u) and sigmoids ---------------------------
+//
+// The gradient of 1 / (1 + exp(-z)) (the paper's logistic regression writes
+// its sigmoid so) and of the logs of it is a product such as
+//   (c(1-y) / sigmoid(-z) - c y (1 + exp(-z))) * exp(-z) / (1 + exp(-z))^2
+// which is NaN once exp overflows (|z| > 709 in float64) although it equals
+// c (sigmoid(z) - y). Written with E = exp(u) and P = 1 + exp(u), sigmoid(u)
+// is E / P and sigmoid(-u) is 1 / P: a product whose powers of E and P
+// come out as E^a P^-b with 0 <= a <= b is sigmoid(u)^a sigmoid(-u)^(b-a),
+// which never overflows. A factor that is a sum is multiplied out when
+// that makes every term such a product.
+
+/// A product's factors: values with integer powers, and a sign.
+struct Factors {
+  std::vector<std::pair<Var, int>> items;
+  bool negative = false;
+};
+
+/// Adds v^power to f, looking through products, quotients, negations and
+/// squares that only this product reads (`root`: v is the rewritten node's
+/// own value, read by others).
+void flattenProduct(const Var &v, int power, bool root,
+                    const RewriteContext &ctx, Factors &f) {
+  const Node *n = v.node();
+  bool inner = root || ctx.numClients(v) == 1;
+  if (inner && v.index() == 0 && isFloat(v.dtype())) {
+    switch (n->kind()) {
+    case OpKind::Mul:
+      flattenProduct(n->operand(0), power, false, ctx, f);
+      flattenProduct(n->operand(1), power, false, ctx, f);
+      return;
+    case OpKind::TrueDiv:
+      flattenProduct(n->operand(0), power, false, ctx, f);
+      flattenProduct(n->operand(1), -power, false, ctx, f);
+      return;
+    case OpKind::Neg:
+      f.negative ^= (power % 2 != 0);
+      flattenProduct(n->operand(0), power, false, ctx, f);
+      return;
+    case OpKind::Sqr:
+      flattenProduct(n->operand(0), 2 * power, false, ctx, f);
+      return;
+    default:
+      break;
+    }
+  }
+  f.items.push_back({v, power});
+}
+
+/// The terms of a sum only this product reads, with their signs.
+void flattenSum(const Var &v, bool negative, const RewriteContext &ctx,
+                std::vector<std::pair<Var, bool>> &terms) {
+  const Node *n = v.node();
+  if (ctx.numClients(v) == 1 && v.index() == 0) {
+    if (n->kind() == OpKind::Add || n->kind() == OpKind::Sub) {
+      flattenSum(n->operand(0), negative, ctx, terms);
+      flattenSum(n->operand(1), negative ^ (n->kind() == OpKind::Sub), ctx,
+                 terms);
+      return;
+    }
+    if (n->kind() == OpKind::Neg) {
+      flattenSum(n->operand(0), !negative, ctx, terms);
+      return;
+    }
+  }
+  terms.push_back({v, negative});
+}
+
+bool isSum(const Var &v) {
+  return def(v, OpKind::Add) || def(v, OpKind::Sub);
+}
+
+/// A product in terms of the bases u of exp(u) and 1 + exp(u).
+struct SigmoidProduct {
+  struct Base {
+    Var u;
+    int e = 0, p = 0; ///< the powers of exp(u) and 1 + exp(u)
+  };
+  std::vector<Base> bases;
+  std::vector<std::pair<Var, int>> others;
+  bool negative = false;
+  bool unstable = false; ///< exp(u) or 1 + exp(u) among the factors
+
+  Base &base(const Var &u) {
+    for (Base &b : bases)
+      if (b.u == u)
+        return b;
+    bases.push_back({u});
+    return bases.back();
+  }
+  /// Whether every base's powers make sigmoids.
+  bool stable() const {
+    for (const Base &b : bases)
+      if (b.e < 0 || b.e > -b.p)
+        return false;
+    return true;
+  }
+};
+
+SigmoidProduct classify(const Factors &f) {
+  SigmoidProduct sp;
+  sp.negative = f.negative;
+  // The bases: every u of exp(u) or 1 + exp(u) here.
+  for (const auto &[v, k] : f.items) {
+    std::optional<Var> x = onePlus(v);
+    std::optional<Var> u = expOf(x ? *x : v);
+    if (u) {
+      (x ? sp.base(*u).p : sp.base(*u).e) += k;
+      sp.unstable = true;
+    }
+  }
+  for (const auto &[v, k] : f.items) {
+    std::optional<Var> x = onePlus(v);
+    if (expOf(x ? *x : v))
+      continue;
+    std::optional<Var> s = sigmoidOf(v);
+    SigmoidProduct::Base *b = nullptr;
+    bool flipped = false;
+    if (s)
+      for (SigmoidProduct::Base &c : sp.bases) {
+        const Node *ns = def(*s, OpKind::Neg), *nu = def(c.u, OpKind::Neg);
+        if (c.u == *s) {
+          b = &c;
+        } else if ((ns && c.u == ns->operand(0)) || (nu && nu->operand(0) == *s)) {
+          b = &c; // sigmoid(-u)
+          flipped = true;
+        }
+      }
+    if (!b) {
+      sp.others.push_back({v, k});
+      continue;
+    }
+    // sigmoid(u) = E / P, sigmoid(-u) = 1 / P.
+    if (!flipped)
+      b->e += k;
+    b->p -= k;
+  }
+  return sp;
+}
+
+/// v^k as products (k >= 1).
+Var power(const Var &v, int k) {
+  Var r = v;
+  for (int i = 1; i < k; ++i)
+    r = mul(r, v);
+  return r;
+}
+
+/// The value of a stable product, in dtype t.
+Var rebuild(const SigmoidProduct &sp, DType t) {
+  Var num, den;
+  auto times = [](Var &acc, const Var &v) { acc = acc ? mul(acc, v) : v; };
+  for (const auto &[v, k] : sp.others)
+    times(k > 0 ? num : den, power(v, std::abs(k)));
+  for (const SigmoidProduct::Base &b : sp.bases) {
+    if (b.e > 0)
+      times(num, power(sigmoid(b.u), b.e));
+    if (-b.p - b.e > 0)
+      times(num, power(sigmoid(negate(b.u)), -b.p - b.e));
+  }
+  Var r = num ? num : scalarConstant(1, t);
+  if (den)
+    r = trueDiv(r, den);
+  return sp.negative ? neg(r) : r;
+}
+
+std::vector<Var> sigmoidProducts(const Node &n, const RewriteContext &ctx) {
+  if (!realFloat(n))
+    return {};
+  DType t = n.resultTypes()[0]->dtype();
+  Factors all;
+  flattenProduct(const_cast<Node &>(n).result(0), 1, true, ctx, all);
+  // Multiplied out over a sum: every term's product stable.
+  for (size_t i = 0; i < all.items.size(); ++i) {
+    const auto &[sum, k] = all.items[i];
+    if (k != 1 || !isSum(sum) || ctx.numClients(sum) != 1)
+      continue;
+    Factors rest = all;
+    rest.items.erase(rest.items.begin() + i);
+    if (!classify(rest).unstable)
+      continue;
+    std::vector<std::pair<Var, bool>> terms;
+    flattenSum(sum, false, ctx, terms);
+    Var r;
+    for (const auto &[term, negative] : terms) {
+      Factors f = rest;
+      f.negative ^= negative;
+      flattenProduct(term, 1, false, ctx, f);
+      SigmoidProduct sp = classify(f);
+      if (!sp.stable()) {
+        r = Var();
+        break;
+      }
+      Var v = rebuild(sp, t);
+      if (!r)
+        r = v;
+      else if (const Node *m = def(v, OpKind::Neg))
+        r = sub(r, m->operand(0));
+      else
+        r = add(r, v);
+    }
+    if (r)
+      return replaceWith(r, n);
+  }
+  SigmoidProduct sp = classify(all);
+  if (!sp.unstable || !sp.stable())
+    return {};
+  return replaceWith(rebuild(sp, t), n);
+}
+
 // ---- softmax, log-sum-exp ---------------------------------------------------
 
 /// log(softmax x) -> log_softmax x: softmax underflows to 0 far from the
@@ -381,6 +591,12 @@ const RewriteSet *stabilizeRewrites() {
        {K::TrueDiv},
        sigmoidForm,
        "exp x / (1 + exp x) -> sigmoid x, 1 / (1 + exp x) -> sigmoid(-x)"},
+      {"sigmoid_products",
+       {K::Mul, K::TrueDiv},
+       sigmoidProducts,
+       "products of exp u, 1 + exp u and sigmoids -> products of sigmoid u "
+       "and sigmoid(-u) (multiplied out over a sum where that makes every "
+       "term one): exp u / (1 + exp u)^2 -> sigmoid u * sigmoid(-u)"},
       {"softmax_grad_log",
        {K::Mul},
        softmaxGradOfLog,

@@ -246,6 +246,49 @@ TEST_CASE("exp(x) / (1 + exp x) -> sigmoid x", "[stabilize]") {
   checkValues(stable({f}, yf, {inf32}), {1, 0.5});
 }
 
+TEST_CASE("sigmoid_products: exp u / (1 + exp u)^2 and sigmoids of u",
+          "[stabilize]") {
+  Var u = vector("u", DType::Float64), a = vector("a", DType::Float64);
+  NDArray in = vec({800, 0, -800}), as = vec({2, 2, 2});
+  // The gradient of 1 / (1 + exp u): sigmoid u * sigmoid(-u).
+  Var y = a * exp(u) / sqr(1.0 + exp(u));
+  Graph g = stabilized({a, u}, y);
+  CHECK(!contains(g, OpKind::Exp));
+  CHECK(contains(g, OpKind::Sigmoid));
+  checkValues(naive({a, u}, y, {as, in}), {kNaN, 0.5, 0});
+  checkValues(stable({a, u}, y, {as, in}), {0, 0.5, 0});
+  // exp u times sigmoid(-u) is sigmoid u; a quotient by sigmoid u cancels.
+  Var z = exp(u) * sigmoid(-u) * a;
+  checkValues(naive({a, u}, z, {as, in}), {kNaN, 1, 0});
+  checkValues(stable({a, u}, z, {as, in}), {2, 1, 0});
+  Var q = a / sigmoid(u) * exp(u) / sqr(1.0 + exp(u));
+  checkValues(naive({a, u}, q, {as, in}), {kNaN, 1, kNaN});
+  checkValues(stable({a, u}, q, {as, in}), {0, 1, 2});
+  // Left alone where the powers make no sigmoids: exp u squared over 1 + exp u.
+  Var w = sqr(exp(u)) / (1.0 + exp(u));
+  CHECK(contains(stabilized({u}, w), OpKind::Exp));
+}
+
+TEST_CASE("sigmoid_products: the logistic regression gradient is multiplied "
+          "out", "[stabilize]") {
+  // d/dz of -y log p - (1 - y) log(1 - p), p = 1 / (1 + exp(-z)), as grad
+  // writes it: NaN once exp(-z) overflows; sigmoid(z) - y after the pass.
+  Var z = vector("z", DType::Float64), y = vector("y", DType::Float64);
+  Var p = 1.0 / (1.0 + exp(-z));
+  Var xent = -y * log(p) - (1.0 - y) * log(1.0 - p);
+  Var d = grad(sum(xent), z);
+  NDArray zs = vec({-800, 800, 1, -30}), ys = vec({0, 1, 0, 1});
+  auto s = [](double x) { return 1 / (1 + std::exp(-x)); };
+  std::vector<double> want{0, 0, s(1), s(-30) - 1};
+  std::vector<NDArray> args{zs, ys};
+  Graph g = rewrite({z, y}, {d}, {"canonicalize", "stabilize"});
+  CHECK(!contains(g, OpKind::Exp));
+  std::vector<double> naiveValues = flat(naive({z, y}, d, args));
+  CHECK(std::isnan(naiveValues[0]));
+  checkValues(runIn("REFERENCE", g.inputs(), g.outputs(), args)[0], want, 1e-9);
+  checkValues(runIn("FAST_RUN", {z, y}, {d}, args)[0], want, 1e-9);
+}
+
 TEST_CASE("log(softmax x) -> log_softmax x", "[stabilize]") {
   Var x = matrix("x", DType::Float64);
   Var y = log(softmax(x));
