@@ -3,7 +3,8 @@
 # plain C/BLAS baselines, side by side in one run (docs/performance.md).
 #
 # usage: benchmarks/run.sh [--quick] [--update-docs] [--rounds R] [--reps R]
-#                          [--min-ms M] [--only f1 f2 f3 f4 exp tanh sum dot compile]
+#                          [--min-ms M] [--only f1 f2 f3 f4 exp tanh sum dot
+#                          train_lr train_mlp train_mlp32 compile compile_scaling]
 #
 #   --quick        sizes 1e3, 1e6, 1e7 only, 2 rounds, shorter timings (about
 #                  1 minute); the default run takes about 3 minutes.
@@ -27,9 +28,9 @@
 # calls itself; start-up is never timed. The table goes to stdout and to
 # $THJIT_BUILD_DIR/benchmarks/results.{md,csv,json}.
 #
-# numexpr comes from Debian's python3-numexpr: when it is missing, this
-# script installs it if running as root, else it says so and the numexpr
-# column is left out.
+# numexpr, PyTorch and matplotlib come from Debian's python3-numexpr,
+# python3-torch and python3-matplotlib: when one is missing, this script
+# installs it if running as root, else it says so and leaves it out.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,16 +46,21 @@ if ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
   echo "run.sh: /usr/bin/python3 has no numpy (apt-get install python3-numpy)" >&2
   exit 1
 fi
-if ! /usr/bin/python3 -c 'import numexpr' 2>/dev/null; then
+# The optional peers (numexpr, PyTorch) and the plots (matplotlib): Debian's
+# packages, installed when running as root, else their columns are left out.
+for peer in numexpr:python3-numexpr torch:python3-torch matplotlib:python3-matplotlib; do
+  module=${peer%%:*} package=${peer#*:}
+  /usr/bin/python3 -c "import $module" 2>/dev/null && continue
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "run.sh: installing python3-numexpr" >&2
-    apt-get install -y python3-numexpr >/dev/null 2>&1 ||
-      echo "run.sh: could not install python3-numexpr; the numexpr column is left out" >&2
+    echo "run.sh: installing $package" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "$package" >/dev/null 2>&1 ||
+      echo "run.sh: could not install $package; it is left out" >&2
   else
-    echo "run.sh: numexpr is missing (as root: apt-get install python3-numexpr);" \
-         "the numexpr column is left out" >&2
+    echo "run.sh: $module is missing (as root: apt-get install $package);" \
+         "it is left out" >&2
   fi
-fi
+done
 
 exec /usr/bin/python3 "$root/benchmarks/run.py" \
   --bench "$build/bin/cpu_jit_bench" --out "$build/benchmarks" "$@"
