@@ -323,7 +323,7 @@ Var power(const Var &v, int k) {
 }
 
 /// The value of a stable product, in dtype t.
-Var rebuild(const SigmoidProduct &sp, DType t) {
+Var valueOf(const SigmoidProduct &sp, DType t) {
   Var num, den;
   auto times = [](Var &acc, const Var &v) { acc = acc ? mul(acc, v) : v; };
   for (const auto &[v, k] : sp.others)
@@ -367,7 +367,7 @@ std::vector<Var> sigmoidProducts(const Node &n, const RewriteContext &ctx) {
         r = Var();
         break;
       }
-      Var v = rebuild(sp, t);
+      Var v = valueOf(sp, t);
       if (!r)
         r = v;
       else if (const Node *m = def(v, OpKind::Neg))
@@ -381,7 +381,7 @@ std::vector<Var> sigmoidProducts(const Node &n, const RewriteContext &ctx) {
   SigmoidProduct sp = classify(all);
   if (!sp.unstable || !sp.stable())
     return {};
-  return replaceWith(rebuild(sp, t), n);
+  return replaceWith(valueOf(sp, t), n);
 }
 
 // ---- softmax, log-sum-exp ---------------------------------------------------

@@ -268,18 +268,19 @@ NDArray asMatrix(const NDArray &x, int64_t rows, int64_t cols) {
   return m;
 }
 
+/// m in dtype t: float32 . float64 is computed in float64.
+NDArray inDType(const NDArray &m, DType t) {
+  if (m.dtype() == t)
+    return m;
+  traceCopy(m);
+  return m.astype(t);
+}
+
 /// The operands a product multiplies (gemm's A and B), in dtype t.
 std::pair<NDArray, NDArray> factors(const Node &n, const std::vector<NDArray> &in,
                                     DType t) {
   int first = n.kind() == OpKind::Gemm ? 2 : 0;
-  NDArray a = in[first], b = in[first + 1];
-  for (NDArray *m : {&a, &b})
-    if (m->dtype() != t) {
-      // float32 . float64 is computed in float64.
-      traceCopy(*m);
-      *m = m->astype(t);
-    }
-  return {a, b};
+  return {inDType(in[first], t), inDType(in[first + 1], t)};
 }
 
 void gemmOf(DType t, double alpha, const NDArray &a, const NDArray &b,
@@ -410,12 +411,8 @@ bool gemmOver(const std::vector<NDArray> &in, bool write) {
     return false;
   if (!write)
     return true;
-  for (NDArray *m : {&a, &b})
-    if (m->dtype() != t) {
-      traceCopy(*m);
-      *m = m->astype(t);
-    }
-  gemmOf(t, in[1].item().toDouble(), a, b, in[4].item().toDouble(), c);
+  gemmOf(t, in[1].item().toDouble(), inDType(a, t), inDType(b, t),
+         in[4].item().toDouble(), c);
   return true;
 }
 
