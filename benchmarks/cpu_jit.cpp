@@ -624,6 +624,8 @@ void trainLrWorkload(const Options &o, Report &rep) {
                 (int)feats, d.data(), 1, 1.0 - 0.1 * 0.02, hw.data(), 1);
     hb -= 0.1 * gb;
   };
+  if (std::getenv("THJIT_BENCH_PRINT"))
+    std::cerr << train.str() << trainFused.str();
   // Both from the same start for a few steps: the same weights.
   for (int i = 0; i < 5; ++i) {
     train({X, Y});

@@ -104,10 +104,11 @@ ScalarProgram programOf(const Node &n) {
   return p;
 }
 
-int scratchWords(StepKind k) {
-  switch (k) {
+int scratchWords(const Step &s) {
+  switch (s.kind) {
   case StepKind::Elemwise:
-    return 5; // collapsed inner dims, rows, streaming, total, contiguous
+    // The step function is passed the first result's slot.
+    return kElemwiseScratch + (int)s.results.size() - 1;
   case StepKind::Reduce:
     return 1; // the partial results' buffer
   default:
@@ -133,7 +134,8 @@ static void fuseProducersIntoReductions(Plan &p) {
     if (s.kind != StepKind::Reduce)
       continue;
     int x = s.operands[0], i = producer[x];
-    if (i < 0 || readers[x] != 1 || p.steps[i].kind != StepKind::Elemwise)
+    if (i < 0 || readers[x] != 1 || p.steps[i].kind != StepKind::Elemwise ||
+        p.steps[i].results.size() != 1)
       continue;
     Step &e = p.steps[i];
     s.producer = e.node;
@@ -347,7 +349,9 @@ static void assignMemory(Plan &p) {
   };
   for (int i = 0; i < p.firstCommit; ++i) {
     Step &s = p.steps[i];
-    if (s.kind == StepKind::Elemwise && !s.program->mayFail()) {
+    // A loop with several results writes each in memory of its own.
+    if (s.kind == StepKind::Elemwise && !s.program->mayFail() &&
+        s.results.size() == 1) {
       for (size_t k = 0; k < s.operands.size() && s.inPlace < 0; ++k) {
         int v = s.operands[k];
         if (!wholeSlot[v] || !sameLayout(p, s, (int)k) || lastUse[find(v)] != i)
@@ -554,7 +558,7 @@ Plan makePlan(const Graph &g, const std::vector<Var> &updates) {
       s.args = p.frameSize;
       p.frameSize += (int)s.kernelValues().size();
     }
-    if (int words = scratchWords(s.kind)) {
+    if (int words = scratchWords(s)) {
       s.scratch = p.frameSize;
       p.frameSize += words;
     }
@@ -624,7 +628,9 @@ std::string printPlan(const Plan &p) {
     } else {
       os << "  ";
     }
-    os << memory(s.results[0], s.inPlace >= 0) << '\n';
+    for (size_t r = 0; r < s.results.size(); ++r)
+      os << (r ? ", " : "") << memory(s.results[r], s.inPlace >= 0);
+    os << '\n';
   }
   for (size_t o = 0; o < p.outputValues.size(); ++o) {
     os << "  " << (p.outputUpdates[o] >= 0

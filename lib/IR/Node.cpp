@@ -83,6 +83,13 @@ std::string ScalarProgram::str() const {
     parts.push_back(name((int)(inputs.size() + k)) + "=" + fn + "(" +
                     join(args, ",") + ")");
   }
+  // One output is the last value; several are listed.
+  if (outputs.size() > 1) {
+    std::vector<std::string> outs;
+    for (int o : outputs)
+      outs.push_back(name(o));
+    parts.push_back("out(" + join(outs, ",") + ")");
+  }
   return join(parts, "; ");
 }
 
@@ -330,9 +337,28 @@ void SharedStorage::endWrite() {
 // ---- Var --------------------------------------------------------------------
 
 const TensorType *Var::type() const { return ref->resultTypes()[idx]; }
-const std::string &Var::name() const { return ref->userName(); }
+const std::string &Node::resultName(unsigned i) const {
+  static const std::string none;
+  return i == 0 ? label : i - 1 < laterLabels.size() ? laterLabels[i - 1] : none;
+}
+
+void Node::setResultName(unsigned i, const std::string &n) {
+  laterLabels.resize(std::max<size_t>(types.size(), 1) - 1);
+  if (i == 0)
+    label = n;
+  else
+    laterLabels.at(i - 1) = n;
+}
+
+const std::string &Var::name() const {
+  // A node whose results are not named apart has one name for all.
+  return ref->namedApart() ? ref->resultName(idx) : ref->userName();
+}
 Var &Var::setName(const std::string &n) {
-  ref->setUserName(n);
+  if (ref->namedApart())
+    ref->setResultName(idx, n);
+  else
+    ref->setUserName(n);
   return *this;
 }
 bool Var::isLeaf() const { return ref->isLeaf(); }

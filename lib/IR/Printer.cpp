@@ -40,11 +40,25 @@ public:
     Node *n = v.node();
     if (n->kind() == OpKind::Constant)
       return printConstant(n->constantValue());
+    if (n->namedApart()) {
+      auto it = apart.find(v);
+      return it == apart.end() ? "?" : it->second;
+    }
     auto it = names.find(n);
     std::string base = it == names.end() ? "?" : it->second;
     if (n->numResults() > 1)
       base += "#" + std::to_string(v.index());
     return base;
+  }
+
+  /// Names node n's results, each its own where they are named apart.
+  void assign(Node *n, bool isLeaf) {
+    if (!n->namedApart())
+      return assign(n, n->userName(), isLeaf);
+    for (int i = 0; i < n->numResults(); ++i) {
+      assign(n, n->resultName(i), isLeaf);
+      apart[n->result(i)] = names[n];
+    }
   }
 
   void assign(Node *n, const std::string &user, bool isLeaf) {
@@ -70,6 +84,7 @@ public:
 
 private:
   std::map<Node *, std::string> names;
+  std::map<Var, std::string, VarLess> apart; ///< results named apart
   std::set<std::string> used;
   int counter = 0, unnamedInputs = 0, unnamedShared = 0;
 };
@@ -200,7 +215,7 @@ std::string printGraph(const Graph &g, const std::string &title,
   for (Node *n : nodes) {
     if (n->isLeaf())
       continue;
-    namer.assign(n, n->userName(), false);
+    namer.assign(n, false);
     std::vector<std::string> lhs, args;
     for (int i = 0; i < n->numResults(); ++i)
       lhs.push_back(namer.nameOf(n->result(i)) + ": " +

@@ -693,8 +693,8 @@ std::vector<const TensorType *> inferTypes(OpKind kind,
   ElemInfo ei = info(kind);
   const ScalarProgram *prog = attrs.program.get();
   if (kind == OpKind::Composite) {
-    if (!prog || prog->outputs.size() != 1)
-      throw TypeError("composite needs a scalar program with one output");
+    if (!prog || prog->outputs.empty())
+      throw TypeError("composite needs a scalar program with an output");
     ei.arity = (int)prog->inputs.size();
     for (size_t i = 0; i < ops.size() && i < prog->inputs.size(); ++i)
       if (ops[i].dtype() != prog->inputs[i])
@@ -713,10 +713,12 @@ std::vector<const TensorType *> inferTypes(OpKind kind,
     dts.push_back(v.dtype());
     ndim = std::max(ndim, v.ndim());
   }
-  ElemwiseDTypes d =
-      prog ? ElemwiseDTypes{prog->dtypeOf(prog->outputs[0]),
-                            prog->dtypeOf(prog->outputs[0])}
-           : elemwiseDTypes(kind, dts, attrs.dtype);
+  std::vector<DType> resultDTypes;
+  if (prog)
+    for (int o : prog->outputs)
+      resultDTypes.push_back(prog->dtypeOf(o));
+  else
+    resultDTypes.push_back(elemwiseDTypes(kind, dts, attrs.dtype).result);
   // Static sizes: a known size other than 1 wins; all 1 gives 1.
   std::vector<int64_t> shape(ndim, 1);
   for (int axis = 0; axis < ndim; ++axis) {
@@ -744,7 +746,10 @@ std::vector<const TensorType *> inferTypes(OpKind kind,
     }
     shape[axis] = size;
   }
-  return {TensorType::get(d.result, shape)};
+  std::vector<const TensorType *> types;
+  for (DType t : resultDTypes)
+    types.push_back(TensorType::get(t, shape));
+  return types;
 }
 
 std::vector<SymShape> inferShape(const Node &node,
@@ -762,7 +767,7 @@ std::vector<SymShape> inferShape(const Node &node,
     if (!out[axis].defined())
       out[axis] = constant(Scalar::fromInt(1));
   }
-  return {out};
+  return std::vector<SymShape>(node.numResults(), out);
 }
 
 std::vector<NDArray> evaluate(const Node &node,
@@ -805,7 +810,10 @@ std::vector<NDArray> evaluate(const Node &node,
       args.push_back(vals[a]);
     vals.push_back(evalElemwise(op.kind, args, op.castTo));
   }
-  return {vals[p.outputs[0]]};
+  std::vector<NDArray> results;
+  for (int o : p.outputs)
+    results.push_back(vals[o]);
+  return results;
 }
 
 // ---- Gradients ----------------------------------------------------------
@@ -987,9 +995,10 @@ bool isFusible(const Node &n) {
   return true;
 }
 
-Var composeElementwise(const Var &root,
-                       const std::function<bool(const Node &)> &inside,
-                       const std::function<Var(const Var &)> &operandOf) {
+std::vector<Var>
+composeElementwise(const std::vector<Var> &roots,
+                   const std::function<bool(const Node &)> &inside,
+                   const std::function<Var(const Var &)> &operandOf) {
   auto program = std::make_shared<ScalarProgram>();
   std::vector<Var> operands;
   std::unordered_map<Var, int, VarHash> index; // program value of each Var
@@ -997,6 +1006,11 @@ Var composeElementwise(const Var &root,
   // Program values are numbered as made: op k is -(k + 1) until the inputs
   // are known and the ops follow them.
   auto addOp = [&](ScalarProgram::Op op) {
+    // Members computed the same op (a cheap op copied into several
+    // groups, a loop with several results): once is enough.
+    for (size_t k = 0; k < program->ops.size(); ++k)
+      if (program->ops[k] == op)
+        return -(int)k - 1;
     program->ops.push_back(std::move(op));
     ++ops;
     return -(int)program->ops.size();
@@ -1007,7 +1021,9 @@ Var composeElementwise(const Var &root,
       return it->second;
     Node *n = v.node();
     int id;
-    if (n != root.node() && !inside(*n)) {
+    bool isRoot = std::any_of(roots.begin(), roots.end(),
+                              [&](const Var &r) { return r.node() == n; });
+    if (!isRoot && !inside(*n)) {
       Var operand = operandOf(v);
       auto known = std::find(operands.begin(), operands.end(), operand);
       id = (int)(known - operands.begin());
@@ -1028,7 +1044,7 @@ Var composeElementwise(const Var &root,
           a = value[a];
         value.push_back(addOp(copy));
       }
-      id = value[inner.outputs[0]];
+      id = value[inner.outputs[v.index()]];
     } else {
       ScalarProgram::Op op{n->kind(), {}, v.dtype(), n->attrs().dtype};
       for (const Var &o : n->operands())
@@ -1038,18 +1054,28 @@ Var composeElementwise(const Var &root,
     index[v] = id;
     return id;
   };
-  int out = visit(root);
+  std::vector<int> outs;
+  for (const Var &root : roots)
+    outs.push_back(visit(root));
   int numInputs = (int)program->inputs.size();
   auto renumber = [&](int id) { return id >= 0 ? id : numInputs - id - 1; };
   for (ScalarProgram::Op &op : program->ops)
     for (int &a : op.args)
       a = renumber(a);
-  program->outputs = {renumber(out)};
+  for (int o : outs)
+    program->outputs.push_back(renumber(o));
   if (ops < 2)
-    return Var(); // nothing to fuse
+    return {}; // nothing to fuse
   Attrs attrs;
   attrs.program = program;
-  return makeOp(OpKind::Composite, operands, attrs)[0];
+  return makeOp(OpKind::Composite, operands, attrs);
+}
+
+Var composeElementwise(const Var &root,
+                       const std::function<bool(const Node &)> &inside,
+                       const std::function<Var(const Var &)> &operandOf) {
+  std::vector<Var> r = composeElementwise(std::vector<Var>{root}, inside, operandOf);
+  return r.empty() ? Var() : r[0];
 }
 
 Var fuse(const Var &root) {

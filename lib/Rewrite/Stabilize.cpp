@@ -384,6 +384,182 @@ std::vector<Var> sigmoidProducts(const Node &n, const RewriteContext &ctx) {
   return replaceWith(valueOf(sp, t), n);
 }
 
+// ---- sigmoid(u) + sigmoid(-u) = 1 --------------------------------------------
+//
+// The cross-entropy's gradient comes out of sigmoid_products as
+//   c (1 - y) sigmoid(z) - c y sigmoid(-z)
+// which is c (sigmoid(z) - y): one exp less per element, and what one
+// would write by hand. A sum's terms are multiplied out over factors that
+// are sums; two terms equal but for sigmoid(u) in one and sigmoid(-u) in
+// the other are one term without it; factors every term has are taken out.
+
+/// Whether a and b are u and -u (either way round).
+bool negations(const Var &a, const Var &b) {
+  const Node *na = def(a, OpKind::Neg), *nb = def(b, OpKind::Neg);
+  return (na && na->operand(0) == b) || (nb && nb->operand(0) == a);
+}
+
+/// The same factors with the same powers, in any order.
+bool sameFactors(std::vector<std::pair<Var, int>> a,
+                 std::vector<std::pair<Var, int>> b) {
+  auto order = [](const std::pair<Var, int> &x, const std::pair<Var, int> &y) {
+    return VarLess()(x.first, y.first) ||
+           (x.first == y.first && x.second < y.second);
+  };
+  std::sort(a.begin(), a.end(), order);
+  std::sort(b.begin(), b.end(), order);
+  return a == b;
+}
+
+/// Terms i and j made one where they differ only in sigmoid(u) against
+/// sigmoid(-u): true when they were.
+bool mergeComplements(std::vector<Factors> &terms, size_t i, size_t j) {
+  Factors &a = terms[i], &b = terms[j];
+  if (a.negative != b.negative)
+    return false;
+  for (size_t fa = 0; fa < a.items.size(); ++fa) {
+    std::optional<Var> u = sigmoidOf(a.items[fa].first);
+    if (!u || a.items[fa].second != 1)
+      continue;
+    for (size_t fb = 0; fb < b.items.size(); ++fb) {
+      std::optional<Var> v = sigmoidOf(b.items[fb].first);
+      if (!v || b.items[fb].second != 1 || !negations(*u, *v))
+        continue;
+      auto restA = a.items, restB = b.items;
+      restA.erase(restA.begin() + (long)fa);
+      restB.erase(restB.begin() + (long)fb);
+      if (!sameFactors(restA, restB))
+        continue;
+      a.items = std::move(restA);
+      terms.erase(terms.begin() + (long)j);
+      return true;
+    }
+  }
+  return false;
+}
+
+/// f with negated factors as signs (shared negations too: only the
+/// algebra changes, no node is computed again).
+void signsOut(Factors &f) {
+  for (auto &[v, k] : f.items)
+    while (const Node *m = def(v, OpKind::Neg)) {
+      f.negative ^= (k % 2 != 0);
+      v = m->operand(0);
+    }
+}
+
+/// Most terms a sum is multiplied out into.
+constexpr size_t kMaxExpandedTerms = 16;
+
+/// The product of factors (1 when none), in dtype t.
+Var productOf(const std::vector<std::pair<Var, int>> &items, DType t) {
+  Var num, den;
+  for (const auto &[v, k] : items) {
+    if (isConstant(v, 1))
+      continue;
+    Var &acc = k > 0 ? num : den;
+    Var p = power(v, std::abs(k));
+    acc = acc ? mul(acc, p) : p;
+  }
+  Var r = num ? num : scalarConstant(1, t);
+  return den ? trueDiv(r, den) : r;
+}
+
+std::vector<Var> sigmoidComplements(const Node &n, const RewriteContext &ctx) {
+  if (!realFloat(n))
+    return {};
+  DType t = n.resultTypes()[0]->dtype();
+  std::vector<std::pair<Var, bool>> parts;
+  flattenSum(n.operand(0), false, ctx, parts);
+  flattenSum(n.operand(1), n.kind() == OpKind::Sub, ctx, parts);
+  std::vector<Factors> terms;
+  for (const auto &[v, negative] : parts) {
+    Factors f;
+    f.negative = negative;
+    flattenProduct(v, 1, false, ctx, f);
+    signsOut(f);
+    terms.push_back(std::move(f));
+  }
+  // Only where two terms hold sigmoid(u) and sigmoid(-u).
+  std::vector<std::pair<Var, size_t>> sigmoids; // argument, term
+  bool complements = false;
+  for (size_t i = 0; i < terms.size(); ++i)
+    for (const auto &item : terms[i].items)
+      if (std::optional<Var> u = sigmoidOf(item.first)) {
+        for (const auto &[v, j] : sigmoids)
+          complements |= j != i && negations(*u, v);
+        sigmoids.push_back({*u, i});
+      }
+  if (!complements)
+    return {};
+  // Multiplied out: a factor that is a sum becomes a term per its terms.
+  for (size_t i = 0; i < terms.size() && terms.size() <= kMaxExpandedTerms; ++i)
+    for (size_t k = 0; k < terms[i].items.size() && terms.size() <= kMaxExpandedTerms;
+         ++k) {
+      const auto [w, power] = terms[i].items[k];
+      if (power != 1 || !isSum(w))
+        continue;
+      std::vector<std::pair<Var, bool>> inner;
+      const Node *s = w.node();
+      flattenSum(s->operand(0), false, ctx, inner);
+      flattenSum(s->operand(1), s->kind() == OpKind::Sub, ctx, inner);
+      Factors rest = terms[i];
+      rest.items.erase(rest.items.begin() + (long)k);
+      std::vector<Factors> expanded;
+      for (const auto &[v, negative] : inner) {
+        Factors f = rest;
+        f.negative ^= negative;
+        flattenProduct(v, 1, false, ctx, f);
+        signsOut(f);
+        expanded.push_back(std::move(f));
+      }
+      terms.erase(terms.begin() + (long)i);
+      terms.insert(terms.begin() + (long)i, expanded.begin(), expanded.end());
+      k = (size_t)-1; // term i is new: from its first factor again
+    }
+  if (terms.size() > kMaxExpandedTerms)
+    return {};
+  bool merged = false;
+  for (size_t i = 0; i < terms.size(); ++i)
+    for (size_t j = i + 1; j < terms.size(); ++j)
+      if (mergeComplements(terms, i, j)) {
+        merged = true;
+        j = i; // term i changed: compare it with the rest again
+      }
+  if (!merged)
+    return {};
+  // Factors every term has, taken out (each as often as every term has it).
+  std::vector<std::pair<Var, int>> common;
+  if (terms.size() > 1)
+    for (const auto &f : terms[0].items) {
+      bool everywhere = true;
+      for (size_t i = 1; i < terms.size() && everywhere; ++i)
+        everywhere = std::count(terms[i].items.begin(), terms[i].items.end(), f) >
+                     std::count(common.begin(), common.end(), f);
+      if (everywhere)
+        common.push_back(f);
+    }
+  std::stable_partition(terms.begin(), terms.end(),
+                        [](const Factors &f) { return !f.negative; });
+  Var sum;
+  for (Factors &f : terms) {
+    for (const auto &c : common)
+      f.items.erase(std::find(f.items.begin(), f.items.end(), c));
+    Var v = productOf(f.items, t);
+    if (!sum)
+      sum = f.negative ? neg(v) : v;
+    else
+      sum = f.negative ? sub(sum, v) : add(sum, v);
+  }
+  if (!common.empty()) {
+    Var c = productOf(common, t);
+    sum = isConstant(c, 1) ? sum : def(c, OpKind::TrueDiv) && isConstant(c.node()->operand(0), 1)
+                                      ? trueDiv(sum, c.node()->operand(1))
+                                      : mul(sum, c);
+  }
+  return replaceWith(sum, n);
+}
+
 // ---- softmax, log-sum-exp ---------------------------------------------------
 
 /// log(softmax x) -> log_softmax x: softmax underflows to 0 far from the
@@ -597,6 +773,11 @@ const RewriteSet *stabilizeRewrites() {
        "products of exp u, 1 + exp u and sigmoids -> products of sigmoid u "
        "and sigmoid(-u) (multiplied out over a sum where that makes every "
        "term one): exp u / (1 + exp u)^2 -> sigmoid u * sigmoid(-u)"},
+      {"sigmoid_complements",
+       {K::Add, K::Sub},
+       sigmoidComplements,
+       "a sigmoid(u) + a sigmoid(-u) -> a in a sum (multiplied out): "
+       "c (1 - y) sigmoid z - c y sigmoid(-z) -> c (sigmoid z - y)"},
       {"softmax_grad_log",
        {K::Mul},
        softmaxGradOfLog,

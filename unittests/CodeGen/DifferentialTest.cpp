@@ -479,8 +479,12 @@ std::vector<std::string> runCase(const Config &cfg, int index, GenStats &gs,
                        "  graph:\n" + ref.str());
     return failures;
   }
-  for (const Node *n : fast.graph().nodes())
+  for (const Node *n : fast.graph().nodes()) {
     tot.ops[n->name()]++;
+    if (n->kind() == OpKind::Composite) // the ops a fused loop computes
+      for (const ScalarProgram::Op &op : n->attrs().program->ops)
+        tot.ops[opName(op.kind)]++;
+  }
   for (const Var &in : gen.inputs)
     tot.inputDTypes[dtypeName(in.dtype())]++;
 

@@ -1,6 +1,8 @@
 //===- FuseTest.cpp - Element-wise fusion ---------------------------------===//
 #include "RewriteTestUtil.h"
 
+#include <cmath>
+
 using namespace thjit;
 using namespace thjit::test;
 
@@ -43,15 +45,93 @@ TEST_CASE("fuse: the Figure 7 formulas written naively become one loop each",
   checkSameValues({a, b}, formulas, {as, bs});
 }
 
-TEST_CASE("fuse: a cheap producer with several readers is copied into each",
+TEST_CASE("fuse: loops of one shape reading the same values become one loop "
+          "with several results",
           "[rewrite][fuse]") {
   Var x = vector("x"), y = vector("y");
-  Var s = x * y; // cheap: computed again in both loops
-  Graph g = rewrite({x, y}, {exp(s) + 1.0, log(s) * 2.0}, {"fuse"});
-  CHECK(count(g, OpKind::Composite) == 2);
-  CHECK(countOps(g) == 2);
-  checkSameValues({x, y}, {exp(s) + 1.0, log(s) * 2.0},
+  Var s = x * y;
+  Var e = exp(s) + 1.0, l = log(s) * 2.0;
+  e.setName("e");
+  l.setName("l");
+  Graph g = rewrite({x, y}, {e, l}, {"fuse"});
+  REQUIRE(countOps(g) == 1);
+  Node *c = g.outputs()[0].node();
+  REQUIRE(c->kind() == OpKind::Composite);
+  CHECK(g.outputs()[1].node() == c);
+  CHECK(c->numResults() == 2);
+  // x * y once, and each result keeps the user's name.
+  CHECK(c->attrs().program->str() ==
+        "t0=mul(i0,i1); t1=exp(t0); t2=add(t1,i2); t3=log(t0); "
+        "t4=mul(t3,i3); out(t2,t4)");
+  CHECK(g.outputs()[0].name() == "e");
+  CHECK(g.outputs()[1].name() == "l");
+  CHECK(printGraph(g, "f", {}).find("%e: f64[?], %l: f64[?] = composite") !=
+        std::string::npos);
+  checkSameValues({x, y}, {e, l},
                   {iota(DType::Float64, {5}, 1), iota(DType::Float64, {5}, 2)});
+}
+
+TEST_CASE("fuse: a cheap producer is copied into loops that cannot merge",
+          "[rewrite][fuse]") {
+  // The second loop reads a sum of the first: one loop cannot compute both.
+  Var x = vector("x"), y = vector("y");
+  Var s = x * y;
+  Var first = exp(s) + 1.0;
+  Var second = log(s) * sum(first);
+  Graph g = rewrite({x, y}, {first, second}, {"fuse"});
+  CHECK(count(g, OpKind::Composite) == 2);
+  CHECK(count(g, OpKind::Mul) == 0); // x * y in both loops
+  checkSameValues({x, y}, {first, second},
+                  {iota(DType::Float64, {5}, 1), iota(DType::Float64, {5}, 2)});
+}
+
+TEST_CASE("fuse: loops merge only where the loops left form no cycle",
+          "[rewrite][fuse]") {
+  // exp(x) and x + softmax(log y) read x; softmax(exp x) * y and log(y)
+  // read y. Either pair may become one loop, not both: each loop would
+  // wait for a softmax of the other.
+  Var x = vector("x"), y = vector("y");
+  Var a1 = exp(x), b2 = log(y);
+  Var b1 = softmax(a1) * y, a2 = x + softmax(b2);
+  Graph g = rewrite({x, y}, {b1, a2}, {"fuse"});
+  int severalResults = 0;
+  for (Node *n : g.nodes())
+    severalResults += n->kind() == OpKind::Composite && n->numResults() > 1;
+  CHECK(severalResults == 1);
+  checkSameValues({x, y}, {b1, a2},
+                  {iota(DType::Float64, {5}, 1), iota(DType::Float64, {5}, 2)});
+}
+
+TEST_CASE("fuse: a loop with several results reports errors at the user's node",
+          "[rewrite][fuse]") {
+  Var x = vector("x"), y = vector("y"), z;
+  {
+    LocationScope here(SourceLoc{"user.th", 7, 5});
+    z = x + y;
+  }
+  Function f = function({x, y}, {exp(z), z * 3.0});
+  CHECK(f.graph().outputs()[0].node()->numResults() == 2);
+  CHECK_THROWS_WITH(f({iota(DType::Float64, {3}), iota(DType::Float64, {4})}),
+                    Catch::StartsWith("add: operand 0 has shape (3,)") &&
+                        Catch::Contains("user.th:7:5"));
+}
+
+TEST_CASE("fuse: a loop with several results does not take an update's place",
+          "[rewrite][fuse]") {
+  // w - 0.1 * g writes over w in place; merged with the loss's loop it
+  // could not.
+  Var x = vector("x");
+  Var w = shared(iota(DType::Float64, {4}), "w");
+  Var g = tanh(w * x);
+  FunctionOptions fo;
+  fo.updates = {{w, w - 0.1 * g}};
+  Function f = function({x}, {g * 2.0}, fo);
+  REQUIRE(f.graph().outputs().size() == 2);
+  CHECK(f.graph().outputs()[0].node()->numResults() == 2); // g, g * 2
+  CHECK(f.graph().outputs()[1].node()->numResults() == 1); // the update
+  f({iota(DType::Float64, {4}, 1)});
+  CHECK(w.getValue().values()[1].toDouble() ==
+        Approx(1.0 - 0.1 * std::tanh(2.0)));
 }
 
 TEST_CASE("fuse: an expensive producer with several readers is computed once",

@@ -289,6 +289,36 @@ TEST_CASE("sigmoid_products: the logistic regression gradient is multiplied "
   checkValues(runIn("FAST_RUN", {z, y}, {d}, args)[0], want, 1e-9);
 }
 
+TEST_CASE("sigmoid_complements: a sigmoid(u) + a sigmoid(-u) is a",
+          "[stabilize]") {
+  Var u = vector("u", DType::Float64), y = vector("y", DType::Float64),
+      c = vector("c", DType::Float64);
+  NDArray us = vec({-800, 800, 1, -30}), ys = vec({0, 1, 0.25, 1}),
+          cs = vec({2, 2, 3, 0.5});
+  auto s = [](double x) { return 1 / (1 + std::exp(-x)); };
+  // The logistic regression's gradient as sigmoid_products leaves it:
+  // c (1 - y) sigmoid u - c y sigmoid(-u) is c (sigmoid u - y), with one
+  // sigmoid and the common factor taken out.
+  Var d = (1.0 - y) * sigmoid(u) * c - y * sigmoid(-u) * c;
+  Graph g = stabilized({u, y, c}, d);
+  int sigmoids = 0;
+  for (Node *n : g.nodes())
+    sigmoids += n->kind() == OpKind::Sigmoid;
+  CHECK(sigmoids == 1);
+  CHECK(printGraph(g, "f", {}).find("sub(%0, y)") != std::string::npos);
+  std::vector<double> want;
+  for (int i = 0; i < 4; ++i)
+    want.push_back(cs.data<double>()[i] * (s(us.data<double>()[i]) - ys.data<double>()[i]));
+  checkValues(stable({u, y, c}, d, {us, ys, cs}), want, 1e-12);
+  // Divided rather than multiplied, and the other way round.
+  Var q = y * sigmoid(-u) / c + y * sigmoid(u) / c;
+  CHECK(!contains(stabilized({u, y, c}, q), OpKind::Sigmoid));
+  checkValues(stable({u, y, c}, q, {us, ys, cs}), {0, 0.5, 0.25 / 3, 2});
+  // Left alone: the other factors differ.
+  Var r = y * sigmoid(u) + c * sigmoid(-u);
+  CHECK(contains(stabilized({u, y, c}, r), OpKind::Sigmoid));
+}
+
 TEST_CASE("log(softmax x) -> log_softmax x", "[stabilize]") {
   Var x = matrix("x", DType::Float64);
   Var y = log(softmax(x));

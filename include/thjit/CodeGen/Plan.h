@@ -165,9 +165,13 @@ inline bool isBlasDType(DType t) {
   return t == DType::Float32 || t == DType::Float64;
 }
 
-/// Scratch words a step of this kind has in the frame (after its
-/// argument block's descriptor pointers).
-int scratchWords(StepKind k);
+/// An element-wise step's scratch words before the slots of its results
+/// after the first: collapsed inner dims, rows, streaming, total, contiguous.
+constexpr int kElemwiseScratch = 5;
+
+/// Scratch words a step has in the frame (after its argument block's
+/// descriptor pointers).
+int scratchWords(const Step &s);
 
 /// For each output of g, the index in g.sharedVariables() of the shared
 /// variable `updates` says it is the new value of, or -1.

@@ -283,6 +283,11 @@ public:
   /// of the node's identity).
   const std::string &userName() const { return label; }
   void setUserName(const std::string &n) { label = n; }
+  /// Result i's own name, where results are named apart (a composite
+  /// computing several of the user's values); result 0's is userName().
+  const std::string &resultName(unsigned i) const;
+  void setResultName(unsigned i, const std::string &n);
+  bool namedApart() const { return !laterLabels.empty(); }
   const SourceLoc &location() const { return loc; }
   /// " (created at FILE:LINE:COL)" or " (named NAME)" or "": for messages.
   std::string whereCreated() const;
@@ -323,6 +328,7 @@ private:
   NDArray constant;
   std::shared_ptr<SharedStorage> storage;
   std::string label;
+  std::vector<std::string> laterLabels; ///< results 1, 2, ... named apart
   SourceLoc loc;
   std::shared_ptr<const Graph> userGraph;
   uint64_t serial = 0;

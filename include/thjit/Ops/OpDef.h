@@ -147,6 +147,13 @@ bool isFusible(const Node &n);
 Var composeElementwise(const Var &root,
                        const std::function<bool(const Node &)> &inside,
                        const std::function<Var(const Var &)> &operandOf);
+/// One composite node with a result for each of `roots` (fusible nodes'
+/// results, of one shape): a loop that computes several values at once.
+/// Empty when that makes fewer than two ops.
+std::vector<Var>
+composeElementwise(const std::vector<Var> &roots,
+                   const std::function<bool(const Node &)> &inside,
+                   const std::function<Var(const Var &)> &operandOf);
 
 /// numpy.tensordot as one matrix product, for operands of shapes a and b:
 /// a's free axes then its contracted ones make an m x k matrix (permA), b's

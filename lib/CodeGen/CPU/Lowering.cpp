@@ -255,9 +255,9 @@ private:
   /// that they agree.
   std::vector<Value *> broadcastShape(const std::vector<Desc> &a,
                                       const Broadcast &bc, int s);
-  /// The step's program at element offsets of its operands (in a kernel);
-  /// a failed op sets *err.
-  Value *computeElement(const Args &a, const Step &step, ScalarEmitter &em,
+  /// The step's program at element offsets of its operands (in a kernel):
+  /// a value per result; a failed op sets *err.
+  std::vector<Value *> computeElement(const Args &a, const Step &step, ScalarEmitter &em,
                         const std::vector<Value *> &offsets,
                         llvm::AllocaInst *err);
 
@@ -418,6 +418,10 @@ void Lowering::callStep(int s, llvm::Function *stepFunction, Value *phases) {
   for (size_t l = 0; l < values.size(); ++l)
     b.CreateStore(wordPtr(frame, plan.dataWord(values[l])),
                   wordPtr(frame, step.args + (int)l));
+  if (step.kind == StepKind::Elemwise) // the slots of results 1, 2, ...
+    for (size_t r = 1; r < step.results.size(); ++r)
+      storeWord(frame, step.scratch + kElemwiseScratch + (int)r - 1,
+                b.getInt64(plan.values[step.results[r]].rootIndex));
   Value *st = b.CreateCall(
       stepFunction, {state, wordPtr(frame, step.args),
                      b.getInt32(plan.values[step.results[0]].rootIndex),
@@ -431,7 +435,7 @@ Lowering::Args Lowering::kernelArgs(Value *block, const Step &step,
   std::vector<Value *> at = descAddresses(block, step);
   for (size_t l = 0; l < at.size(); ++l)
     a.v.push_back(loadDesc(step, (int)l, at[l]));
-  for (int j = 0; j < scratchWords(step.kind); ++j)
+  for (int j = 0; j < scratchWords(step); ++j)
     a.scratch.push_back(loadWord(block, step.scratch - step.args + j));
   a.read = step.program->inputsRead();
   for (size_t k = 0; k < step.operands.size(); ++k) {
@@ -494,7 +498,7 @@ std::vector<Value *> Lowering::broadcastShape(const std::vector<Desc> &a,
   return shape;
 }
 
-Value *Lowering::computeElement(const Args &a, const Step &step,
+std::vector<Value *> Lowering::computeElement(const Args &a, const Step &step,
                                 ScalarEmitter &em,
                                 const std::vector<Value *> &offsets,
                                 llvm::AllocaInst *err) {
@@ -508,7 +512,7 @@ Value *Lowering::computeElement(const Args &a, const Step &step,
     }
   }
   em.resetErrorFlag();
-  Value *r = em.emit(*step.program, in)[0];
+  std::vector<Value *> r = em.emit(*step.program, in);
   if (Value *e = em.errorFlag())
     b.CreateStore(b.CreateOr(b.CreateLoad(b.getInt1Ty(), err), e), err);
   return r;
@@ -523,6 +527,7 @@ std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
   const int out = step.results[0];
   const int R = plan.values[out].ndim;
   const int N = (int)step.operands.size();
+  const int numResults = (int)step.results.size();
   const Broadcast bc = broadcastOf(step, R);
   const std::vector<std::vector<bool>> &bcast = bc.bcast;
   const std::vector<bool> &full = bc.full, &partial = bc.partial;
@@ -569,6 +574,11 @@ std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
     } else {
       allocate(descs[N], plan.values[out].dtype, stepF->getArg(2), shape, 0);
     }
+    for (int r = 1; r < numResults; ++r) {
+      Value *slot = b.CreateTrunc(loadWord(args, scratch + kElemwiseScratch + r - 1),
+                                  b.getInt32Ty());
+      allocate(descs[N + r], plan.values[step.results[r]].dtype, slot, shape, 0);
+    }
     Value *total = b.getInt64(1);
     for (Value *d : shape)
       total = b.CreateMul(total, d);
@@ -606,7 +616,9 @@ std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
     }
     // Streaming stores where what the loop touches does not fit in the
     // cache (the runtime's threshold) and the result's lines are aligned.
-    int64_t bytesPerElement = itemSize(plan.values[out].dtype);
+    int64_t bytesPerElement = 0;
+    for (int r : step.results)
+      bytesPerElement += itemSize(plan.values[r].dtype);
     std::vector<bool> read = step.program->inputsRead();
     for (int k = 0; k < N; ++k)
       if (!full[k] && read[k])
@@ -640,7 +652,7 @@ std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
   auto body = [&](llvm::Function *f, Kernel kind, int writeOver) {
     ScalarEmitter em(b);
     const Args a = kernelArgs(f->getArg(0), step, bc, em);
-    DType outType = plan.values[out].dtype;
+    DType outType = plan.values[out].dtype; // the one result where streaming
     const int64_t itemBytes = itemSize(outType);
     const int64_t W = kLineBytes / itemBytes; // elements in a cache line
     llvm::AllocaInst *line =
@@ -654,10 +666,14 @@ std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
     Value *outPtr = writeOver >= 0 ? a.v[writeOver].data : a.v[N].data;
     llvm::Type *memTy = em.memType(outType);
     auto element = [&](const std::vector<Value *> &offsets, Value *outOffset) {
-      Value *r = computeElement(a, step, em, offsets, err);
+      std::vector<Value *> r = computeElement(a, step, em, offsets, err);
       if (writeOver >= 0)
         outOffset = offsets[writeOver];
-      em.store(r, b.CreateGEP(memTy, outPtr, outOffset), outType);
+      for (int k = 0; k < numResults; ++k) {
+        DType t = plan.values[step.results[k]].dtype;
+        em.store(r[k], b.CreateGEP(em.memType(t), k ? a.v[N + k].data : outPtr, outOffset),
+                 t);
+      }
     };
     /// Element i of a flat loop; stored at `dest` (default: the result's).
     auto flatElement = [&](Value *i, Value *dest = nullptr) {
@@ -666,7 +682,7 @@ std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
         offs.push_back(full[k] ? b.getInt64(0) : i);
       if (!dest)
         return element(offs, i);
-      em.store(computeElement(a, step, em, offs, err), dest, outType);
+      em.store(computeElement(a, step, em, offs, err)[0], dest, outType);
     };
     if (kind == Kernel::Flat) {
       forLoop(f->getArg(1), f->getArg(2), [&](Value *i) { flatElement(i); });
@@ -760,7 +776,7 @@ std::vector<llvm::Function *> Lowering::buildElemwise(const Step &step,
   auto build = [&](int writeOver, const std::string &suffix) {
     Pair k;
     k.flat = newKernel(base + ".contiguous" + suffix);
-    bool streams = R && hostIsX86() && writeOver < 0 &&
+    bool streams = R && hostIsX86() && writeOver < 0 && numResults == 1 &&
                    step.program->ops.size() <= kMaxStreamingOps;
     body(k.flat, streams ? Kernel::FlatStreaming : Kernel::Flat, writeOver);
     if (streams && hasCalls(k.flat)) {
@@ -1080,7 +1096,7 @@ std::vector<llvm::Function *> Lowering::buildReduce(const Step &step,
     };
     const Offsets zero(N, b.getInt64(0));
     auto loadX = [&](const Offsets &off) {
-      return computeElement(a, step, em, off, err);
+      return computeElement(a, step, em, off, err)[0];
     };
     if (kernelKind != Kind::Columns) {
       auto [len, outerCount] = rowsOf(a.v[X]);
