@@ -21,6 +21,12 @@
 ///                MLP training step of about N nodes (time per node)
 ///   train_lr     an SGD step of logistic regression on N examples of 784
 ///                features, against the same step written by hand in C++
+///   train_mlp train_mlp32  the MLP of the paper's Figure 5, one SGD step on
+///                a minibatch of N (float64, float32)
+///   limits       the machine: triad over N elements (all threads, one),
+///                dgemm and sgemm peaks
+///   call         a function of one scalar addition called N times in a row
+///                (time per call) against a C++ call through a pointer
 ///
 /// Variants timed within one process (round robin, R repetitions each, every
 /// repetition timing enough calls to last M ms after a warm-up; medians):
@@ -425,6 +431,84 @@ void dotWorkload(const Options &o, Report &rep) {
   rep.print(vs);
 }
 
+/// What this machine can do, measured in the same run as everything else:
+/// the STREAM triad on all threads and on one (N elements; bandwidth), and
+/// OpenBLAS's dgemm and sgemm on square matrices of order kPeakOrder (the
+/// FLOP rate every product is held against).
+constexpr int64_t kPeakOrder = 1536;
+
+void limitsWorkload(const Options &o, Report &rep) {
+  const int64_t n = o.size, m = kPeakOrder;
+  std::vector<double> ta(n), tb(n), tc(n);
+  fillUniform(tb.data(), n, 0, 1, 3);
+  fillUniform(tc.data(), n, 0, 1, 4);
+  Team team(numThreads());
+  NDArray a = uniformArray(DType::Float64, {m, m}, -1, 1, 7);
+  NDArray b = uniformArray(DType::Float64, {m, m}, -1, 1, 8);
+  NDArray af = a.astype(DType::Float32), bf = b.astype(DType::Float32);
+  std::vector<double> c(m * m);
+  std::vector<float> cf(m * m);
+  std::vector<Variant> vs;
+  vs.push_back({"triad", [&] {
+                  team.run(n, [&](int, int64_t lo, int64_t hi) {
+                    triad(ta.data(), tb.data(), tc.data(), 3.0, lo, hi);
+                  });
+                  sink = ta[0];
+                }});
+  vs.push_back({"triad_1t", [&] {
+                  triad(ta.data(), tb.data(), tc.data(), 3.0, 0, n);
+                  sink = ta[0];
+                }});
+  vs.push_back({"dgemm", [&] {
+                  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)m,
+                              (blasint)m, (blasint)m, 1.0, a.data<double>(), (blasint)m,
+                              b.data<double>(), (blasint)m, 0.0, c.data(), (blasint)m);
+                  sink = c[0];
+                }});
+  vs.push_back({"sgemm", [&] {
+                  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)m,
+                              (blasint)m, (blasint)m, 1.0f, af.data<float>(), (blasint)m,
+                              bf.data<float>(), (blasint)m, 0.0f, cf.data(), (blasint)m);
+                  sink = cf[0];
+                }});
+  measure(vs, o.reps, o.minSec);
+  double flops = 2.0 * m * m * m;
+  rep.number("gemm_order", (double)m);
+  rep.number("triad_gbs", 24.0 * n / median(vs[0].samples) / 1e9);
+  rep.number("triad_1t_gbs", 24.0 * n / median(vs[1].samples) / 1e9);
+  rep.number("dgemm_gflops", flops / median(vs[2].samples) / 1e9);
+  rep.number("sgemm_gflops", flops / median(vs[3].samples) / 1e9);
+  rep.print(vs);
+}
+
+/// The fixed cost of a call: a function of one scalar addition called N
+/// times in a row (time per call), against a C++ function of two doubles
+/// called through a function pointer the compiler cannot see through.
+double addDoubles(double a, double b) { return a + b; }
+
+void callWorkload(const Options &o, Report &rep) {
+  const long n = o.size;
+  Var x = scalar("x", DType::Float64), y = scalar("y", DType::Float64);
+  Function f = function({x, y}, {x + y});
+  std::vector<NDArray> args{NDArray::scalar(Scalar(1.5)), NDArray::scalar(Scalar(2.0))};
+  rep.number("max_rel_diff", std::fabs(f(args)[0].data<double>()[0] - 3.5));
+  double (*volatile fn)(double, double) = addDoubles;
+  std::vector<Variant> vs;
+  vs.push_back({"thjit", [&] {
+                  for (long i = 0; i < n; ++i)
+                    sink = f(args)[0].data<double>()[0];
+                }});
+  vs.push_back({"c_call", [&] {
+                  for (long i = 0; i < n; ++i)
+                    sink = fn(1.5, 2.0);
+                }});
+  measure(vs, o.reps, o.minSec);
+  for (Variant &v : vs) // seconds per call, not per batch of n
+    for (double &t : v.samples)
+      t /= (double)n;
+  rep.print(vs);
+}
+
 /// x * c0 + d0 ... : `length` element-wise ops, each with its own constant
 /// (the chain's nodes are distinct anyway, since each has a new operand).
 Var chain(const Var &x, long length) {
@@ -824,8 +908,8 @@ int usage(const char *msg) {
     std::cerr << "cpu_jit_bench: " << msg << "\n";
   std::cerr << "usage: cpu_jit_bench --info\n"
                "       cpu_jit_bench --workload f1|f2|f3|f4|exp|tanh|sum|dot|compile|"
-               "compile_scaling|train_lr|train_mlp|train_mlp32 --size N [--reps R] [--min-ms M]\n"
-               "              [--only VARIANT]\n"
+               "compile_scaling|train_lr|train_mlp|train_mlp32|limits|call --size N\n"
+               "              [--reps R] [--min-ms M] [--only VARIANT]\n"
                "       cpu_jit_bench --emit-llvm|--emit-asm f1|f2|f3|f4 [--fused]\n";
   return 2;
 }
@@ -894,6 +978,10 @@ int main(int argc, char **argv) {
       compileScalingWorkload(o, rep);
     else if (w == "train_lr")
       trainLrWorkload(o, rep);
+    else if (w == "limits")
+      limitsWorkload(o, rep);
+    else if (w == "call")
+      callWorkload(o, rep);
     else if (w == "train_mlp")
       trainMlp<double>(o, rep, DType::Float64);
     else if (w == "train_mlp32")

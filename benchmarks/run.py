@@ -21,14 +21,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+
+from plots import FORMULAS, draw
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FORMULAS = {
-    "f1": "a**2 + b**2 + 2*a*b",
-    "f2": "2*a + 3*b",
-    "f3": "a + 1",
-    "f4": "2*a + b**10",
-}
 
 
 def run_json(cmd, env=None):
@@ -103,7 +100,7 @@ def machine_info(bench_info, peer_info):
 # ---- the measurement plan ---------------------------------------------------
 
 def plan(args):
-    sizes = [1000, 1000000, 10000000] if args.quick else \
+    sizes = [1000, 1000000] if args.quick else \
         [1000, 10000, 100000, 1000000, 10000000]
     items = []
     for w in ("f1", "f2", "f3", "f4"):
@@ -126,7 +123,7 @@ TRAINING = {
 
 def training_plan(args):
     if args.quick:
-        items = [("train_lr", 1), ("train_lr", 60), ("train_mlp", 60)]
+        items = [("train_lr", 60), ("train_mlp", 60), ("train_mlp32", 60)]
     else:
         items = [("train_lr", n) for n in (1, 60, 400, 4000)] + \
             [("train_mlp", 1), ("train_mlp", 60), ("train_mlp32", 60)]
@@ -135,7 +132,16 @@ def training_plan(args):
     return items
 
 
-def evaluate_training(w, n, rounds):
+def step_flops(w, n):
+    """Floating-point operations of one step: its products (2 per multiply-
+    add); the element-wise work is a few per example and left out."""
+    if w == "train_lr":  # X w, then X^T d
+        return 2 * 2 * n * 784
+    # forward X W1 and H W2; backward dW2 = H^T dZ, dH = dZ W2^T, dW1 = X^T dA
+    return 2 * n * (784 * 500 + 500 * 10) + 2 * n * (500 * 10 * 2 + 784 * 500)
+
+
+def evaluate_training(w, n, rounds, limits):
     t = {k: median([rd["times"].get(k) for rd in rounds])
          for k in rounds[0]["times"]}
     row = {"workload": w, "size": n, "times": t, "checks": {
@@ -147,6 +153,12 @@ def evaluate_training(w, n, rounds):
     for peer in ("thjit_fused", "hand", "numpy", "torch"):
         row["vs_" + peer] = vs(peer)
     row["examples_per_s"] = n / t["thjit"]
+    row["gflops"] = step_flops(w, n) / t["thjit"] / 1e9
+    peak = limits.get("sgemm_gflops" if w.endswith("32") else "dgemm_gflops")
+    row["pct_gemm_peak"] = 100 * row["gflops"] / peak if peak else None
+    if w == "train_lr":  # reads X twice: bound by memory, not arithmetic
+        gbs = 2 * 8 * n * 784 / t["thjit"] / 1e9
+        row["pct_triad"] = 100 * gbs / limits["triad_gbs"] if limits.get("triad_gbs") else None
     targets = [("as fast as fused by hand (>= 0.9)", row["vs_thjit_fused"],
                 row["vs_thjit_fused"] >= 0.9)]
     if w.startswith("train_mlp") and n == 60:
@@ -177,6 +189,59 @@ def measure_item(args, env, w, n):
                     extra[k] = v
         rounds.append({"times": merged, "extra": extra})
     return rounds
+
+
+def measure_cpp(args, env, w, n):
+    """Rounds of the C++ program alone (workloads without Python peers)."""
+    rounds = []
+    for r in range(args.rounds):
+        res = run_json([args.bench, "--workload", w, "--size", str(n), "--reps",
+                        str(args.reps), "--min-ms", str(args.min_ms)], env)
+        rounds.append({"times": res["times"], "extra": {
+            k: v for k, v in res.items()
+            if k not in ("times", "iters", "workload", "size", "threads")}})
+    return rounds
+
+
+def evaluate_limits(n, rounds):
+    """The machine, measured in this run: what the other rows are held against."""
+    row = {"workload": "limits", "size": n, "targets": [], "times": {
+        k: median([rd["times"][k] for rd in rounds]) for k in rounds[0]["times"]}}
+    for k in ("triad_gbs", "triad_1t_gbs", "dgemm_gflops", "sgemm_gflops", "gemm_order"):
+        row[k] = median([rd["extra"].get(k) for rd in rounds])
+    return row
+
+
+def evaluate_call(n, rounds):
+    t = {k: median([rd["times"][k] for rd in rounds]) for k in rounds[0]["times"]}
+    row = {"workload": "call", "size": n, "times": t, "checks": {
+        "max_rel_diff": rounds[0]["extra"].get("max_rel_diff")}}
+    row["targets"] = [("call overhead < 1 us", t["thjit"], t["thjit"] < 1e-6)]
+    return row
+
+
+def measure_first_result(args, env):
+    """Per round, in a fresh compile cache: the seconds from starting `thjit
+    first_result.th` (the logistic regression built, compiled and called
+    once) to its exit, once with the cache empty and once with it filled."""
+    thjit = os.path.join(os.path.dirname(args.bench), "thjit")
+    script = os.path.join(HERE, "first_result.th")
+    rounds = []
+    for r in range(args.compile_rounds):
+        d = tempfile.mkdtemp(prefix="thjit-bench-cache-")
+        times = {}
+        for name in ("cold", "warm"):
+            t0 = time.perf_counter()
+            p = subprocess.run([thjit, script], capture_output=True, text=True,
+                               env=dict(env, THJIT_CACHE_DIR=d))
+            times[name] = time.perf_counter() - t0
+            if p.returncode != 0 or "first cost" not in p.stdout:
+                sys.stderr.write(p.stdout + p.stderr)
+                raise SystemExit("failed: %s %s" % (thjit, script))
+        shutil.rmtree(d, ignore_errors=True)
+        rounds.append(times)
+    return {"workload": "first_result", "size": 400, "targets": [], "times": {
+        k: median([r[k] for r in rounds]) for k in ("cold", "warm")}}
 
 
 def measure_compile(args, env, length):
@@ -414,18 +479,21 @@ def markdown(rows, info):
     L.append("")
     L.append("| step | examples | thjit | thjit fused | hand C++ (OpenBLAS) | "
              "NumPy | PyTorch | vs fused | vs hand | vs NumPy | vs PyTorch | "
-             "examples/s | targets |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+             "examples/s | GFLOP/s (% of GEMM peak) | targets |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if r["workload"] not in TRAINING:
             continue
         t = r["times"]
-        L.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.3g | %s |" % (
+        flops = "%.1f (%s)" % (r["gflops"], fmt_pct(r["pct_gemm_peak"]))
+        if r.get("pct_triad") is not None:
+            flops += "; %s of triad bandwidth" % fmt_pct(r["pct_triad"])
+        L.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.3g | %s | %s |" % (
             TRAINING[r["workload"]], r["size"], fmt_time(t.get("thjit")),
             fmt_time(t.get("thjit_fused")), fmt_time(t.get("hand")),
             fmt_time(t.get("numpy")), fmt_time(t.get("torch")),
             fmt_x(r["vs_thjit_fused"]), fmt_x(r["vs_hand"]), fmt_x(r["vs_numpy"]),
-            fmt_x(r["vs_torch"]), r["examples_per_s"], verdicts(r)))
+            fmt_x(r["vs_torch"]), r["examples_per_s"], flops, verdicts(r)))
     L.append("")
     L.append("thjit: the step as a user writes it (`grad` of the cost, SGD "
              "updates); thjit fused: the same step with the gradient derived and "
@@ -435,7 +503,12 @@ def markdown(rows, info):
              "MLP); NumPy: the step with its gradient derived by hand; PyTorch: "
              "eager on the CPU, the cost as written (`cross_entropy` for the MLP) "
              "and autograd, one intra-op thread (its products run on OpenBLAS's "
-             "threads). The MLP slices its minibatch by index from shared data.")
+             "threads). The MLP slices its minibatch by index from shared data. "
+             "GFLOP/s counts the products' FLOPs (2 per multiply-add) over thjit's "
+             "time, held against this run's dgemm (float64) or sgemm (float32) "
+             "peak; the logistic regression's two matrix-vector products read X "
+             "twice and are bound by memory: its bandwidth is held against the "
+             "triad's.")
     L.append("")
     L.append("Other workloads:")
     L.append("")
@@ -458,6 +531,24 @@ def markdown(rows, info):
             ratio = "%s of triad BW (%.1f GB/s), %s vs NumPy" % (
                 fmt_pct(r["bw_pct_triad"]), r["gbs"], fmt_x(r["vs_numpy"]))
             name = "sum float64"
+        elif w == "limits":
+            L.append("| machine limits | triad 1e%d, GEMM order %d | - | triad %.1f GB/s "
+                     "(%d threads), %.1f GB/s (1 thread); OpenBLAS dgemm %.1f GFLOP/s, "
+                     "sgemm %.1f GFLOP/s | - | |" % (
+                         len(str(r["size"])) - 1, r["gemm_order"], r["triad_gbs"],
+                         info["thjit_threads"], r["triad_1t_gbs"], r["dgemm_gflops"],
+                         r["sgemm_gflops"]))
+            continue
+        elif w == "call":
+            base = "C++ function through a pointer %s" % fmt_time(t.get("c_call"))
+            ratio = "%s per call" % fmt_time(t.get("thjit"))
+            name = "call overhead: f(x, y) = x + y on 0-d float64, calls in a row"
+        elif w == "first_result":
+            L.append("| process start to first result: `thjit benchmarks/first_result.th` "
+                     "(logistic regression, 400 x 784, built, compiled, called once) | "
+                     "%d examples | %s | compile cache empty | %s with the cache filled | |" % (
+                         r["size"], fmt_time(t["cold"]), fmt_time(t["warm"])))
+            continue
         elif w == "dot":
             base = "cblas_dgemm %s, NumPy %s" % (fmt_time(t.get("cblas")),
                                                   fmt_time(t.get("numpy")))
@@ -526,22 +617,22 @@ def main():
     p.add_argument("--bench", required=True, help="path of cpu_jit_bench")
     p.add_argument("--out", required=True, help="folder for results.{csv,json,md}")
     p.add_argument("--quick", action="store_true",
-                   help="fewer sizes, 2 rounds, shorter timings (~1 minute)")
+                   help="a smoke run: every workload once, briefly (CI runs it)")
     p.add_argument("--rounds", type=int)
     p.add_argument("--reps", type=int)
     p.add_argument("--min-ms", type=float)
     p.add_argument("--only", nargs="*",
-                   help="workloads to run (f1 ... dot train_lr train_mlp "
-                        "train_mlp32 compile compile_scaling)")
+                   help="workloads to run (limits f1 ... dot train_lr train_mlp "
+                        "train_mlp32 call first_result compile compile_scaling)")
     p.add_argument("--update-docs", action="store_true",
                    help="also put the table into docs/performance.md")
     args = p.parse_args()
     if args.rounds is None:
-        args.rounds = 2 if args.quick else 3
+        args.rounds = 1 if args.quick else 3
     if args.reps is None:
-        args.reps = 3 if args.quick else 5
+        args.reps = 1 if args.quick else 5
     if args.min_ms is None:
-        args.min_ms = 10 if args.quick else 20
+        args.min_ms = 2 if args.quick else 20
     # An unfused 1000-op chain takes many seconds to compile: fewer rounds.
     args.compile_rounds = 1 if args.quick else min(args.rounds, 2)
     os.makedirs(args.out, exist_ok=True)
@@ -564,6 +655,13 @@ def main():
               "targets are judged on the unfused graphs", file=sys.stderr)
 
     rows, raw = [], []
+    limits = {}
+    if not args.only or "limits" in args.only:
+        print("... limits", file=sys.stderr, flush=True)
+        rounds = measure_cpp(args, env, "limits", 10000000)
+        raw.append({"workload": "limits", "size": 10000000, "rounds": rounds})
+        rows.append(evaluate_limits(10000000, rounds))
+        limits = rows[-1]
     for w, n in plan(args):
         print("... %s n=%s" % (w, n), file=sys.stderr, flush=True)
         rounds = measure_item(args, env, w, n)
@@ -573,7 +671,16 @@ def main():
         print("... %s n=%s" % (w, n), file=sys.stderr, flush=True)
         rounds = measure_item(args, env, w, n)
         raw.append({"workload": w, "size": n, "rounds": rounds})
-        rows.append(evaluate_training(w, n, rounds))
+        rows.append(evaluate_training(w, n, rounds, limits))
+    if not args.only or "call" in args.only:
+        print("... call n=1000000", file=sys.stderr, flush=True)
+        calls = 100000 if args.quick else 1000000
+        rounds = measure_cpp(args, env, "call", calls)
+        raw.append({"workload": "call", "size": calls, "rounds": rounds})
+        rows.append(evaluate_call(calls, rounds))
+    if not args.only or "first_result" in args.only:
+        print("... first_result", file=sys.stderr, flush=True)
+        rows.append(measure_first_result(args, env))
     if not args.only or "compile" in args.only:
         print("... compile n=1000", file=sys.stderr, flush=True)
         rounds = measure_compile(args, env, 1000)
@@ -603,10 +710,11 @@ def main():
 
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(md)
+    results = {"machine": info, "settings": {
+        "rounds": args.rounds, "reps": args.reps, "min_ms": args.min_ms},
+        "rows": rows, "raw": raw}
     with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"machine": info, "settings": {
-            "rounds": args.rounds, "reps": args.reps, "min_ms": args.min_ms},
-            "rows": rows, "raw": raw}, f, indent=1)
+        json.dump(results, f, indent=1)
     with open(os.path.join(args.out, "results.csv"), "w", newline="") as f:
         wr = csv.writer(f)
         wr.writerow(["workload", "size", "variant", "median_s"])
@@ -617,7 +725,15 @@ def main():
                 for k, v in r.get(name, {}).items():
                     if isinstance(v, (int, float)):
                         wr.writerow([r["workload"], r["size"], name + "." + k, v])
-    print("results: %s/results.{md,csv,json}" % args.out)
+    plots = draw(results, args.out)
+    if args.update_docs and plots:
+        img = os.path.join(HERE, "..", "docs", "img")
+        os.makedirs(img, exist_ok=True)
+        for path in plots:
+            shutil.copy(path, img)
+        print("updated %s" % os.path.normpath(img))
+    print("results: %s/results.{md,csv,json}%s" % (
+        args.out, "".join(", " + os.path.basename(p) for p in plots)))
 
 
 if __name__ == "__main__":

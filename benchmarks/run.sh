@@ -3,12 +3,16 @@
 # plain C/BLAS baselines, side by side in one run (docs/performance.md).
 #
 # usage: benchmarks/run.sh [--quick] [--update-docs] [--rounds R] [--reps R]
-#                          [--min-ms M] [--only f1 f2 f3 f4 exp tanh sum dot
-#                          train_lr train_mlp train_mlp32 compile compile_scaling]
+#                          [--min-ms M] [--only limits f1 f2 f3 f4 exp tanh sum
+#                          dot train_lr train_mlp train_mlp32 call first_result
+#                          compile compile_scaling]
 #
-#   --quick        sizes 1e3, 1e6, 1e7 only, 2 rounds, shorter timings (about
-#                  1 minute); the default run takes about 3 minutes.
-#   --update-docs  also write the table into docs/performance.md.
+#   --quick        a smoke run: every workload once, briefly (about 20 s;
+#                  the lit test test/Benchmarks/quick.test runs it, so CI
+#                  checks that every row prints). The default run takes
+#                  about 6 minutes.
+#   --update-docs  also write the table into docs/performance.md and the
+#                  plots into docs/img/.
 #   --rounds, --reps, --min-ms   rounds per workload (3), repetitions per
 #                  process (5), minimum time of one timed batch (20 ms).
 #   --only         some workloads (compile: the 1000-op chain).
@@ -25,8 +29,11 @@
 # (thjit + C baselines, build/bin/cpu_jit_bench) and the Python peers
 # (benchmarks/peers.py under /usr/bin/python3) one after the other, so
 # machine drift cancels in the ratios. Every process warms up and times many
-# calls itself; start-up is never timed. The table goes to stdout and to
-# $THJIT_BUILD_DIR/benchmarks/results.{md,csv,json}.
+# calls itself; start-up is never timed (except in first_result, which times
+# a whole `thjit` process). The machine's limits (triad bandwidth, dgemm and
+# sgemm peaks) are measured first, in the same run. The table goes to stdout
+# and to $THJIT_BUILD_DIR/benchmarks/results.{md,csv,json}, the plots
+# (benchmarks/plots.py) to elementwise.png, training.png and compile.png.
 #
 # numexpr, PyTorch and matplotlib come from Debian's python3-numexpr,
 # python3-torch and python3-matplotlib: when one is missing, this script

@@ -21,3 +21,6 @@ config.environment["THJIT_CACHE_DIR"] = os.path.join(config.thjit_obj_root,
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%examples",
                              os.path.join(config.thjit_src_root, "examples")))
+config.substitutions.append(("%benchmarks",
+                             os.path.join(config.thjit_src_root, "benchmarks")))
+config.substitutions.append(("%bindir", config.thjit_tools_dir))

@@ -5,8 +5,9 @@
 set -euo pipefail
 
 THJIT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-THJIT_PACKAGES=(cmake g++ make python3 catch2 llvm-19-dev llvm-19-tools
-                libopenblas-dev libzstd-dev)
+# python3-numpy: the benchmarks' NumPy peer (their smoke run is a test).
+THJIT_PACKAGES=(cmake g++ make python3 python3-numpy catch2 llvm-19-dev
+                llvm-19-tools libopenblas-dev libzstd-dev)
 
 thjit_install_packages() {
   local missing=()

@@ -1165,6 +1165,9 @@ static const char *operatorFunction(BinaryOp op) {
 }
 
 Value Library::binary(BinaryOp op, const Value &a, const Value &b) {
+  // "%.3f" % x formats x, whatever x is (Python's str.__mod__ comes first).
+  if (op == BinaryOp::Mod && a.is(ValueKind::Str))
+    return Value(percentFormat(a.as<std::string>(), b));
   if (isArrayLike(a) || isArrayLike(b)) {
     const char *name = operatorFunction(op);
     if (!name)
@@ -1209,8 +1212,6 @@ Value Library::binary(BinaryOp op, const Value &a, const Value &b) {
       return seq.is(ValueKind::List) ? Value::list(out) : Value::tuple(out);
     }
   }
-  if (op == BinaryOp::Mod && a.is(ValueKind::Str))
-    return Value(percentFormat(a.as<std::string>(), b));
   throw TypeError(std::string("unsupported operand type(s) for ") +
                   binaryOpSpelling(op) + ": '" + typeName(a) + "' and '" +
                   typeName(b) + "'");
