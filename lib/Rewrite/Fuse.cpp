@@ -289,18 +289,20 @@ static void fuseLoopsWithSeveralResults(Graph &g, PassStats &stats) {
     for (int s : successors[u])
       if (--waiting[s] == 0)
         ready.push(s);
-    Node *first = nodes[u];
-    if (members[u].size() < 2 || unit[u] != u) {
-      if (first->isLeaf())
-        continue;
+    // A node on the final values of its operands.
+    auto rebuild = [&](Node *m) {
       std::vector<Var> operands;
       bool differs = false;
-      for (const Var &v : first->operands()) {
+      for (const Var &v : m->operands()) {
         operands.push_back(finalOf(v));
         differs |= operands.back() != v;
       }
       if (differs)
-        rebuilt[first] = match::rebuild(*first, std::move(operands));
+        rebuilt[m] = match::rebuild(*m, std::move(operands));
+    };
+    if (members[u].size() < 2) {
+      if (!nodes[u]->isLeaf())
+        rebuild(nodes[u]);
       continue;
     }
     std::vector<Node *> inCluster;
@@ -317,8 +319,11 @@ static void fuseLoopsWithSeveralResults(Graph &g, PassStats &stats) {
     std::vector<Var> results = composeElementwise(
         roots, [&](const Node &m) { return unit[position.at((Node *)&m)] == u; },
         finalOf);
-    if (results.empty())
-      continue; // nothing to merge after all: the nodes stay as they are
+    if (results.empty()) { // nothing to merge after all: each stays itself
+      for (int m : members[u])
+        rebuild(nodes[m]);
+      continue;
+    }
     ++stats.rewrites;
     Node *c = results[0].node();
     if (!c->unfused())
