@@ -126,7 +126,7 @@ def training_plan(args):
         items = [("train_lr", 60), ("train_mlp", 60), ("train_mlp32", 60)]
     else:
         items = [("train_lr", n) for n in (1, 60, 400, 4000)] + \
-            [("train_mlp", 1), ("train_mlp", 60), ("train_mlp32", 60)]
+            [("train_mlp", 1), ("train_mlp", 60), ("train_mlp32", 1), ("train_mlp32", 60)]
     if args.only:
         items = [it for it in items if it[0] in args.only]
     return items
@@ -298,7 +298,7 @@ def per_round(rounds, fn):
     return median(vals)
 
 
-def evaluate(w, n, rounds, have_numexpr):
+def evaluate(w, n, rounds, have_numexpr, limits):
     """One table row: medians, ratios and the verdict of the targets."""
     t = {k: median([rd["times"].get(k) for rd in rounds])
          for k in rounds[0]["times"]}
@@ -359,6 +359,8 @@ def evaluate(w, n, rounds, have_numexpr):
         row["thjit_over_cblas"] = per_round(rounds, lambda T, E: T["thjit"] / T["cblas"])
         row["vs_numpy"] = per_round(rounds, lambda T, E: T["numpy"] / T["thjit"])
         row["gflops"] = 2.0 * n**3 / t["thjit"] / 1e9
+        peak = limits.get("dgemm_gflops")
+        row["pct_gemm_peak"] = 100 * row["gflops"] / peak if peak else None
         targets.append(("within 5% of cblas", row["thjit_over_cblas"],
                         row["thjit_over_cblas"] <= 1.05))
     row["targets"] = targets
@@ -552,8 +554,8 @@ def markdown(rows, info):
         elif w == "dot":
             base = "cblas_dgemm %s, NumPy %s" % (fmt_time(t.get("cblas")),
                                                   fmt_time(t.get("numpy")))
-            ratio = "thjit/cblas %.3f (%.1f GFLOP/s)" % (r["thjit_over_cblas"],
-                                                        r["gflops"])
+            ratio = "thjit/cblas %.3f (%.1f GFLOP/s, %s of the dgemm peak)" % (
+                r["thjit_over_cblas"], r["gflops"], fmt_pct(r["pct_gemm_peak"]))
             name = "dot float64 n x n"
         elif w == "compile":
             for name, label in (("compile_fused", "fused by hand"),
@@ -666,7 +668,7 @@ def main():
         print("... %s n=%s" % (w, n), file=sys.stderr, flush=True)
         rounds = measure_item(args, env, w, n)
         raw.append({"workload": w, "size": n, "rounds": rounds})
-        rows.append(evaluate(w, n, rounds, have_numexpr))
+        rows.append(evaluate(w, n, rounds, have_numexpr, limits))
     for w, n in training_plan(args):
         print("... %s n=%s" % (w, n), file=sys.stderr, flush=True)
         rounds = measure_item(args, env, w, n)
