@@ -148,6 +148,9 @@ userComputation(const std::vector<Node *> &members, const std::vector<Var> &root
   return std::make_shared<Graph>(inputs, outs);
 }
 
+/// Most earlier readers of a shared value a node may merge with.
+constexpr long kMaxSiblings = 8;
+
 /// Most nodes the convexity check looks at for one merge; past it the
 /// merge is not made (keeps the pass linear in the graph's size).
 constexpr int kMaxConvexityVisits = 512;
@@ -233,9 +236,16 @@ static void fuseLoopsWithSeveralResults(Graph &g, PassStats &stats) {
       int j = position.at(o.node());
       if (o.isConstant() || !sameShape(o.type(), shape))
         continue;
-      for (Node *r : readers[j]) {
+      // Readers are in graph order: the nearest few before this one (a
+      // value read by thousands of nodes must not make the pass quadratic).
+      const std::vector<Node *> &rs = readers[j];
+      auto here = std::lower_bound(rs.begin(), rs.end(), i, [&](Node *r, int p) {
+        return position.at(r) < p;
+      });
+      for (auto it = here; it != rs.begin() && here - it < kMaxSiblings;) {
+        Node *r = *--it;
         int k = position.at(r);
-        if (k < i && candidate[k] && sameShape(r->resultTypes()[0], shape))
+        if (candidate[k] && sameShape(r->resultTypes()[0], shape))
           partners.push_back(k);
       }
     }
