@@ -211,6 +211,19 @@ std::string Node::whereCreated() const {
   return "";
 }
 
+const std::string &Node::resultName(unsigned i) const {
+  static const std::string none;
+  return i == 0 ? label : i - 1 < laterLabels.size() ? laterLabels[i - 1] : none;
+}
+
+void Node::setResultName(unsigned i, const std::string &n) {
+  laterLabels.resize(std::max<size_t>(types.size(), 1) - 1);
+  if (i == 0)
+    label = n;
+  else
+    laterLabels.at(i - 1) = n;
+}
+
 Node *Node::allocate(OpKind kind) {
   Node *n = new Node();
   liveNodes.fetch_add(1);
@@ -337,19 +350,6 @@ void SharedStorage::endWrite() {
 // ---- Var --------------------------------------------------------------------
 
 const TensorType *Var::type() const { return ref->resultTypes()[idx]; }
-const std::string &Node::resultName(unsigned i) const {
-  static const std::string none;
-  return i == 0 ? label : i - 1 < laterLabels.size() ? laterLabels[i - 1] : none;
-}
-
-void Node::setResultName(unsigned i, const std::string &n) {
-  laterLabels.resize(std::max<size_t>(types.size(), 1) - 1);
-  if (i == 0)
-    label = n;
-  else
-    laterLabels.at(i - 1) = n;
-}
-
 const std::string &Var::name() const {
   // A node whose results are not named apart has one name for all.
   return ref->namedApart() ? ref->resultName(idx) : ref->userName();

@@ -322,21 +322,33 @@ Var power(const Var &v, int k) {
   return r;
 }
 
-/// The value of a stable product, in dtype t.
-Var valueOf(const SigmoidProduct &sp, DType t) {
-  Var num, den;
-  auto times = [](Var &acc, const Var &v) { acc = acc ? mul(acc, v) : v; };
-  for (const auto &[v, k] : sp.others)
-    times(k > 0 ? num : den, power(v, std::abs(k)));
-  for (const SigmoidProduct::Base &b : sp.bases) {
-    if (b.e > 0)
-      times(num, power(sigmoid(b.u), b.e));
-    if (-b.p - b.e > 0)
-      times(num, power(sigmoid(negate(b.u)), -b.p - b.e));
+/// `start` (1 when undefined) times the factors with positive powers,
+/// divided by those with negative ones, in dtype t; factors equal to 1
+/// are left out.
+Var productOf(const std::vector<std::pair<Var, int>> &items, DType t,
+              Var start = Var()) {
+  Var num = start, den;
+  for (const auto &[v, k] : items) {
+    if (k == 0 || isConstant(v, 1))
+      continue;
+    Var &acc = k > 0 ? num : den;
+    Var p = power(v, std::abs(k));
+    acc = acc ? mul(acc, p) : p;
   }
   Var r = num ? num : scalarConstant(1, t);
-  if (den)
-    r = trueDiv(r, den);
+  return den ? trueDiv(r, den) : r;
+}
+
+/// The value of a stable product, in dtype t.
+Var valueOf(const SigmoidProduct &sp, DType t) {
+  std::vector<std::pair<Var, int>> items = sp.others;
+  for (const SigmoidProduct::Base &b : sp.bases) {
+    if (b.e > 0)
+      items.push_back({sigmoid(b.u), b.e});
+    if (-b.p - b.e > 0)
+      items.push_back({sigmoid(negate(b.u)), -b.p - b.e});
+  }
+  Var r = productOf(items, t);
   return sp.negative ? neg(r) : r;
 }
 
@@ -451,20 +463,6 @@ void signsOut(Factors &f) {
 /// Most terms a sum is multiplied out into.
 constexpr size_t kMaxExpandedTerms = 16;
 
-/// The product of factors (1 when none), in dtype t.
-Var productOf(const std::vector<std::pair<Var, int>> &items, DType t) {
-  Var num, den;
-  for (const auto &[v, k] : items) {
-    if (isConstant(v, 1))
-      continue;
-    Var &acc = k > 0 ? num : den;
-    Var p = power(v, std::abs(k));
-    acc = acc ? mul(acc, p) : p;
-  }
-  Var r = num ? num : scalarConstant(1, t);
-  return den ? trueDiv(r, den) : r;
-}
-
 std::vector<Var> sigmoidComplements(const Node &n, const RewriteContext &ctx) {
   if (!realFloat(n))
     return {};
@@ -551,13 +549,7 @@ std::vector<Var> sigmoidComplements(const Node &n, const RewriteContext &ctx) {
     else
       sum = f.negative ? sub(sum, v) : add(sum, v);
   }
-  if (!common.empty()) {
-    Var c = productOf(common, t);
-    sum = isConstant(c, 1) ? sum : def(c, OpKind::TrueDiv) && isConstant(c.node()->operand(0), 1)
-                                      ? trueDiv(sum, c.node()->operand(1))
-                                      : mul(sum, c);
-  }
-  return replaceWith(sum, n);
+  return replaceWith(productOf(common, t, sum), n);
 }
 
 // ---- softmax, log-sum-exp ---------------------------------------------------
