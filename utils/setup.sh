@@ -5,9 +5,12 @@
 set -euo pipefail
 
 THJIT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# python3-numpy: the benchmarks' NumPy peer (their smoke run is a test).
+# python3-numpy: the benchmarks' NumPy peer (their smoke run is a test);
+# libedit-dev: the REPL's line editing (LLVM's LineEditor); tmux: the REPL's
+# tests drive it through a terminal; graphviz: --emit=dot's pictures.
 THJIT_PACKAGES=(cmake g++ make python3 python3-numpy catch2 llvm-19-dev
-                llvm-19-tools libopenblas-dev libzstd-dev)
+                llvm-19-tools libopenblas-dev libzstd-dev libedit-dev tmux
+                graphviz)
 
 thjit_install_packages() {
   local missing=()

@@ -12,6 +12,7 @@
 #include "thjit/Array/DType.h"
 #include "thjit/Frontend/Interpreter.h"
 #include "thjit/Frontend/Parser.h"
+#include "thjit/Ops/OpDef.h"
 #include "thjit/Rewrite/Rewrite.h"
 
 #include <cstring>
@@ -43,6 +44,8 @@ const Option kOptions[] = {
                              "(to standard error)"},
     {"--print-after-all", "print each function's graph after every pass"},
     {"--list-passes", "list the rewrite passes and their rewrites"},
+    {"--list-ops[=markdown]", "list every op with its description (as the "
+                              "Markdown of docs/ops.md)"},
     {"--cache=stats|clear", "show or empty the compile cache, then exit"},
     {"--floatX=float32|float64", "the default float type (default float64)"},
     {"--mode=MODE", "the default mode of function(): FAST_RUN, FAST_COMPILE, "
@@ -148,6 +151,9 @@ int main(int argc, char **argv) {
       }
     } else if (a == "--list-passes") {
       std::cout << describePasses();
+      return 0;
+    } else if (a == "--list-ops" || a == "--list-ops=markdown") {
+      std::cout << describeOps(a != "--list-ops");
       return 0;
     } else if (auto v = value("--passes=")) {
       if (!setPasses(pipelineOverrides().passes, *v, "--passes"))

@@ -66,6 +66,9 @@ struct OpDef {
 
 /// The definition of an op kind.
 const OpDef &opDef(OpKind kind);
+/// Every op kind with its family and description: plain text (one line
+/// each, for `thjit --list-ops`) or the Markdown of docs/ops.md.
+std::string describeOps(bool markdown);
 
 /// The families fill their entries of the table.
 void registerElemwiseOps(OpDef *table);
