@@ -7,9 +7,17 @@ if(THJIT_ENABLE_SANITIZERS)
 endif()
 
 # thjit_add_library(NAME SOURCES... DEPENDS libs...): one library per lib/X.
+# Each is installed and exported as thjit::X (NAME less its "thjit" prefix)
+# by cmake/Install.cmake, which reads the list THJIT_LIBRARIES.
 function(thjit_add_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})
-  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/include)
+  # Installed targets get include/ from install(TARGETS ... INCLUDES).
+  target_include_directories(${name} PUBLIC
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>)
   target_link_libraries(${name} PUBLIC ${ARG_DEPENDS})
+  string(REGEX REPLACE "^thjit" "" short ${name})
+  set_target_properties(${name} PROPERTIES EXPORT_NAME ${short})
+  add_library(thjit::${short} ALIAS ${name})
+  set_property(GLOBAL APPEND PROPERTY THJIT_LIBRARIES ${name})
 endfunction()

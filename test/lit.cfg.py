@@ -24,3 +24,38 @@ config.substitutions.append(("%examples",
 config.substitutions.append(("%benchmarks",
                              os.path.join(config.thjit_src_root, "benchmarks")))
 config.substitutions.append(("%bindir", config.thjit_tools_dir))
+# The documentation, and where CMake built its C++ samples (test/Docs).
+config.substitutions.append(("%docs",
+                             os.path.join(config.thjit_src_root, "docs")))
+config.substitutions.append(("%doc-samples",
+                             os.path.join(config.thjit_obj_root, "test",
+                                          "Docs")))
+# test/Install builds an out-of-tree project against an installed thjit.
+config.substitutions.append(("%cmake", config.cmake_command))
+config.substitutions.append(("%thjit_build_dir", config.thjit_obj_root))
+config.substitutions.append(("%thjit_src_dir", config.thjit_src_root))
+config.substitutions.append(("%cxx_compiler", config.cxx_compiler))
+config.substitutions.append(("%c_compiler", config.c_compiler))
+# The REPL's tests type at it through a pseudo-terminal.
+config.substitutions.append(("%pty", config.python_executable + " " +
+                             os.path.join(config.thjit_src_root, "utils",
+                                          "pty_session.py")))
+# PTX is assembled by NVIDIA's ptxas where it is installed (feature `ptxas`,
+# `%ptxas`), and kernels calling transcendentals need libdevice (feature
+# `libdevice`): both are looked for where thjit and its unit tests look.
+ptxas = os.environ.get("THJIT_PTXAS") or "/usr/local/cuda/bin/ptxas"
+if os.access(ptxas, os.X_OK):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+for var in ("THJIT_PTXAS", "THJIT_LIBDEVICE", "CUDA_HOME"):
+    if os.environ.get(var):
+        config.environment[var] = os.environ[var]
+libdevice = os.environ.get("THJIT_LIBDEVICE")
+if not libdevice and os.environ.get("CUDA_HOME"):
+    libdevice = os.path.join(os.environ["CUDA_HOME"], "nvvm", "libdevice",
+                             "libdevice.10.bc")
+    if not os.path.isfile(libdevice):
+        libdevice = None
+libdevice = libdevice or "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc"
+if os.path.isfile(libdevice):
+    config.available_features.add("libdevice")

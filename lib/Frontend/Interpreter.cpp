@@ -69,7 +69,9 @@ struct Interpreter::Impl {
   Impl(Interpreter &s, std::ostream &o, std::ostream &e,
        InterpreterOptions options)
       : self(s), realOut(o), err(e), opts(std::move(options)),
-        library(s) {}
+        library(s) {
+    library.setArguments(opts.argv);
+  }
 
   std::ostream &out() { return opts.emit.empty() ? realOut : sink; }
 
@@ -86,7 +88,14 @@ struct Interpreter::Impl {
       loc = pe->loc();
     errorLoc.reset();
     std::string what = e.what();
-    err << loc.str() << ": error: " << e.kind() << ": " << what << "\n";
+    // As clang colours them: the location bold, "error:" bold red, the
+    // caret bold green.
+    auto paint = [&](const char *code, const std::string &text) {
+      return opts.color ? std::string("\033[") + code + "m" + text + "\033[0m"
+                        : text;
+    };
+    err << paint("1", loc.str() + ":") << " " << paint("1;31", "error:") << " "
+        << e.kind() << ": " << what << "\n";
     auto it = sourceLines.find(loc.file);
     if (it != sourceLines.end() && loc.line >= 1 &&
         loc.line <= (int)it->second.size()) {
@@ -95,7 +104,7 @@ struct Interpreter::Impl {
       std::string caret;
       for (int i = 1; i < loc.col && i - 1 < (int)line.size(); ++i)
         caret += line[i - 1] == '\t' ? '\t' : ' ';
-      err << caret << "^\n";
+      err << caret << paint("1;32", "^") << "\n";
     }
     err.flush();
   }
@@ -139,6 +148,7 @@ struct Interpreter::Impl {
   Value evalUnguarded(const Expr &e, const EnvPtr &env);
   Value lookup(const std::string &name, const EnvPtr &env, const SourceLoc &loc);
   Value evalCall(const CallExpr &c, const EnvPtr &env);
+  CallArgs evalArguments(const CallExpr &c, const EnvPtr &env);
   Value evalCompare(const CompareExpr &c, const EnvPtr &env);
   Value comprehension(const std::vector<Comprehension> &gens, size_t i,
                       const EnvPtr &env,
@@ -497,10 +507,11 @@ Value UserFunction::call(Interpreter &interp, CallArgs &args) {
     } else if (!params->varArgs.empty()) {
       extra.push_back(args.positional[i]);
     } else {
-      throw TypeError(name + "() takes " + std::to_string(pos.size()) +
-                      " positional argument" + (pos.size() == 1 ? "" : "s") +
-                      " but " + std::to_string(args.positional.size()) +
-                      " were given");
+      size_t required = 0;
+      while (required < pos.size() && !pos[required].defaultValue)
+        ++required;
+      throw tooManyPositional(name, required, pos.size(),
+                              args.positional.size());
     }
   }
   auto kwargs = std::make_shared<DictObj>();
@@ -549,6 +560,13 @@ Value UserFunction::call(Interpreter &interp, CallArgs &args) {
 
 Value Interpreter::Impl::evalCall(const CallExpr &c, const EnvPtr &env) {
   Value callee = eval(*c.func, env);
+  CallArgs args = evalArguments(c, env);
+  LocationScope scope(c.loc);
+  return library.call(callee, args);
+}
+
+CallArgs Interpreter::Impl::evalArguments(const CallExpr &c,
+                                          const EnvPtr &env) {
   CallArgs args;
   for (const Argument &a : c.args) {
     switch (a.kind) {
@@ -575,8 +593,7 @@ Value Interpreter::Impl::evalCall(const CallExpr &c, const EnvPtr &env) {
     }
     }
   }
-  LocationScope scope(c.loc);
-  return library.call(callee, args);
+  return args;
 }
 
 Value Interpreter::Impl::evalCompare(const CompareExpr &c, const EnvPtr &env) {
@@ -770,6 +787,10 @@ void Interpreter::functionCompiled(const Function &f) {
     impl->realOut << "; function " << f.name() << "\n" << f.emit("llvm");
   else if (emit == "asm")
     impl->realOut << "# function " << f.name() << "\n" << f.emit("asm");
+  else if (emit == "ptx")
+    impl->realOut << "// function " << f.name() << "\n" << f.emit("ptx");
+  else if (emit == "dot")
+    impl->realOut << f.dot();
   impl->realOut << std::flush;
 }
 
@@ -811,8 +832,78 @@ int Interpreter::runFile(const std::string &path) {
   return runSource(ss.str(), path);
 }
 
+std::function<Value()>
+Interpreter::prepare(const std::string &line, size_t start,
+                     const CalleeMap &calleeMap) {
+  std::string name = "<stdin>";
+  impl->sourceLines[name] = {line};
+  // The command before the expression becomes blanks, so that columns in
+  // errors are the line's.
+  std::string source = std::string(std::min(start, line.size()), ' ') +
+                       line.substr(std::min(start, line.size()));
+  // Held as a module's statement: lambdas made by it keep their AST.
+  auto mod = std::make_shared<Module>();
+  mod->filename = name;
+  auto stmt = std::make_unique<ExprStmt>(SourceLoc{name, 1, 1});
+  stmt->value = parseExpression(source, name);
+  const Expr *e = stmt->value.get();
+  mod->body.push_back(std::move(stmt));
+  impl->modules.push_back(mod);
+  impl->current = mod;
+  const auto *call = dyn_cast<CallExpr>(e);
+  if (calleeMap && !call) {
+    impl->noteLocation(e->loc);
+    throw TypeError("expected a call, f(args)");
+  }
+  Impl *in = impl.get();
+  return [in, e, call, calleeMap]() {
+    in->errorLoc.reset();
+    if (!calleeMap)
+      return in->eval(*e, in->globals);
+    Value callee = calleeMap(in->eval(*call->func, in->globals));
+    CallArgs args = in->evalArguments(*call, in->globals);
+    try {
+      return in->library.call(callee, args);
+    } catch (const Error &) {
+      in->noteLocation(call->loc);
+      throw;
+    }
+  };
+}
+
+Value Interpreter::evaluate(const std::string &line, size_t start,
+                            const CalleeMap &calleeMap) {
+  return prepare(line, start, calleeMap)();
+}
+
+void Interpreter::report(const Error &e, const std::string &line) {
+  impl->sourceLines["<stdin>"] = {line};
+  impl->report(e, SourceLoc{"<stdin>", 1, 1});
+}
+
+std::vector<std::string> Interpreter::names() const {
+  std::set<std::string> all;
+  for (const auto &[name, value] : impl->globals->vars)
+    all.insert(name);
+  for (const std::string &name : impl->library.builtinNames())
+    all.insert(name);
+  return {all.begin(), all.end()};
+}
+
+const Value *Interpreter::lookup(const std::string &name) const {
+  auto it = impl->globals->vars.find(name);
+  if (it != impl->globals->vars.end())
+    return &it->second;
+  return impl->library.builtin(name);
+}
+
+std::vector<std::string> Interpreter::attributeNames(const Value &v) {
+  return impl->library.attributeNames(v);
+}
+
 bool Interpreter::runInteractive(const std::string &source) {
   std::string name = "<stdin>";
+  impl->errorLoc.reset();
   impl->sourceLines[name] = splitLines(source);
   try {
     auto mod = std::make_shared<Module>(parseModule(source, name));

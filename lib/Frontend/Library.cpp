@@ -3,6 +3,7 @@
 #include "thjit/Array/Npy.h"
 #include "thjit/Array/Random.h"
 #include "thjit/Frontend/Interpreter.h"
+#include "thjit/Frontend/Repl.h"
 #include "thjit/Grad/Grad.h"
 #include "thjit/Ops/OpDef.h"
 #include "thjit/Ops/Ops.h"
@@ -15,7 +16,9 @@
 #include <cmath>
 #include <iostream>
 #include <limits>
+#include <set>
 #include <sstream>
+#include <thread>
 
 namespace thjit::frontend {
 
@@ -365,6 +368,224 @@ static Value bind(const Value &self, const std::string &name, CallablePtr fn) {
   return Value(std::static_pointer_cast<Callable>(
       std::make_shared<BoundMethod>(name, self, std::move(fn))));
 }
+
+// ---- Types and classes ------------------------------------------------------------
+
+/// Theano's str() of a TensorType: "TensorType(float64, matrix)", with the
+/// broadcastable pattern named when it has a name, else "3D" or the pattern
+/// as a tuple. Static sizes other than 1 (which Theano's types cannot hold)
+/// print as a shape, "?" where unknown.
+static std::string theanoTypeStr(const TensorType *t) {
+  static const std::map<std::vector<int64_t>, const char *> named = {
+      {{}, "scalar"},
+      {{TensorType::kUnknown}, "vector"},
+      {{TensorType::kUnknown, 1}, "col"},
+      {{1, TensorType::kUnknown}, "row"},
+      {{TensorType::kUnknown, TensorType::kUnknown}, "matrix"}};
+  std::string pattern;
+  bool onlyBroadcast = true, anyBroadcast = false;
+  for (int64_t d : t->shape()) {
+    onlyBroadcast &= d == 1 || d == TensorType::kUnknown;
+    anyBroadcast |= d == 1;
+  }
+  if (auto it = named.find(t->shape()); it != named.end()) {
+    pattern = it->second;
+  } else if (onlyBroadcast && !anyBroadcast) {
+    pattern = std::to_string(t->ndim()) + "D";
+  } else {
+    std::vector<std::string> parts;
+    for (int64_t d : t->shape())
+      parts.push_back(onlyBroadcast ? (d == 1 ? "True" : "False")
+                      : d == TensorType::kUnknown ? "?"
+                                                  : std::to_string(d));
+    pattern = "(" + join(parts, ", ") + (parts.size() == 1 ? ",)" : ")");
+  }
+  return "TensorType(" + std::string(dtypeName(t->dtype())) + ", " + pattern +
+         ")";
+}
+
+/// A Theano TensorType (`T.dmatrix`, `x.type`): calling it makes a new
+/// variable of the type. One object per type, so that `x.type is T.dscalar`.
+struct TensorTypeObject : Callable {
+  const TensorType *type;
+  TensorTypeObject(std::string n, const TensorType *t)
+      : Callable(std::move(n)), type(t) {}
+  Value call(Interpreter &, CallArgs &args) override {
+    ArgBinder b(args, name, {"name"}, 0);
+    return Value(tensor(type->dtype(), type->shape(),
+                        b.has("name") ? str(b.getOr("name", Value(""))) : ""));
+  }
+  std::string repr() const override { return theanoTypeStr(type); }
+  std::string typeName() const override { return "TensorType"; }
+};
+
+/// A class: int, float, the exception kinds, ..., and what type() gives for
+/// any other value. Calling it constructs a value, where that can be done.
+struct ClassObject : Callable {
+  std::string qualified;
+  std::function<Value(Interpreter &, CallArgs &)> construct;
+  ClassObject(std::string n, std::string q,
+              std::function<Value(Interpreter &, CallArgs &)> c)
+      : Callable(std::move(n)), qualified(std::move(q)),
+        construct(std::move(c)) {}
+  Value call(Interpreter &interp, CallArgs &args) override {
+    if (!construct)
+      throw TypeError("cannot create '" + qualified + "' instances");
+    return construct(interp, args);
+  }
+  std::string repr() const override { return "<class '" + qualified + "'>"; }
+  std::string typeName() const override { return "type"; }
+};
+
+/// The module path Python shows for a type name ("TensorVariable" is
+/// theano.tensor.var.TensorVariable).
+static std::string qualifiedTypeName(const std::string &name) {
+  static const std::map<std::string, std::string> paths = {
+      {"TensorVariable", "theano.tensor.var.TensorVariable"},
+      {"SharedVariable", "theano.tensor.sharedvar.TensorSharedVariable"},
+      {"TensorType", "theano.tensor.type.TensorType"},
+      {"Function", "theano.compile.function_module.Function"},
+      {"In", "theano.compile.io.In"}};
+  auto it = paths.find(name);
+  return it == paths.end() ? name : it->second;
+}
+
+/// Theano's pp(): an expression as math, every operation in parentheses
+/// ("((x + y) * TensorConstant{2.0})"), other ops as calls, unnamed
+/// variables by type and constants as TensorConstant{value}.
+static std::string prettyPrint(const Var &v) {
+  Node *n = v.node();
+  if (n->kind() == OpKind::Constant) {
+    // Theano's TensorConstant.__str__: equal elements shown once.
+    const NDArray &a = n->constantValue();
+    std::string text = a.str();
+    std::vector<Scalar> vals = a.values();
+    if (a.ndim() > 0 && !vals.empty() &&
+        std::all_of(vals.begin(), vals.end(),
+                    [&](const Scalar &x) { return x.identical(vals[0]); })) {
+      std::vector<Value> dims;
+      for (int64_t d : a.shape())
+        dims.push_back(Value(d));
+      text = repr(Value::tuple(dims)) + " of " +
+             NDArray::scalar(vals[0].cast(a.dtype())).str();
+    }
+    if (text.size() > 20)
+      text = text.substr(0, 10) + ".." + text.substr(text.size() - 10);
+    return "TensorConstant{" + text + "}";
+  }
+  if (n->isLeaf()) {
+    static const std::set<std::string> greek = {"alpha", "beta", "gamma",
+                                                "delta", "epsilon"};
+    const std::string &name = v.name();
+    if (name.empty())
+      return "<" + theanoTypeStr(v.type()) + ">";
+    return greek.count(name) ? "\\" + name : name;
+  }
+  static const std::map<OpKind, const char *> operators = {
+      {OpKind::Add, "+"},       {OpKind::Sub, "-"},
+      {OpKind::Mul, "*"},       {OpKind::TrueDiv, "/"},
+      {OpKind::FloorDiv, "//"}, {OpKind::Mod, "%"},
+      {OpKind::Pow, "**"},      {OpKind::Neg, "-"},
+      {OpKind::BitAnd, "&"},    {OpKind::BitOr, "|"},
+      {OpKind::BitXor, "^"},    {OpKind::Invert, "~"},
+      {OpKind::Dot, "\\dot"}};
+  std::vector<std::string> args;
+  for (const Var &x : n->operands())
+    args.push_back(prettyPrint(x));
+  if (auto it = operators.find(n->kind()); it != operators.end()) {
+    std::string op = it->second;
+    return "(" +
+           (args.size() == 1 ? op + args[0] : join(args, " " + op + " ")) +
+           ")";
+  }
+  const Attrs &a = n->attrs();
+  switch (n->kind()) {
+  case OpKind::Abs:
+    return "|" + args[0] + "|";
+  case OpKind::DimShuffle: {
+    // New broadcastable axes in front do not show; a full reversal is .T.
+    std::vector<int> order = a.axes;
+    while (!order.empty() && order[0] < 0)
+      order.erase(order.begin());
+    int rank = n->operand(0).ndim();
+    bool same = (int)order.size() == rank, reversed = same;
+    for (int i = 0; i < (int)order.size(); ++i) {
+      same &= order[i] == i;
+      reversed &= order[i] == rank - 1 - i;
+    }
+    if (same)
+      return args[0];
+    if (reversed)
+      return args[0] + ".T";
+    std::vector<std::string> parts;
+    for (int d : a.axes)
+      parts.push_back(d < 0 ? "x" : std::to_string(d));
+    return "DimShuffle{" + join(parts, ",") + "}(" + args[0] + ")";
+  }
+  case OpKind::Subtensor: {
+    // x[i, a:b]: constant bounds print bare, as in Theano's index list.
+    auto bound = [&](int i) {
+      const Var &x = n->operand(i);
+      return x.isConstant() && x.ndim() == 0
+                 ? x.constantValue().item().str()
+                 : args[i];
+    };
+    std::vector<std::string> parts;
+    int next = 1;
+    for (const IndexEntry &e : a.index) {
+      if (e.kind == IndexEntry::Int) {
+        parts.push_back(bound(next++));
+      } else if (e.kind == IndexEntry::NewAxis) {
+        parts.push_back("None");
+      } else {
+        std::string p = e.hasStart ? bound(next++) : "";
+        p += ":";
+        if (e.hasStop)
+          p += bound(next++);
+        if (e.hasStep)
+          p += ":" + bound(next++);
+        parts.push_back(p);
+      }
+    }
+    return args[0] + "[" + join(parts, ", ") + "]";
+  }
+  default:
+    break;
+  }
+  // Theano's names where they differ from thjit's.
+  static const std::map<OpKind, const char *> theanoNames = {
+      {OpKind::Sign, "sgn"}};
+  auto named = theanoNames.find(n->kind());
+  std::string name = named != theanoNames.end() ? named->second : n->name();
+  std::vector<std::string> attrs;
+  if (opFamily(n->kind()) == OpFamily::Reduce) {
+    std::vector<std::string> axes;
+    for (int d : a.axes)
+      axes.push_back(std::to_string(d));
+    attrs.push_back("axis=[" + join(axes, ", ") + "]");
+  }
+  if (a.dtype)
+    attrs.push_back(dtypeName(*a.dtype));
+  if (!attrs.empty())
+    name += "{" + join(attrs, ", ") + "}";
+  return name + "(" + join(args, ", ") + ")";
+}
+
+/// theano.Mode(linker=..., optimizer=...): one of function()'s modes.
+struct ModeObject : Object {
+  std::string mode, linker, optimizer;
+  std::string typeName() const override { return "Mode"; }
+};
+
+/// theano.In(variable, name=None, value=None) (and the older Param, whose
+/// default is called `default`): an input of function() with a default
+/// value and a keyword name of its own.
+struct InObject : Object {
+  Var variable;
+  std::string name; ///< "" for the variable's own name
+  Value value;      ///< None when there is no default
+  std::string typeName() const override { return "In"; }
+};
 
 using Unary = Var (*)(const Var &);
 using Binary = Var (*)(const Operand &, const Operand &);
@@ -1011,8 +1232,35 @@ struct Library::Impl {
   std::map<std::string, Value> builtins;
   std::map<std::string, Value> modules;
   std::map<std::string, CallablePtr> methods; // Var and array methods
+  /// The TensorType objects made so far, one per type.
+  std::map<const TensorType *, CallablePtr> typeObjects;
+  /// The classes type() gave for values that have no built-in class.
+  std::map<std::string, CallablePtr> classes;
 
   Impl(Interpreter &i, Library &l) : interp(i), lib(l) {}
+
+  /// The TensorType object of `t` (`name` names a new one in messages).
+  Value typeObject(const TensorType *t, const std::string &name = "") {
+    CallablePtr &obj = typeObjects[t];
+    if (!obj)
+      obj = std::make_shared<TensorTypeObject>(
+          name.empty() ? "TensorType" : name, t);
+    return Value(obj);
+  }
+  /// Python's type(v): the built-in class of that name, or one made for it.
+  Value classOf(const Value &v) {
+    std::string n = typeName(v);
+    auto b = builtins.find(n);
+    if (b != builtins.end() && b->second.is(ValueKind::Callable) &&
+        b->second.as<CallablePtr>()->typeName() == "type")
+      return b->second;
+    CallablePtr &c = classes[n];
+    if (!c)
+      c = std::make_shared<ClassObject>(n, qualifiedTypeName(n), nullptr);
+    return Value(c);
+  }
+  Value callCopy(const FunctionPtr &cf, CallArgs &args);
+  Value eval(const Var &x, CallArgs &args);
 
   CallablePtr fn(const std::string &name, bool symbolic,
                  const std::string &shown = "") {
@@ -1038,11 +1286,60 @@ const Value *Library::builtin(const std::string &name) const {
   return it == impl->builtins.end() ? nullptr : &it->second;
 }
 
+void Library::setArguments(const std::vector<std::string> &argv) {
+  std::vector<Value> items;
+  for (const std::string &a : argv)
+    items.push_back(Value(a));
+  impl->modules.at("sys").as<NamespacePtr>()->members["argv"] =
+      Value::list(items);
+}
+
+std::vector<std::string> Library::builtinNames() const {
+  std::vector<std::string> names;
+  for (const auto &[name, value] : impl->builtins)
+    names.push_back(name);
+  return names;
+}
+
+/// The attributes getAttr knows apart from the methods table, for
+/// attributeNames (completion, dir()).
+/// (ReplTest checks that each resolves for some value.)
+static const char *const kPlainAttributes[] = {
+    "ndim", "dtype", "name", "type", "broadcastable", "shape", "T",
+    "get_value", "set_value", "size", "nbytes", "itemsize", "copy", "tolist",
+    "item", "astype", "args", "profile_report", "append", "extend", "pop",
+    "insert", "reverse", "index", "keys", "values", "items", "get", "update",
+    "eval", "make_variable", "format", "join", "lower", "upper", "strip",
+    "startswith", "endswith", "split", "splitlines", "replace"};
+
+std::vector<std::string> Library::attributeNames(const Value &obj) {
+  std::vector<std::string> names;
+  if (obj.is(ValueKind::Namespace)) {
+    for (const auto &[name, value] : obj.as<NamespacePtr>()->members)
+      names.push_back(name);
+    return names;
+  }
+  std::set<std::string> candidates(std::begin(kPlainAttributes),
+                                   std::end(kPlainAttributes));
+  for (const auto &[name, method] : impl->methods)
+    candidates.insert(name);
+  // An attribute exists when getAttr gives it; getAttr has no effects.
+  for (const std::string &name : candidates) {
+    try {
+      getAttr(obj, name);
+      names.push_back(name);
+    } catch (const Error &) {
+    }
+  }
+  return names;
+}
+
 Value Library::module(const std::string &name) const {
   auto it = impl->modules.find(name);
   if (it == impl->modules.end())
     throw ImportError("no module named '" + name +
-                      "' (thjit provides theano, theano.tensor and numpy)");
+                      "' (thjit provides theano, theano.tensor, numpy and "
+                      "time)");
   return it->second;
 }
 
@@ -1340,7 +1637,8 @@ Value Library::compare(CmpOp op, const Value &a, const Value &b) {
 
 // ---- Indexing ---------------------------------------------------------------------
 
-/// A subscript as basic index entries.
+/// A subscript as index entries: arrays of rank >= 1, lists and ranges are
+/// index arrays (advanced indexing), as in NumPy.
 static std::vector<Index> indexFrom(OpContext &ctx, const Value &index) {
   std::vector<Value> parts = index.is(ValueKind::Tuple)
                                  ? index.as<TuplePtr>()->items
@@ -1361,13 +1659,19 @@ static std::vector<Index> indexFrom(OpContext &ctx, const Value &index) {
       out.push_back(Index::slice(part(s.start), part(s.stop), part(s.step)));
     } else if (isPyInt(p) || p.is(ValueKind::Symbolic) ||
                p.is(ValueKind::Array)) {
-      if (p.is(ValueKind::Array) && p.as<NDArray>().ndim() != 0)
-        throw IndexError("indexing with an array is not supported yet (only "
-                         "integers, slices, None and ...)");
+      // Arrays of rank >= 1 (and symbolic ones) index as arrays.
       out.push_back(Index::at(ctx.operand(p)));
+    } else if (sequenceItems(p) || p.is(ValueKind::Range)) {
+      // A list is an index array; an empty one holds integers (NumPy).
+      if (sequenceItems(p) && sequenceItems(p)->empty())
+        out.push_back(Index::array(
+            ctx.operand(Value(NDArray::empty(DType::Int64, {0})))));
+      else
+        out.push_back(Index::array(ctx.operand(p)));
     } else {
-      throw IndexError("only integers, slices (':'), ellipsis ('...') and "
-                       "None are valid indices; got " +
+      throw IndexError("only integers, slices (':'), ellipsis ('...'), "
+                       "None and integer or boolean arrays are valid "
+                       "indices; got " +
                        typeName(p));
     }
   }
@@ -1460,7 +1764,17 @@ void Library::setItem(const Value &obj, const Value &index, const Value &v) {
     // The eager subtensor is a view of the array: write through it.
     OpContext ctx(false);
     Var x = ctx.var(obj);
-    Value view = ctx.finish(subtensor(x, indexFrom(ctx, index)));
+    Var selection = subtensor(x, indexFrom(ctx, index));
+    if (selection.node()->kind() == OpKind::AdvancedSubtensor) {
+      // Index arrays select a copy: the array with the selection replaced
+      // (the value cast to the array's dtype, as NumPy does), written back.
+      const NDArray &a = obj.as<NDArray>();
+      Var source = ctx.var(Value(arrayFromValue(v, a.dtype())));
+      Value r = ctx.finish(setSubtensor(selection, source));
+      const_cast<NDArray &>(a).assign(r.as<NDArray>());
+      return;
+    }
+    Value view = ctx.finish(selection);
     NDArray target = view.is(ValueKind::Array)
                          ? view.as<NDArray>()
                          : NDArray(); // a scalar element: use setAt below
@@ -1517,7 +1831,12 @@ Value Library::getAttr(const Value &obj, const std::string &name) {
     if (name == "name")
       return x.name().empty() ? Value() : Value(x.name());
     if (name == "type")
-      return Value(x.type()->str());
+      return impl->typeObject(x.type());
+    if (name == "eval")
+      return Value(
+          makeBuiltin("eval", [this, x](Interpreter &, CallArgs &args) {
+            return impl->eval(x, args);
+          }));
     if (name == "broadcastable") {
       std::vector<Value> b;
       for (bool v : x.type()->broadcastable())
@@ -1528,7 +1847,9 @@ Value Library::getAttr(const Value &obj, const std::string &name) {
       return Value(shape(x));
     if (name == "T")
       return Value(transpose(x));
-    if (name == "get_value" || name == "set_value") {
+    // Only shared variables have values (AttributeError otherwise, as in
+    // Theano).
+    if ((name == "get_value" || name == "set_value") && x.isShared()) {
       bool get = name == "get_value";
       return Value(makeBuiltin(name, [x, get](Interpreter &, CallArgs &args) {
         ArgBinder b(args, get ? "get_value" : "set_value",
@@ -1618,10 +1939,32 @@ Value Library::getAttr(const Value &obj, const std::string &name) {
       return Value::tuple(
           {Value(obj.as<std::shared_ptr<ExceptionObj>>()->message)});
     break;
+  case ValueKind::Callable:
+    if (auto *t = dynamic_cast<TensorTypeObject *>(
+            obj.as<CallablePtr>().get())) {
+      if (name == "dtype")
+        return Value(std::string(dtypeName(t->type->dtype())));
+      if (name == "ndim")
+        return Value((int64_t)t->type->ndim());
+      if (name == "broadcastable") {
+        std::vector<Value> b;
+        for (bool v : t->type->broadcastable())
+          b.push_back(Value(v));
+        return Value::tuple(b);
+      }
+      if (name == "make_variable")
+        return obj;
+    }
+    break;
   case ValueKind::Function: {
     const auto &cf = obj.as<FunctionPtr>();
     if (name == "name")
       return Value(cf->fn.name());
+    if (name == "copy")
+      return Value(
+          makeBuiltin("copy", [this, cf](Interpreter &, CallArgs &args) {
+            return impl->callCopy(cf, args);
+          }));
     if (name == "profile_report") // PROFILE's report so far, as a string
       return Value(makeBuiltin("profile_report", [cf](Interpreter &, CallArgs &args) {
         ArgBinder b(args, "profile_report", {}, 0);
@@ -1754,6 +2097,51 @@ Value Library::getAttr(const Value &obj, const std::string &name) {
                                           : s.compare(s.size() - p.size(),
                                                       p.size(), p) == 0);
       }));
+    if (name == "split" || name == "splitlines")
+      return Value(makeBuiltin(name, [s, name](Interpreter &, CallArgs &args) {
+        // Python's: no separator splits at runs of whitespace; splitlines
+        // at line ends.
+        ArgBinder b(args, name, name == "split" ? std::vector<std::string>{"sep"}
+                                                : std::vector<std::string>{},
+                    0);
+        std::vector<Value> parts;
+        Value sepValue = b.getOr("sep", Value());
+        if (name == "split" && !sepValue.isNone()) {
+          std::string sep = str(sepValue);
+          if (sep.empty())
+            throw ValueError("empty separator");
+          size_t from = 0, at;
+          while ((at = s.find(sep, from)) != std::string::npos) {
+            parts.push_back(Value(s.substr(from, at - from)));
+            from = at + sep.size();
+          }
+          parts.push_back(Value(s.substr(from)));
+        } else if (name == "splitlines") {
+          std::istringstream in(s);
+          std::string line;
+          while (std::getline(in, line))
+            parts.push_back(Value(line));
+        } else {
+          std::istringstream in(s);
+          std::string word;
+          while (in >> word)
+            parts.push_back(Value(word));
+        }
+        return Value::list(parts);
+      }));
+    if (name == "replace")
+      return Value(makeBuiltin(name, [s](Interpreter &, CallArgs &args) {
+        ArgBinder b(args, "replace", {"old", "new"}, 2);
+        std::string old = str(*b.get("old")), repl = str(*b.get("new")), r;
+        if (old.empty())
+          return Value(s);
+        size_t from = 0, at;
+        while ((at = s.find(old, from)) != std::string::npos) {
+          r += s.substr(from, at - from) + repl;
+          from = at + old.size();
+        }
+        return Value(r + s.substr(from));
+      }));
     break;
   }
   default:
@@ -1828,7 +2216,7 @@ Value Library::Impl::callCompiled(CompiledFunction &cf, CallArgs &args) {
     given[i] = &args.positional[i];
   for (const auto &[key, v] : args.keywords) {
     size_t i = 0;
-    while (i < n && f.inputs()[i].name() != key)
+    while (i < n && cf.inputNames[i] != key)
       ++i;
     if (i == n)
       throw TypeError(f.name() + "() got an unexpected keyword argument '" +
@@ -1846,9 +2234,9 @@ Value Library::Impl::callCompiled(CompiledFunction &cf, CallArgs &args) {
       arrays.push_back(cf.defaults[i]);
     } else {
       throw TypeError(f.name() + "() missing argument for input " +
-                      (f.inputs()[i].name().empty()
+                      (cf.inputNames[i].empty()
                            ? "#" + std::to_string(i + 1)
-                           : "'" + f.inputs()[i].name() + "'"));
+                           : "'" + cf.inputNames[i] + "'"));
     }
   }
   std::vector<NDArray> results = f(arrays);
@@ -1907,25 +2295,30 @@ Value Library::Impl::compile(CallArgs &args) {
               1);
   std::vector<Var> inputs;
   std::vector<NDArray> defaults;
+  std::vector<std::string> inputNames;
   for (const Value &v : lib.toList(*b.get("inputs"))) {
     if (v.is(ValueKind::Symbolic)) {
       inputs.push_back(v.as<Var>());
       defaults.push_back(NDArray());
+      inputNames.push_back(v.as<Var>().name());
       continue;
     }
-    // In(x, value=...): an input with a default.
-    if (v.is(ValueKind::Tuple) && v.as<TuplePtr>()->items.size() == 3 &&
-        v.as<TuplePtr>()->items[0].is(ValueKind::Str) &&
-        v.as<TuplePtr>()->items[0].as<std::string>() == "In") {
-      const auto &items = v.as<TuplePtr>()->items;
-      const Var &x = items[1].as<Var>();
+    // In(x, value=..., name=...): an input with a default, or a name.
+    auto *in = v.is(ValueKind::Object)
+                   ? dynamic_cast<InObject *>(
+                         v.as<std::shared_ptr<Object>>().get())
+                   : nullptr;
+    if (in) {
+      const Var &x = in->variable;
       inputs.push_back(x);
-      defaults.push_back(items[2].isNone()
+      defaults.push_back(in->value.isNone()
                              ? NDArray()
-                             : arrayFromValue(items[2]).astype(x.dtype()));
+                             : arrayFromValue(in->value).astype(x.dtype()));
+      inputNames.push_back(in->name.empty() ? x.name() : in->name);
       continue;
     }
-    throw TypeError("function: inputs must be symbolic variables; got " +
+    throw TypeError("function: inputs must be symbolic variables or In(...); "
+                    "got " +
                     typeName(v));
   }
   auto cf = std::make_shared<CompiledFunction>();
@@ -1945,9 +2338,16 @@ Value Library::Impl::compile(CallArgs &args) {
     opts.updates = pairsFrom(lib, *u, "updates");
   if (const Value *g = b.get("givens"); g && !g->isNone())
     opts.givens = pairsFrom(lib, *g, "givens");
-  opts.mode = b.getOr("mode", Value(interp.options().defaultMode)).is(ValueKind::Str)
-                  ? str(b.getOr("mode", Value(interp.options().defaultMode)))
-                  : "";
+  Value mode = b.getOr("mode", Value(interp.options().defaultMode));
+  if (mode.is(ValueKind::Object))
+    if (auto *m = dynamic_cast<ModeObject *>(
+            mode.as<std::shared_ptr<Object>>().get()))
+      mode = Value(m->mode);
+  if (!mode.is(ValueKind::Str))
+    throw TypeError("function: mode must be a mode's name or theano.Mode(...), "
+                    "not " +
+                    typeName(mode));
+  opts.mode = str(mode);
   // Theano's profile=True: the PROFILE mode, unless a mode is named.
   if (!b.get("mode") && truthy(b.getOr("profile", Value(false))))
     opts.mode = "PROFILE";
@@ -1966,8 +2366,77 @@ Value Library::Impl::compile(CallArgs &args) {
                      unused + "'");
   cf->fn = function(inputs, outputs, opts);
   cf->defaults = defaults;
+  cf->inputNames = inputNames;
+  cf->inputs = inputs;
+  cf->outputs = outputs;
+  cf->options = opts;
   interp.functionCompiled(cf->fn);
   return Value(cf);
+}
+
+/// f.copy(share_memory=False, swap=None, delete_updates=False, name=None):
+/// the function compiled again, with shared variables swapped for others
+/// of the same type (in its graph and its updates) or without its updates.
+Value Library::Impl::callCopy(const FunctionPtr &cf, CallArgs &args) {
+  ArgBinder b(args, "copy",
+              {"share_memory", "swap", "delete_updates", "name", "profile"}, 0);
+  if (truthy(b.getOr("share_memory", Value(false))))
+    throw NotImplementedError("copy: share_memory=True (the copy always has "
+                              "storage of its own)");
+  FunctionOptions opts = cf->options;
+  // The original's inputs were checked; without its updates some may be
+  // unused, and the copy still takes them (as Theano's does).
+  opts.onUnusedInput = OnUnusedInput::Ignore;
+  if (truthy(b.getOr("delete_updates", Value(false))))
+    opts.updates.clear();
+  if (const Value *sw = b.get("swap"); sw && !sw->isNone()) {
+    for (const auto &[old, repl] : pairsFrom(lib, *sw, "copy: swap")) {
+      if (!old.isShared() || !repl.isShared())
+        throw TypeError("copy: swap must map shared variables to shared "
+                        "variables; " +
+                        repr(Value(old.isShared() ? repl : old)) +
+                        " is not one");
+      if (old.type() != repl.type())
+        throw TypeError("copy: cannot swap " + repr(Value(old)) +
+                        " of type " + theanoTypeStr(old.type()) + " for " +
+                        repr(Value(repl)) + " of type " +
+                        theanoTypeStr(repl.type()));
+      for (auto &[var, value] : opts.updates)
+        if (var == old)
+          var = repl;
+      std::erase_if(opts.givens, [&](const auto &g) { return g.first == old; });
+      opts.givens.push_back({old, repl});
+    }
+  }
+  if (const Value *n = b.get("name"); n && !n->isNone())
+    opts.name = str(*n);
+  auto copy = std::make_shared<CompiledFunction>(*cf);
+  copy->fn = function(cf->inputs, cf->outputs, opts);
+  copy->options = opts;
+  interp.functionCompiled(copy->fn);
+  return Value(copy);
+}
+
+/// x.eval({x: 1, ...}): x computed by a function of the dict's keys.
+Value Library::Impl::eval(const Var &x, CallArgs &args) {
+  ArgBinder b(args, "eval", {"inputs_to_values"}, 0);
+  std::vector<Value> keys, values;
+  if (const Value *d = b.get("inputs_to_values"); d && !d->isNone()) {
+    if (!d->is(ValueKind::Dict))
+      throw TypeError("eval: inputs_to_values must be a dict, not " +
+                      typeName(*d));
+    for (const auto &[k, v] : d->as<DictPtr>()->items) {
+      keys.push_back(k);
+      values.push_back(v);
+    }
+  }
+  CallArgs compileArgs;
+  compileArgs.positional = {Value::list(keys), Value(x)};
+  compileArgs.keywords = {{"name", Value("eval")}};
+  Value f = compile(compileArgs);
+  CallArgs callArgs;
+  callArgs.positional = values;
+  return callCompiled(*f.as<FunctionPtr>(), callArgs);
 }
 
 } // namespace thjit::frontend
@@ -2159,13 +2628,13 @@ void Library::Impl::buildModules() {
       {'l', DType::Int64},   {'f', DType::Float32},  {'d', DType::Float64},
       {'c', DType::Complex64}, {'z', DType::Complex128}};
   for (const Kind &k : kinds) {
-    auto make = [shape = k.shape](std::optional<DType> fixed) {
-      return [shape, fixed](Interpreter &, CallArgs &args) -> Value {
-        ArgBinder b(args, "tensor", {"name", "dtype"}, 0);
+    auto make = [shape = k.shape, fn = std::string(k.name)]() {
+      return [shape, fn](Interpreter &, CallArgs &args) -> Value {
+        ArgBinder b(args, fn, {"name", "dtype"}, 0);
         std::string name = b.has("name") && !b.get("name")->isNone()
                                ? str(*b.get("name"))
                                : "";
-        DType t = fixed.value_or(dtypeArg(b, "dtype").value_or(floatX()));
+        DType t = dtypeArg(b, "dtype").value_or(floatX());
         return Value(tensor(t, shape, name));
       };
     };
@@ -2191,17 +2660,43 @@ void Library::Impl::buildModules() {
       };
     };
     std::string base = k.name;
-    T->members[base] = Value(makeBuiltin(base, make(std::nullopt)));
+    T->members[base] = Value(makeBuiltin(base, make()));
     std::string pluralName = base == "matrix" ? "matrices" : base + "s";
     T->members[pluralName] =
         Value(makeBuiltin(pluralName, plural(std::nullopt)));
     for (const auto &[c, t] : prefixes) {
+      // Theano's dmatrix, fvector, ... are TensorTypes, not functions.
       std::string n = std::string(1, c) + base;
-      T->members[n] = Value(makeBuiltin(n, make(t)));
+      T->members[n] = typeObject(TensorType::get(t, k.shape), n);
       std::string pn = std::string(1, c) + pluralName;
       T->members[pn] = Value(makeBuiltin(pn, plural(t)));
     }
   }
+  T->members["constant"] = Value(makeBuiltin(
+      "constant", [](Interpreter &, CallArgs &args) -> Value {
+        // No name: equal constants are one node, which one name would
+        // rename everywhere.
+        ArgBinder b(args, "constant", {"x", "ndim", "dtype"}, 1);
+        NDArray a = arrayFromValue(*b.get("x"), dtypeArg(b, "dtype"));
+        if (const Value *nd = b.get("ndim"); nd && !nd->isNone() &&
+                                             toInt(*nd, "ndim") != a.ndim())
+          throw ValueError("constant: the value has " +
+                           std::to_string(a.ndim()) + " dimensions, not " +
+                           std::to_string(toInt(*nd, "ndim")));
+        return Value(constant(a));
+      }));
+  T->members["TensorType"] = Value(std::static_pointer_cast<Callable>(
+      std::make_shared<ClassObject>(
+          "TensorType", qualifiedTypeName("TensorType"),
+          [this](Interpreter &, CallArgs &args) -> Value {
+            ArgBinder b(args, "TensorType", {"dtype", "broadcastable", "name"},
+                        2);
+            std::vector<bool> bcast;
+            for (const Value &v : lib.toList(*b.get("broadcastable")))
+              bcast.push_back(truthy(v));
+            return typeObject(TensorType::getBroadcastable(
+                dtypeFromValue(*b.get("dtype")), bcast));
+          })));
   T->members["tensor"] = Value(makeBuiltin(
       "tensor", [](Interpreter &, CallArgs &args) -> Value {
         ArgBinder b(args, "tensor", {"dtype", "broadcastable", "name", "shape"},
@@ -2557,19 +3052,163 @@ void Library::Impl::buildModules() {
     }));
   }));
   theano->members["OpFromGraph"] = opFromGraphValue;
-  Value inValue(makeBuiltin("In", [](Interpreter &, CallArgs &args) {
-    ArgBinder b(args, "In", {"variable", "name", "value"}, 1);
-    if (!b.get("variable")->is(ValueKind::Symbolic))
-      throw TypeError("In: the first argument must be a symbolic variable");
-    Var x = b.get("variable")->as<Var>();
-    if (const Value *n = b.get("name"); n && !n->isNone())
-      x.setName(str(*n));
-    return Value::tuple({Value("In"), Value(x), b.getOr("value", Value())});
-  }));
+  // In(variable, name=None, value=None) and Theano's older
+  // Param(variable, default=None, name=None).
+  auto inputSpec = [](const char *fn, std::vector<std::string> params,
+                      const char *valueParam) {
+    return Value(makeBuiltin(fn, [=](Interpreter &, CallArgs &args) {
+      ArgBinder b(args, fn, params, 1);
+      const Value &v = *b.get("variable");
+      if (!v.is(ValueKind::Symbolic))
+        throw TypeError(std::string(fn) + ": the variable must be symbolic, "
+                                          "not " +
+                        typeName(v));
+      auto in = std::make_shared<InObject>();
+      in->variable = v.as<Var>();
+      if (const Value *n = b.get("name"); n && !n->isNone())
+        in->name = str(*n);
+      in->value = b.getOr(valueParam, Value());
+      return Value(std::static_pointer_cast<Object>(in));
+    }));
+  };
+  Value inValue = inputSpec("In", {"variable", "name", "value"}, "value");
+  Value paramValue =
+      inputSpec("Param", {"variable", "default", "name"}, "default");
   theano->members["function"] = functionValue;
   theano->members["shared"] = sharedValue;
   theano->members["grad"] = gradValue;
   theano->members["In"] = inValue;
+  Value ppValue(makeBuiltin("pp", [](Interpreter &, CallArgs &args) {
+    ArgBinder b(args, "pp", {"variable"}, 1);
+    const Value &v = *b.get("variable");
+    if (!v.is(ValueKind::Symbolic))
+      throw TypeError("pp: expected a symbolic variable, not " + typeName(v));
+    return Value(prettyPrint(v.as<Var>()));
+  }));
+  theano->members["pp"] = ppValue;
+  auto printing = std::make_shared<Namespace>();
+  printing->name = "theano.printing";
+  printing->members["pp"] = ppValue;
+  printing->members["pprint"] = ppValue;
+  // debugprint and pydotprint: a compiled function's graph after rewriting,
+  // a variable's as built (as Theano's do).
+  auto graphOf = [](const Value &v, const char *fn, bool dot) -> std::string {
+    if (v.is(ValueKind::Function)) {
+      const Function &f = v.as<FunctionPtr>()->fn;
+      return dot ? f.dot() : f.str();
+    }
+    if (v.is(ValueKind::Symbolic)) {
+      Var x = v.as<Var>();
+      Graph g(Graph({}, {x}).missingInputs(), {x});
+      std::string title = x.name().empty() ? "expr" : x.name();
+      return dot ? printDot(g, title) : printGraph(g, title);
+    }
+    throw TypeError(std::string(fn) + ": expected a compiled function or a "
+                                      "symbolic variable, not " +
+                    typeName(v));
+  };
+  printing->members["debugprint"] = Value(makeBuiltin(
+      "debugprint", [graphOf](Interpreter &interp, CallArgs &args) {
+        ArgBinder b(args, "debugprint", {"obj", "file", "print_type"}, 1);
+        std::string text = graphOf(*b.get("obj"), "debugprint", false);
+        Value file = b.getOr("file", Value());
+        if (file.is(ValueKind::Str) && str(file) == "str")
+          return Value(text);
+        interp.out() << text;
+        return Value();
+      }));
+  printing->members["pydotprint"] = Value(makeBuiltin(
+      "pydotprint", [graphOf](Interpreter &interp, CallArgs &args) {
+        // Theano's drawing options are accepted; the picture is thjit's.
+        ArgBinder b(args, "pydotprint",
+                    {"fct", "outfile", "compact", "format", "with_ids",
+                     "high_contrast", "cond_highlight", "colorCodes",
+                     "max_label_size", "scan_graphs", "var_with_name_simple",
+                     "print_output_file", "return_image"},
+                    1);
+        std::string format = str(b.getOr("format", Value("png")));
+        std::string path =
+            str(b.getOr("outfile", Value("pydotprint." + format)));
+        std::string dot = graphOf(*b.get("fct"), "pydotprint", true);
+        writeGraphPicture(dot, path);
+        if (truthy(b.getOr("print_output_file", Value(true))))
+          interp.out() << "The output file is available at " << path << "\n";
+        return Value();
+      }));
+  theano->members["printing"] = Value(printing);
+  theano->members["Param"] = paramValue;
+  // theano.Mode(linker, optimizer): Theano's linkers all run compiled code
+  // here except 'py' (Python's implementations: the reference kernels);
+  // its optimizers map to the modes with those passes.
+  theano->members["Mode"] = Value(makeBuiltin(
+      "Mode", [](Interpreter &, CallArgs &args) -> Value {
+        ArgBinder b(args, "Mode", {"linker", "optimizer"}, 0);
+        auto m = std::make_shared<ModeObject>();
+        m->linker = str(b.getOr("linker", Value("cvm")));
+        m->optimizer = b.has("optimizer") && b.get("optimizer")->isNone()
+                           ? "None"
+                           : str(b.getOr("optimizer", Value("default")));
+        static const std::set<std::string> linkers = {
+            "cvm", "vm", "c", "c|py", "py", "c|py_nogc", "cvm_nogc",
+            "vm_nogc"};
+        if (!linkers.count(m->linker))
+          throw ValueError("Mode: unknown linker '" + m->linker + "'");
+        if (m->linker == "py") {
+          m->mode = "REFERENCE";
+        } else if (m->optimizer == "default" || m->optimizer == "fast_run") {
+          m->mode = "FAST_RUN";
+        } else if (m->optimizer == "fast_compile" || m->optimizer == "None" ||
+                   m->optimizer == "merge") {
+          m->mode = "FAST_COMPILE";
+        } else {
+          throw ValueError("Mode: unknown optimizer '" + m->optimizer +
+                           "' (expected 'default', 'fast_run', "
+                           "'fast_compile', 'merge' or None)");
+        }
+        return Value(std::static_pointer_cast<Object>(m));
+      }));
+  // theano.ifelse.ifelse(condition, then, else): not lazy here; both
+  // branches are computed and the condition picks one (a switch), so they
+  // must have the same shape when the function runs.
+  auto ifelseModule = std::make_shared<Namespace>();
+  ifelseModule->name = "theano.ifelse";
+  ifelseModule->members["ifelse"] = Value(makeBuiltin(
+      "ifelse", [this](Interpreter &, CallArgs &args) -> Value {
+        ArgBinder b(args, "ifelse",
+                    {"condition", "then_branch", "else_branch", "name"}, 3);
+        OpContext c(true);
+        Var cond = c.var(*b.get("condition"));
+        if (cond.ndim() != 0)
+          throw TypeError("ifelse: the condition must be a scalar, not of "
+                          "type " +
+                          theanoTypeStr(cond.type()));
+        const Value &thenV = *b.get("then_branch");
+        const Value &elseV = *b.get("else_branch");
+        bool single = !sequenceItems(thenV);
+        std::vector<Value> thens = single ? std::vector<Value>{thenV}
+                                          : lib.toList(thenV);
+        std::vector<Value> elses = single ? std::vector<Value>{elseV}
+                                          : lib.toList(elseV);
+        if (thens.size() != elses.size())
+          throw ValueError("ifelse: " + std::to_string(thens.size()) +
+                           " then branches but " +
+                           std::to_string(elses.size()) + " else branches");
+        std::vector<Value> out;
+        for (size_t i = 0; i < thens.size(); ++i) {
+          Var t = c.var(thens[i]), e = c.var(elses[i]);
+          if (t.dtype() != e.dtype() ||
+              t.type()->broadcastable() != e.type()->broadcastable())
+            throw TypeError("ifelse: the two branches should have identical "
+                            "types, but they are " +
+                            theanoTypeStr(t.type()) + " and " +
+                            theanoTypeStr(e.type()) +
+                            (t.dtype() != e.dtype() ? " (cast one of them)"
+                                                    : ""));
+          out.push_back(Value(where(cond, t, e)));
+        }
+        return single ? out[0] : Value::list(out);
+      }));
+  theano->members["ifelse"] = Value(ifelseModule);
   theano->members["tensor"] = Value(T);
   auto config = std::make_shared<Namespace>();
   config->name = "theano.config";
@@ -2679,6 +3318,50 @@ void Library::Impl::buildModules() {
   modules["theano"] = Value(theano);
   modules["theano.tensor"] = Value(T);
   modules["theano.tensor.nnet"] = Value(nnet);
+  modules["theano.printing"] = Value(printing);
+  modules["theano.ifelse"] = Value(ifelseModule);
+
+  // time: clocks for the tutorials' timings (clock() is Python 2's).
+  auto time = std::make_shared<Namespace>();
+  time->name = "time";
+  auto clock = [](const char *name, bool wall) {
+    return [name, wall](Interpreter &, CallArgs &args) -> Value {
+      ArgBinder b(args, name, {}, 0);
+      if (wall)
+        return Value(std::chrono::duration<double>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count());
+      return Value(std::chrono::duration<double>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count());
+    };
+  };
+  time->members["time"] = Value(makeBuiltin("time", clock("time", true)));
+  time->members["perf_counter"] = Value(
+      makeBuiltin("perf_counter", clock("perf_counter", false)));
+  time->members["clock"] = Value(makeBuiltin("clock", clock("clock", false)));
+  time->members["sleep"] = Value(makeBuiltin(
+      "sleep", [](Interpreter &, CallArgs &args) -> Value {
+        ArgBinder b(args, "sleep", {"seconds"}, 1);
+        double secs = toDouble(*b.get("seconds"));
+        if (secs < 0)
+          throw ValueError("sleep length must be non-negative");
+        std::this_thread::sleep_for(std::chrono::duration<double>(secs));
+        return Value();
+      }));
+  modules["time"] = Value(time);
+  // sys.argv (setArguments): the script's name and what followed it.
+  auto sys = std::make_shared<Namespace>();
+  sys->name = "sys";
+  sys->members["argv"] = Value::list({Value("")});
+  modules["sys"] = Value(sys);
+  // `from __future__ import print_function, division`: already so.
+  auto future = std::make_shared<Namespace>();
+  future->name = "__future__";
+  for (const char *f : {"absolute_import", "print_function", "division",
+                        "unicode_literals", "generators", "with_statement"})
+    future->members[f] = Value(true);
+  modules["__future__"] = Value(future);
   modules["numpy"] = Value(np);
   modules["numpy.random"] = Value(random);
 
@@ -2687,28 +3370,37 @@ void Library::Impl::buildModules() {
                  std::function<Value(Interpreter &, CallArgs &)> f) {
     builtins[n] = Value(makeBuiltin(n, std::move(f)));
   };
+  // Python's classes (int, list, TypeError, ...): type() gives them back.
+  auto defClass = [&](const std::string &n,
+                      std::function<Value(Interpreter &, CallArgs &)> f) {
+    builtins[n] = Value(std::static_pointer_cast<Callable>(
+        std::make_shared<ClassObject>(n, n, std::move(f))));
+  };
   builtins["function"] = functionValue;
   builtins["shared"] = sharedValue;
   builtins["grad"] = gradValue;
   builtins["load"] = loadValue;
   builtins["save"] = saveValue;
   def("print", [](Interpreter &in, CallArgs &args) {
-    ArgBinder b(args, "print", {}, 0, true);
-    std::string sep = " ", end = "\n";
-    for (const auto &[k, v] : args.keywords) {
-      if (k == "sep")
-        sep = str(v);
-      else if (k == "end")
-        end = str(v);
-      else if (k != "flush")
-        throw TypeError("print() got an unexpected keyword argument '" + k +
-                        "'");
-    }
+    ArgBinder b(args, "print", {}, 0, true, {"sep", "end", "flush"});
+    std::string sep = str(b.getOr("sep", Value(" ")));
+    std::string end = str(b.getOr("end", Value("\n")));
     std::ostream &o = in.out();
-    for (size_t i = 0; i < args.positional.size(); ++i)
-      o << (i ? sep : "") << str(args.positional[i]);
+    for (size_t i = 0; i < b.rest().size(); ++i)
+      o << (i ? sep : "") << str(b.rest()[i]);
     o << end;
+    if (boolArg(b, "flush"))
+      o.flush();
     return Value();
+  });
+  // dir(obj): its attributes; dir(): the session's names.
+  def("dir", [this](Interpreter &interp, CallArgs &args) {
+    ArgBinder b(args, "dir", {"obj"}, 0);
+    std::vector<Value> names;
+    for (const std::string &n : b.has("obj") ? lib.attributeNames(*b.get("obj"))
+                                             : interp.names())
+      names.push_back(Value(n));
+    return Value::list(names);
   });
   def("len", [this](Interpreter &, CallArgs &args) {
     ArgBinder b(args, "len", {"x"}, 1);
@@ -2730,7 +3422,7 @@ void Library::Impl::buildModules() {
       throw TypeError("object of type '" + typeName(x) + "' has no len()");
     }
   });
-  def("range", [](Interpreter &, CallArgs &args) {
+  defClass("range", [](Interpreter &, CallArgs &args) {
     ArgBinder b(args, "range", {"a", "b", "step"}, 1);
     auto r = std::make_shared<RangeObj>();
     if (b.has("b")) {
@@ -2775,7 +3467,7 @@ void Library::Impl::buildModules() {
       return Value(std::abs(x.as<std::complex<double>>()));
     return Value(std::fabs(toDouble(x)));
   });
-  def("float", [](Interpreter &, CallArgs &args) {
+  defClass("float", [](Interpreter &, CallArgs &args) {
     ArgBinder b(args, "float", {"x"}, 0);
     const Value &x = b.getOr("x", Value(0.0));
     if (x.is(ValueKind::Str)) {
@@ -2790,7 +3482,7 @@ void Library::Impl::buildModules() {
       return Value(x.as<NDArray>().item().toDouble());
     return Value(toDouble(x));
   });
-  def("int", [](Interpreter &, CallArgs &args) {
+  defClass("int", [](Interpreter &, CallArgs &args) {
     ArgBinder b(args, "int", {"x"}, 0);
     const Value &x = b.getOr("x", Value(0));
     if (x.is(ValueKind::Str)) {
@@ -2809,16 +3501,16 @@ void Library::Impl::buildModules() {
                        " to integer");
     return Value((int64_t)std::trunc(d));
   });
-  def("bool", [](Interpreter &, CallArgs &args) {
+  defClass("bool", [](Interpreter &, CallArgs &args) {
     ArgBinder b(args, "bool", {"x"}, 0);
     return Value(truthy(b.getOr("x", Value(false))));
   });
-  def("complex", [](Interpreter &, CallArgs &args) {
+  defClass("complex", [](Interpreter &, CallArgs &args) {
     ArgBinder b(args, "complex", {"real", "imag"}, 0);
     return Value(std::complex<double>(toDouble(b.getOr("real", Value(0.0))),
                                       toDouble(b.getOr("imag", Value(0.0)))));
   });
-  def("str", [](Interpreter &, CallArgs &args) {
+  defClass("str", [](Interpreter &, CallArgs &args) {
     ArgBinder b(args, "str", {"x"}, 0);
     return Value(str(b.getOr("x", Value(""))));
   });
@@ -2826,17 +3518,17 @@ void Library::Impl::buildModules() {
     ArgBinder b(args, "repr", {"x"}, 1);
     return Value(repr(*b.get("x")));
   });
-  def("list", [this](Interpreter &, CallArgs &args) {
+  defClass("list", [this](Interpreter &, CallArgs &args) {
     ArgBinder b(args, "list", {"x"}, 0);
     return Value::list(b.has("x") ? lib.toList(*b.get("x"))
                                   : std::vector<Value>{});
   });
-  def("tuple", [this](Interpreter &, CallArgs &args) {
+  defClass("tuple", [this](Interpreter &, CallArgs &args) {
     ArgBinder b(args, "tuple", {"x"}, 0);
     return Value::tuple(b.has("x") ? lib.toList(*b.get("x"))
                                    : std::vector<Value>{});
   });
-  def("dict", [this](Interpreter &, CallArgs &args) {
+  defClass("dict", [this](Interpreter &, CallArgs &args) {
     ArgBinder b(args, "dict", {"x"}, 0);
     auto d = std::make_shared<DictObj>();
     if (b.has("x"))
@@ -2935,26 +3627,32 @@ void Library::Impl::buildModules() {
     double scale = std::pow(10.0, (double)toInt(*b.get("ndigits"), "ndigits"));
     return Value(std::nearbyint(x * scale) / scale);
   });
+  def("type", [this](Interpreter &, CallArgs &args) {
+    ArgBinder b(args, "type", {"object"}, 1);
+    return classOf(*b.get("object"));
+  });
   def("isinstance", [](Interpreter &, CallArgs &args) {
     ArgBinder b(args, "isinstance", {"x", "kind"}, 2);
-    const Value &k = *b.get("kind");
-    std::string want = k.is(ValueKind::Callable) ? k.as<CallablePtr>()->name
-                                                 : str(k);
-    std::string have = typeName(*b.get("x"));
-    return Value(have == want);
+    const Value &x = *b.get("x");
+    std::string have = typeName(x);
+    // A class or a tuple of them; bool is an int, every exception an
+    // Exception.
+    std::function<bool(const Value &)> matches = [&](const Value &k) {
+      if (k.is(ValueKind::Tuple))
+        return std::any_of(k.as<TuplePtr>()->items.begin(),
+                           k.as<TuplePtr>()->items.end(), matches);
+      std::string want = k.is(ValueKind::Callable)
+                             ? k.as<CallablePtr>()->name
+                             : str(k);
+      return have == want || (want == "int" && have == "bool") ||
+             (want == "Exception" && x.is(ValueKind::Exception));
+    };
+    return Value(matches(*b.get("kind")));
   });
   def("timeit", [this](Interpreter &, CallArgs &args) {
-    ArgBinder b(args, "timeit", {"f"}, 1, true);
-    int64_t number = 1, repeat = 3;
-    for (const auto &[k, v] : args.keywords) {
-      if (k == "number")
-        number = toInt(v, "number");
-      else if (k == "repeat")
-        repeat = toInt(v, "repeat");
-      else if (k != "f")
-        throw TypeError("timeit() got an unexpected keyword argument '" + k +
-                        "'");
-    }
+    ArgBinder b(args, "timeit", {"f"}, 1, true, {"number", "repeat"});
+    int64_t number = toInt(b.getOr("number", Value(1)), "number");
+    int64_t repeat = toInt(b.getOr("repeat", Value(3)), "repeat");
     if (number < 1 || repeat < 1)
       throw ValueError("timeit: number and repeat must be positive");
     double best = INFINITY;
@@ -2973,7 +3671,7 @@ void Library::Impl::buildModules() {
 #undef THJIT_ERROR_NAME
                "Exception"}) {
     std::string k = kind;
-    def(k, [k](Interpreter &, CallArgs &args) {
+    defClass(k, [k](Interpreter &, CallArgs &args) {
       ArgBinder b(args, k, {"message"}, 0);
       auto e = std::make_shared<ExceptionObj>();
       e->kind = k == "Exception" ? "RuntimeError" : k;

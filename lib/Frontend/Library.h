@@ -25,6 +25,12 @@ public:
 
   /// A built-in name (print, len, range, exception kinds, ...), or null.
   const Value *builtin(const std::string &name) const;
+  /// sys.argv.
+  void setArguments(const std::vector<std::string> &argv);
+  /// Every built-in name, sorted.
+  std::vector<std::string> builtinNames() const;
+  /// The attributes of a value, sorted (tab completion, dir()).
+  std::vector<std::string> attributeNames(const Value &obj);
   /// A module by dotted name ("theano.tensor"); ImportError when unknown.
   Value module(const std::string &name) const;
 

@@ -69,7 +69,7 @@ std::string typeName(const Value &v) {
   case ValueKind::Function:
     return "Function";
   case ValueKind::Callable:
-    return "function";
+    return v.as<std::shared_ptr<Callable>>()->typeName();
   case ValueKind::Namespace:
     return "module";
   case ValueKind::DType:
@@ -191,7 +191,7 @@ std::string repr(const Value &v) {
     return "<thjit function " + f.name() + "(" + join(names, ", ") + ")>";
   }
   case ValueKind::Callable:
-    return "<function " + v.as<std::shared_ptr<Callable>>()->name + ">";
+    return v.as<std::shared_ptr<Callable>>()->repr();
   case ValueKind::Namespace:
     return "<module '" + v.as<std::shared_ptr<Namespace>>()->name + "'>";
   case ValueKind::DType:
@@ -338,21 +338,34 @@ makeBuiltin(std::string name,
   return std::make_shared<Builtin>(std::move(name), std::move(fn));
 }
 
+TypeError tooManyPositional(const std::string &fn, size_t required,
+                            size_t most, size_t given) {
+  // Python's wording: "takes 2 positional arguments", "takes from 1 to 3
+  // positional arguments".
+  std::string count = required == most ? std::to_string(most)
+                                       : "from " + std::to_string(required) +
+                                             " to " + std::to_string(most);
+  return TypeError(fn + "() takes " + count + " positional argument" +
+                   (count == "1" ? "" : "s") + " but " +
+                   std::to_string(given) +
+                   (given == 1 ? " was given" : " were given"));
+}
+
 ArgBinder::ArgBinder(const CallArgs &args, std::string function,
                      std::vector<std::string> params, size_t required,
-                     bool variadic)
-    : fn(std::move(function)), names(std::move(params)),
-      bound(names.size(), nullptr) {
+                     bool variadic, std::vector<std::string> keywordOnly)
+    : fn(std::move(function)), names(std::move(params)) {
+  size_t positional = names.size();
+  names.insert(names.end(), keywordOnly.begin(), keywordOnly.end());
+  bound.assign(names.size(), nullptr);
   for (size_t i = 0; i < args.positional.size(); ++i) {
-    if (i < names.size()) {
+    if (i < positional) {
       bound[i] = &args.positional[i];
       continue;
     }
     if (!variadic)
-      throw TypeError(fn + "() takes at most " + std::to_string(names.size()) +
-                      " positional argument" + (names.size() == 1 ? "" : "s") +
-                      " but " + std::to_string(args.positional.size()) +
-                      " were given");
+      throw tooManyPositional(fn, required, positional,
+                              args.positional.size());
     extra.push_back(args.positional[i]);
   }
   for (const auto &[key, value] : args.keywords) {

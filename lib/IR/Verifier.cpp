@@ -51,8 +51,14 @@ void verifyGraph(const Graph &g,
       continue;
     case OpKind::Subtensor:
     case OpKind::SetSubtensor:
-    case OpKind::IncSubtensor: {
-      int expect = n->kind() == OpKind::Subtensor ? 1 : 2;
+    case OpKind::IncSubtensor:
+    case OpKind::AdvancedSubtensor:
+    case OpKind::AdvancedSetSubtensor:
+    case OpKind::AdvancedIncSubtensor: {
+      int expect = n->kind() == OpKind::Subtensor ||
+                           n->kind() == OpKind::AdvancedSubtensor
+                       ? 1
+                       : 2;
       for (const IndexEntry &e : n->attrs().index)
         expect += e.numOperands();
       if (expect != n->numOperands())

@@ -3,6 +3,7 @@
 #include "DebugModes.h"
 #include "Profile.h"
 #include "thjit/CodeGen/CPU.h"
+#include "thjit/CodeGen/GPU.h"
 #include "thjit/Runtime/CompileCache.h"
 #include "thjit/Ops/OpDef.h"
 #include "thjit/Ops/Ops.h"
@@ -40,8 +41,8 @@ struct Function::Impl {
   /// printed at exit).
   std::shared_ptr<FunctionProfile> profile;
 
-  /// A graph of this function printed with its update labels.
-  std::string print(const Graph &g) const;
+  /// The outputs of one of this function's graphs, with its update labels.
+  std::vector<GraphResult> results(const Graph &g) const;
 };
 
 /// The process-wide compile cache as the code generator sees it.
@@ -186,7 +187,9 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
   passes.passes = passesForMode(impl->mode);
   passes.printAfter = pipelineOverrides().printAfter;
   passes.printAfterAll = pipelineOverrides().printAfterAll;
-  passes.print = [&](const Graph &h) { return impl->print(h); };
+  passes.print = [&](const Graph &h) {
+    return printGraph(h, impl->name, impl->results(h));
+  };
   passes.extraRewrites = options.extraRewrites;
   if (impl->mode == "DEBUG")
     passes.onRewrite = [&](const RewriteEvent &e) {
@@ -240,7 +243,7 @@ const std::vector<PassStats> &Function::passStats() const {
   return impl->passStats;
 }
 
-std::string Function::Impl::print(const Graph &g) const {
+std::vector<GraphResult> Function::Impl::results(const Graph &g) const {
   std::vector<GraphResult> results;
   const auto &outs = g.outputs();
   for (size_t i = 0; i < numOutputs; ++i)
@@ -251,7 +254,7 @@ std::string Function::Impl::print(const Graph &g) const {
       label = "%shared";
     results.push_back({label, outs[numOutputs + i]});
   }
-  return printGraph(g, name, results);
+  return results;
 }
 
 std::string Function::emit(const std::string &what) const {
@@ -261,11 +264,21 @@ std::string Function::emit(const std::string &what) const {
     return codegen::emitLLVM(impl->graph, true, impl->codegenOptions);
   if (what == "asm")
     return codegen::emitAssembly(impl->graph, impl->codegenOptions);
-  throw ValueError("emit: expected 'plan', 'llvm' or 'asm', not '" + what + "'");
+  if (what == "ptx")
+    return codegen::emitPTX(impl->graph, codegen::gpuArch(),
+                            impl->codegenOptions);
+  throw ValueError("emit: expected 'plan', 'llvm', 'asm' or 'ptx', not '" +
+                   what + "'");
+}
+
+std::string Function::dot(bool optimized) const {
+  const Graph &g = optimized ? impl->graph : impl->source;
+  return printDot(g, impl->name, impl->results(g));
 }
 
 std::string Function::str(bool optimized) const {
-  return impl->print(optimized ? impl->graph : impl->source);
+  const Graph &g = optimized ? impl->graph : impl->source;
+  return printGraph(g, impl->name, impl->results(g));
 }
 
 bool Function::argumentFits(size_t i, const NDArray &arg) const {
@@ -379,6 +392,7 @@ std::string Function::profileReport() const {
   if (!impl->profile)
     throw ValueError(impl->name + ": no profile: compile it with "
                                   "mode='PROFILE' (or profile=True)");
+  impl->profile->callsReported = impl->profile->calls;
   return impl->profile->report();
 }
 

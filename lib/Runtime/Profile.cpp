@@ -110,7 +110,7 @@ void FunctionProfile::registerForExit(std::shared_ptr<FunctionProfile> p) {
       std::lock_guard<std::mutex> lock(registryMutex);
       std::cout << std::flush;
       for (const auto &p : registry())
-        if (p->calls > 0)
+        if (p->calls > p->callsReported)
           std::cerr << p->report();
       std::cerr << std::flush;
     });

@@ -26,6 +26,9 @@ struct FunctionProfile {
   std::mutex mutex;
   int64_t calls = 0;
   double callSeconds = 0;
+  /// The calls the last report asked for covered: the report at exit is
+  /// printed only when calls were made since (no repeat of :profile's).
+  int64_t callsReported = 0;
 
   void recordCall(double seconds) {
     std::lock_guard<std::mutex> lock(mutex);
@@ -35,7 +38,8 @@ struct FunctionProfile {
   /// The tables: per node and per op of time, calls and share; compile time
   /// per pass.
   std::string report();
-  /// Keeps the record for the report printed at exit.
+  /// Keeps the record for the report printed at exit, for functions with
+  /// calls not yet reported.
   static void registerForExit(std::shared_ptr<FunctionProfile> p);
 };
 

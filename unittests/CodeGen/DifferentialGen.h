@@ -377,7 +377,9 @@ struct Arg {
 
 class Generator {
 public:
-  explicit Generator(Rng &r, GenStats &s) : rng(r), stats(s) {}
+  /// `indexSeed` seeds the stream of the advanced-indexing ops.
+  explicit Generator(Rng &r, GenStats &s, uint64_t indexSeed = 0)
+      : rng(r), stats(s), indexRng(indexSeed) {}
 
   std::vector<Var> inputs;
   std::vector<Entry> pool; ///< inputs first, then every op's value
@@ -394,6 +396,7 @@ public:
       if (step())
         ++made;
     chooseOutputs();
+    addIndexingOps();
   }
 
   // ---- Concrete arguments -------------------------------------------------
@@ -446,6 +449,7 @@ public:
 private:
   Rng &rng;
   GenStats &stats;
+  Rng indexRng;
 
   int64_t elementCount(const std::vector<int> &dims,
                        const std::map<int, int64_t> &size) const {
@@ -1544,6 +1548,220 @@ private:
     } else if (anyBounded && cplx && inc) {
       throw RejectOp();
     } else if (A.acc == Acc::Bounded || accY == Acc::Bounded) {
+      std::tie(acc, err) = bound([&]() -> Var {
+        Var ex = A.acc == Acc::Bounded ? A.err
+                                       : zerosLike(A.v, DType::Float64);
+        Var ey = accY == Acc::Bounded ? pool[iy].err : constant(Scalar(0.0));
+        Var exView = subtensor(ex, idx);
+        if (!inc)
+          return setSubtensor(exView, ey);
+        Var c = incSubtensor(subtensor(f64(A.v), idx), f64(yv));
+        return incSubtensor(exView, ey) + rounding(c, v.dtype(), 1);
+      });
+    }
+    push(v, A.dims, acc, err, {ia, iy});
+    return true;
+  }
+
+  /// Advanced indexing ops, drawn from a stream of their own and added as
+  /// extra outputs, so that the rest of each graph is the one the main
+  /// stream makes without them.
+  void addIndexingOps() {
+    std::swap(rng, indexRng);
+    int n = rng.weighted({40, 35, 25});
+    for (int attempt = 0, made = 0; attempt < 20 && made < n; ++attempt) {
+      bool ok = false;
+      try {
+        ok = rng.chance(0.55) ? opAdvancedSubtensor() : opAdvancedWrite();
+      } catch (const Error &) {
+        ++stats.buildRejects;
+      } catch (const RejectOp &) {
+        ++stats.buildRejects;
+      }
+      if (ok) {
+        outputs.push_back((int)pool.size() - 1);
+        ++made;
+      }
+    }
+    std::swap(rng, indexRng);
+  }
+
+  /// An index array for axis k of x: as long as the axis, entries in range
+  /// for every size; `unique`: a permutation (no position twice).
+  Var randomIndexArray(const Var &x, int k, bool unique) {
+    Var n = shapeOf(x, k);
+    Var base = arange(0, n, 1);
+    Var v;
+    switch ((int)rng.range(0, unique ? 1 : 3)) {
+    case 0: // reversed
+      v = arange(n - 1, -1, -1);
+      break;
+    case 1: // rolled by one
+      v = mod(base + 1, maximum(n, 1));
+      break;
+    case 2: // each entry twice
+      v = floorDiv(base, 2);
+      break;
+    default: // negative, counting from the end
+      v = base - n;
+      break;
+    }
+    return cast(v, rng.pick(std::vector<DType>{DType::Int64, DType::Int32,
+                                               DType::Int16}));
+  }
+
+  /// A random advanced index for x (rank >= 1) and the size classes of
+  /// x[index]. `unique`: no position selected twice (for writes).
+  std::vector<Index> randomAdvancedIndex(const Entry &A, std::vector<int> &dims,
+                                         bool unique) {
+    int r = A.v.ndim();
+    std::vector<Index> idx;
+    int variant = (int)rng.weighted({40, 25, 15, 20});
+    if (variant == 3 && A.acc != Acc::Exact)
+      variant = 0; // a mask of inexact values could differ between modes
+    if (variant == 1 && r < 2)
+      variant = 0;
+    if (variant == 2 && r < 2)
+      variant = 0;
+    // (An integer into an axis of static size 0 fails to type-check once
+    // the rewrites make it a constant: the compile, not the call, fails.)
+    for (int i = 0; variant == 2 && i < r; ++i)
+      if (A.v.type()->size(i) == 0)
+        variant = 0;
+    auto lead = [&](int upTo) { // axes before the first indexed one
+      std::vector<int> d;
+      for (int i = 0; i < upTo; ++i) {
+        bool rev = rng.chance(0.3);
+        idx.push_back(rev ? Index::slice({}, {}, -1) : Index::all());
+        d.push_back(A.dims[i]);
+      }
+      return d;
+    };
+    if (variant == 0) { // one array, maybe after a new axis
+      int k = (int)rng.range(0, r - 1);
+      if (rng.chance(0.2)) {
+        idx.push_back(Index::newAxis());
+        dims.push_back(kOne);
+      }
+      std::vector<int> pre = lead(k);
+      dims.insert(dims.end(), pre.begin(), pre.end());
+      idx.push_back(Index::array(randomIndexArray(A.v, k, unique)));
+      dims.push_back(A.dims[k]);
+      for (int i = k + 1; i < r; ++i)
+        dims.push_back(A.dims[i]);
+    } else if (variant == 1) { // a column and a row of indices: B 2-d
+      int j = (int)rng.range(0, r - 2), k = (int)rng.range(j + 1, r - 1);
+      std::vector<int> pre = lead(j);
+      idx.push_back(Index::array(
+          dimshuffle(randomIndexArray(A.v, j, unique), {0, -1})));
+      std::vector<int> between;
+      for (int i = j + 1; i < k; ++i) {
+        idx.push_back(Index::all());
+        between.push_back(A.dims[i]);
+      }
+      idx.push_back(Index::array(randomIndexArray(A.v, k, unique)));
+      std::vector<int> b{A.dims[j], A.dims[k]};
+      if (between.empty()) { // adjacent: B in place
+        dims = pre;
+        dims.insert(dims.end(), b.begin(), b.end());
+      } else { // separated: B first
+        dims = b;
+        dims.insert(dims.end(), pre.begin(), pre.end());
+        dims.insert(dims.end(), between.begin(), between.end());
+      }
+      for (int i = k + 1; i < r; ++i)
+        dims.push_back(A.dims[i]);
+    } else if (variant == 2) { // an integer with an array
+      int j = (int)rng.range(0, r - 1), k = (int)rng.range(0, r - 2);
+      if (k >= j)
+        ++k;
+      int lo = std::min(j, k), hi = std::max(j, k);
+      std::vector<int> pre = lead(lo), between;
+      for (int i = lo; i <= hi; ++i) {
+        if (i == j)
+          idx.push_back(Index::at(floorDiv(shapeOf(A.v, j), 2)));
+        else if (i == k)
+          idx.push_back(Index::array(randomIndexArray(A.v, k, unique)));
+        else {
+          idx.push_back(Index::all());
+          between.push_back(A.dims[i]);
+        }
+      }
+      if (between.empty()) {
+        dims = pre;
+        dims.push_back(A.dims[k]);
+      } else {
+        dims = {A.dims[k]};
+        dims.insert(dims.end(), pre.begin(), pre.end());
+        dims.insert(dims.end(), between.begin(), between.end());
+      }
+      for (int i = hi + 1; i < r; ++i)
+        dims.push_back(A.dims[i]);
+    } else { // a boolean mask of x's own values
+      idx.push_back(Index::array(neq(A.v, 0)));
+      dims.push_back(cls.derived({A.dims}));
+    }
+    return idx;
+  }
+
+  bool opAdvancedSubtensor() {
+    int ia = pickIndex([](const Entry &e) { return e.v.ndim() >= 1; });
+    if (ia < 0)
+      return false;
+    Entry A = pool[ia];
+    std::vector<int> dims;
+    std::vector<Index> idx = randomAdvancedIndex(A, dims, false);
+    Var v = subtensor(A.v, idx);
+    Acc acc = A.acc;
+    Var err;
+    if (acc == Acc::Bounded)
+      std::tie(acc, err) = bound([&] { return subtensor(A.err, idx); });
+    push(v, dims, acc, err, {ia});
+    return true;
+  }
+
+  /// set_subtensor/inc_subtensor with an advanced index selecting each
+  /// position once (so that the error bounds are those of the basic write).
+  bool opAdvancedWrite() {
+    int ia = pickIndex([](const Entry &e) { return e.v.ndim() >= 1; });
+    if (ia < 0)
+      return false;
+    Entry A = pool[ia];
+    std::vector<int> viewDims;
+    std::vector<Index> idx = randomAdvancedIndex(A, viewDims, true);
+    Var view = subtensor(A.v, idx);
+    viewDims = canon(view, viewDims);
+    bool inc = rng.chance(0.5);
+    int iy = -1;
+    Operand y = randomNumber(A.v.dtype());
+    if (rng.chance(0.7)) {
+      iy = pickIndex([&](const Entry &e) {
+        if (e.dims.size() > viewDims.size())
+          return false;
+        for (size_t k = 1; k <= e.dims.size(); ++k)
+          if (e.dims[e.dims.size() - k] != kOne &&
+              e.dims[e.dims.size() - k] != viewDims[viewDims.size() - k])
+            return false;
+        return true;
+      });
+      if (iy < 0)
+        return false;
+      y = pool[iy].v;
+    }
+    Var v = inc ? incSubtensor(view, y) : setSubtensor(view, y);
+    Var yv = v.node()->operand(1);
+    Acc accY = iy >= 0 ? pool[iy].acc : Acc::Exact;
+    Acc acc = Acc::Exact;
+    Var err;
+    bool anyBounded = A.acc == Acc::Bounded || accY == Acc::Bounded;
+    bool cplx = isComplex(v.dtype()) || isComplex(yv.dtype());
+    if (A.acc == Acc::Loose || accY == Acc::Loose) {
+      if (anyBounded || inc)
+        throw RejectOp();
+      acc = Acc::Loose;
+    } else if (anyBounded && cplx && inc) {
+      throw RejectOp();
+    } else if (anyBounded) {
       std::tie(acc, err) = bound([&]() -> Var {
         Var ex = A.acc == Acc::Bounded ? A.err
                                        : zerosLike(A.v, DType::Float64);

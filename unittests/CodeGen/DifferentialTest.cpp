@@ -422,7 +422,7 @@ std::vector<std::string> runCase(const Config &cfg, int index, GenStats &gs,
                                  Totals &tot) {
   std::vector<std::string> failures;
   Rng rng(caseSeed(cfg.seed, (uint64_t)index));
-  Generator gen(rng, gs);
+  Generator gen(rng, gs, caseSeed(cfg.seed ^ 0xad7a9ced1dull, (uint64_t)index));
   gen.generate();
   std::vector<Var> outs, errs;
   std::vector<Acc> accs;

@@ -439,3 +439,104 @@ TEST_CASE("jacobian and hessian errors", "[grad][jacobian]") {
                     array(DType::Float64, {3}, {1, 2, 3})})[0];
   expectNear(J, {2, 3}, std::vector<double>(6, 0));
 }
+
+TEST_CASE("vectorizeGraph: advanced indexing", "[grad][vectorize]") {
+  auto idx = [](const std::vector<int64_t> &v, Shape shape = {}) {
+    if (shape.empty())
+      shape = {(int64_t)v.size()};
+    return constant(ints(DType::Int64, shape, v));
+  };
+  using I = Index;
+  // Unbatched indices: adjacent, separated (B first), with an integer.
+  // (The value written: a shape that broadcasts to the selection.)
+  const std::vector<std::pair<std::vector<Index>, Shape>> cases = {
+      {{I::array(idx({2, 0, 2}))}, {4}},
+      {{I::all(), I::array(idx({1, 0}, {2, 1})), I::array(idx({3, 2, 3}))},
+       {2, 1}},
+      {{I::array(idx({0, 2})), I::all(), I::array(idx({3, 0}))}, {4}},
+      {{I::at(1), I::all(), I::array(idx({0, 3}))}, {2, 4}},
+      {{I::newAxis(), I::array(idx({1, 0})), I::slice({}, {}, -1)}, {4}},
+      {{I::array(constant(ints(DType::Bool, {3}, {1, 0, 1})))}, {4, 4}}};
+  for (const auto &[index, yShape] : cases) {
+    checkVectorizeAll([&](auto x) { return subtensor(x[0], index); },
+                      {{3, 4, 4}});
+    checkVectorizeAll(
+        [&](auto x) { return incSubtensor(subtensor(x[0], index), x[1]); },
+        {{3, 4, 4}, yShape});
+    checkVectorizeAll(
+        [&](auto x) {
+          return setSubtensor(subtensor(x[0], index), sum(x[1]));
+        },
+        {{3, 4, 4}, {2}});
+  }
+  // Batched indices (from a batched value): an arange for the batch axis.
+  auto bits = [](const Var &v) { return cast(gt(v, 0.0), DType::Int64); };
+  checkVectorizeAll(
+      [&](auto x) { return subtensor(x[0], {I::array(bits(x[1]))}); },
+      {{3, 4}, {5}});
+  checkVectorizeAll(
+      [&](auto x) {
+        return subtensor(x[0], {I::all(), I::array(bits(x[1])), I::at(2)});
+      },
+      {{2, 3, 4}, {5}});
+  checkVectorizeAll(
+      [&](auto x) {
+        return subtensor(x[0],
+                         {I::all(), I::array(bits(x[1])), I::slice(1),
+                          I::array(idx({0, 3, 1, 2, 0}))});
+      },
+      {{2, 3, 4, 4}, {5}});
+  checkVectorizeAll(
+      [&](auto x) {
+        return subtensor(x[0],
+                         {I::slice(1), I::array(bits(x[1])),
+                          I::at(argmax(x[2]))});
+      },
+      {{3, 2, 4}, {3}, {4}});
+  checkVectorizeAll(
+      [&](auto x) {
+        return incSubtensor(subtensor(x[0], {I::all(), I::array(bits(x[1]))}),
+                            x[2]);
+      },
+      {{3, 2}, {4}, {4}});
+  checkVectorizeAll(
+      [&](auto x) {
+        return setSubtensor(
+            subtensor(x[0], {I::array(bits(x[1])), I::all(), I::at(1)}), x[2]);
+      },
+      {{2, 3, 2}, {4}, {3}});
+  // A mask that varies cannot batch.
+  Var x = matrix("x"), X = tensor3("X");
+  CHECK_THROWS_WITH(
+      vectorizeGraph({subtensor(x, {I::array(gt(x, 0.0))})}, {{x, X}}),
+      Catch::Contains("cannot vectorize advanced_subtensor") &&
+          Catch::Contains("the number of elements a boolean mask selects"));
+}
+
+TEST_CASE("jacobian and hessian through advanced indexing",
+          "[grad][jacobian]") {
+  Var rows = constant(ints(DType::Int64, {4}, {2, 0, 2, 1}));
+  checkJacobian(
+      [&](auto x) { return subtensor(x[0], {Index::array(rows)}) * 2.0; },
+      {{3, 2}});
+  checkJacobian(
+      [&](auto x) {
+        return incSubtensor(subtensor(x[0], {Index::array(rows)}),
+                            exp(x[1]));
+      },
+      {{3, 2}, {4, 2}});
+  // The negative log-likelihood's Hessian, batched and row by row.
+  Var x = tensor(DType::Float64, {4, 3}, "x");
+  Var y = constant(ints(DType::Int32, {4}, {2, 0, 2, 1}));
+  Var nll = neg(mean(subtensor(
+      log(softmax(x)), {Index::array(arange(0, shapeOf(y, 0))),
+                        Index::array(y)})));
+  JacobianOptions rowByRow;
+  rowByRow.vectorize = false;
+  std::mt19937 rng(5);
+  NDArray xv = uniformArray({4, 3}, -1, 1, 0, rng);
+  std::vector<NDArray> both =
+      call({x}, {hessian(nll, x), hessian(nll, x, rowByRow)}, {xv});
+  REQUIRE(both[0].shape() == Shape{4, 3, 4, 3});
+  expectClose(both[0], both[1], 1e-13);
+}

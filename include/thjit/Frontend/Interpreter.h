@@ -12,9 +12,11 @@
 
 #include "thjit/Frontend/Value.h"
 
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace thjit::frontend {
 
@@ -26,6 +28,10 @@ struct InterpreterOptions {
   std::string emit;
   /// The mode functions get when the script does not say (--mode=).
   std::string defaultMode;
+  /// Colour in error messages (on a terminal only).
+  bool color = false;
+  /// sys.argv: the script's name (or "-c", "-") and its arguments.
+  std::vector<std::string> argv = {""};
 };
 
 class Interpreter {
@@ -41,6 +47,27 @@ public:
   /// Runs one REPL input: prints the value of an expression statement,
   /// prints an error and returns false when one occurs.
   bool runInteractive(const std::string &source);
+
+  /// Evaluates the expression that starts at column `start` of `line` (a
+  /// REPL command's argument) in the session's globals. Errors are thrown,
+  /// located in `line`. With a `calleeMap`, the expression must be a call
+  /// and its callee is replaced by calleeMap(callee) (`:profile f(x)`).
+  using CalleeMap = std::function<Value(const Value &)>;
+  Value evaluate(const std::string &line, size_t start = 0,
+                 const CalleeMap &calleeMap = nullptr);
+  /// The same, parsed once and evaluated each time the result is called
+  /// (`:time EXPR`); it must not outlive the interpreter.
+  std::function<Value()> prepare(const std::string &line, size_t start = 0,
+                                 const CalleeMap &calleeMap = nullptr);
+  /// Prints an error in a REPL command's `line` as a script's are printed:
+  /// location, line and caret.
+  void report(const Error &e, const std::string &line);
+  /// The session's global names and the built-ins, sorted.
+  std::vector<std::string> names() const;
+  /// A global variable or built-in by name, or null.
+  const Value *lookup(const std::string &name) const;
+  /// The attributes of a value, sorted.
+  std::vector<std::string> attributeNames(const Value &v);
 
   /// Where `print` writes.
   std::ostream &out();

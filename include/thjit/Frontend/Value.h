@@ -66,6 +66,10 @@ struct Callable {
   explicit Callable(std::string n) : name(std::move(n)) {}
   virtual ~Callable() = default;
   virtual Value call(Interpreter &interp, CallArgs &args) = 0;
+  /// Python's repr() and type name; classes and Theano's types (callable
+  /// objects too) print and are typed as themselves.
+  virtual std::string repr() const { return "<function " + name + ">"; }
+  virtual std::string typeName() const { return "function"; }
 };
 /// A namespace of named values: the `T`, `np` and `theano` modules.
 struct Namespace {
@@ -78,6 +82,13 @@ struct CompiledFunction {
   bool singleOutput = false;
   /// Default values of inputs (In(x, value=...)), undefined when none.
   std::vector<NDArray> defaults;
+  /// The keyword naming each input in a call: In(x, name=...)'s, else the
+  /// variable's name.
+  std::vector<std::string> inputNames;
+  /// What function() was given, so that it can be compiled again in
+  /// another mode (the REPL's :profile).
+  std::vector<Var> inputs, outputs;
+  FunctionOptions options;
 };
 /// Opaque objects with a type name (RandomState, ...), for extension.
 struct Object {
@@ -172,14 +183,20 @@ std::shared_ptr<Callable>
 makeBuiltin(std::string name,
             std::function<Value(Interpreter &, CallArgs &)> fn);
 
+/// Python's TypeError for a call of `fn` with `given` positional arguments
+/// where it takes from `required` to `most`.
+TypeError tooManyPositional(const std::string &fn, size_t required,
+                            size_t most, size_t given);
+
 /// Binds a call's arguments to named parameters, Python style:
 /// `ArgBinder b(args, "sum", {"x", "axis", "keepdims"}, 1)` requires x and
-/// accepts axis and keepdims by position or keyword.
+/// accepts axis and keepdims by position or keyword. `keywordOnly` names
+/// parameters given by keyword only (print's sep and end).
 class ArgBinder {
 public:
   ArgBinder(const CallArgs &args, std::string function,
             std::vector<std::string> params, size_t required,
-            bool variadic = false);
+            bool variadic = false, std::vector<std::string> keywordOnly = {});
   /// The argument for a parameter, or null when not given.
   const Value *get(const std::string &param) const;
   bool has(const std::string &param) const { return get(param) != nullptr; }

@@ -87,6 +87,14 @@ struct GraphResult {
 std::string printGraph(const Graph &g, const std::string &title,
                        const std::vector<GraphResult> &results = {});
 
+/// The graph as Graphviz DOT, what Theano's pydotprint drew: inputs
+/// (green ellipses), shared variables (blue cylinders), ops as boxes
+/// coloured by family, fused loops as clusters showing their scalar
+/// programs, constants as plain labels, edges labelled with types, and a
+/// note per result (`return %3`, `update w`).
+std::string printDot(const Graph &g, const std::string &title,
+                     const std::vector<GraphResult> &results = {});
+
 /// How a constant prints inline: "1.0", "2:i8", "[1.0, 2.0]", or
 /// "const<f64[100]>" when large.
 std::string printConstant(const NDArray &value);

@@ -58,15 +58,18 @@ constexpr int kNumOpKinds = 0
 #include "thjit/IR/Ops.def"
     ;
 
-/// One entry of a basic index (Subtensor and friends). Its symbolic values
-/// (the integer, or a slice's bounds) are operands of the node, in order.
+/// One entry of an index (Subtensor and friends). Its symbolic values (the
+/// integer, a slice's bounds, an index array) are operands of the node, in
+/// order. Array entries (an integer array, or a boolean mask covering as
+/// many axes as it has) make an advanced index: only the Advanced* ops take
+/// them.
 struct IndexEntry {
-  enum Kind : uint8_t { Int, Slice, NewAxis };
+  enum Kind : uint8_t { Int, Slice, NewAxis, Array };
   Kind kind = Int;
   bool hasStart = false, hasStop = false, hasStep = false; // Slice only
   /// How many operands the entry takes.
   int numOperands() const {
-    if (kind == Int)
+    if (kind == Int || kind == Array)
       return 1;
     if (kind == NewAxis)
       return 0;
@@ -126,7 +129,8 @@ struct Attrs {
   bool keepdims = false;
   /// Cast, ARange, Eye, Alloc: the result dtype.
   std::optional<DType> dtype;
-  /// Subtensor, SetSubtensor, IncSubtensor: the index.
+  /// Subtensor, SetSubtensor, IncSubtensor and their Advanced* forms: the
+  /// index.
   std::vector<IndexEntry> index;
   /// Composite: what one element computes.
   std::shared_ptr<const ScalarProgram> program;

@@ -287,10 +287,10 @@ std::vector<Var> split(const Var &x, const Operand &sizes, int n,
 
 // ---- Indexing -----------------------------------------------------------
 
-/// One entry of a basic index.
+/// One entry of an index.
 struct Index {
   IndexEntry::Kind kind = IndexEntry::Int;
-  std::optional<Operand> value;             ///< Int
+  std::optional<Operand> value;             ///< Int, Array
   std::optional<Operand> start, stop, step; ///< Slice parts given
   bool ellipsis = false;                    ///< `...`
 
@@ -310,6 +310,15 @@ struct Index {
     return e;
   }
   static Index all() { return slice(); }
+  /// An integer index array (advanced indexing), or a boolean mask that
+  /// covers as many axes as it has. `at` with an array of rank >= 1 is
+  /// the same; an array of rank 0 is an integer.
+  static Index array(const Operand &a) {
+    Index e;
+    e.kind = IndexEntry::Array;
+    e.value = a;
+    return e;
+  }
   static Index newAxis() {
     Index e;
     e.kind = IndexEntry::NewAxis;
@@ -323,13 +332,24 @@ struct Index {
   }
 };
 
-/// x[index] with NumPy's basic indexing (ints, slices with any step, None,
-/// one Ellipsis); missing trailing entries select everything.
+/// x[index] with NumPy's indexing: basic (ints, slices with any step, None,
+/// one Ellipsis: a subtensor node, a view) or, when an entry is an array,
+/// advanced (an advanced_subtensor node, a copy). Missing trailing entries
+/// select everything. Advanced indexing follows NumPy: the index arrays
+/// (of any integer dtype; negative entries count from the end) and the
+/// integers of the index broadcast together to a shape B, which replaces
+/// the axes they index, in their place when they are next to each other in
+/// the index, else first. A boolean mask stands for its nonzero() arrays
+/// (the result then has a size known only at run time). Index arrays
+/// broadcast where their types say so (size 1), as element-wise operands.
 Var subtensor(const Var &x, const std::vector<Index> &index);
 /// Theano's set_subtensor(x[index], y): x with x[index] replaced by y.
-/// `view` must be the result of subtensor().
+/// `view` must be the result of subtensor(). With an advanced index, a
+/// position selected twice gets the last of its values.
 Var setSubtensor(const Var &view, const Operand &y);
-/// Theano's inc_subtensor(x[index], y): x with y added to x[index].
+/// Theano's inc_subtensor(x[index], y): x with y added to x[index]. With an
+/// advanced index, a position selected several times gets every increment
+/// (numpy.add.at, not NumPy's x[idx] += y).
 Var incSubtensor(const Var &view, const Operand &y);
 
 // ---- Graphs as ops (Theano's OpFromGraph) --------------------------------

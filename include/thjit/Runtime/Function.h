@@ -69,9 +69,13 @@ public:
   /// The printed graph (or the source graph's), with `update NAME = ...`
   /// lines for updates.
   std::string str(bool optimized = true) const;
+  /// The same graph as Graphviz DOT (printDot).
+  std::string dot(bool optimized = true) const;
   /// What the graph compiles to, as text: "plan" (the steps and where
-  /// each value lives, in place or not), "llvm" (the optimized module) or
-  /// "asm" (the host's assembly). ValueError for anything else.
+  /// each value lives, in place or not), "llvm" (the optimized module),
+  /// "asm" (the host's assembly) or "ptx" (NVPTX kernels of its
+  /// element-wise steps for codegen::gpuArch(), default sm_80; see
+  /// thjit/CodeGen/GPU.h). ValueError for anything else.
   std::string emit(const std::string &what) const;
   /// The mode it was compiled in and what each pass did.
   const std::string &mode() const;

@@ -1,0 +1,648 @@
+//===- PTX.cpp - Element-wise kernels as NVPTX assembly -------------------===//
+//
+// Each element-wise step of the plan becomes grid-stride kernels whose body
+// is the ScalarEmitter's, as on the CPU. libm calls the emitter makes
+// become libdevice's __nv_ functions, linked in (only what is used, then
+// internalized) before LLVM's O3 pipeline with the NVPTX target's own
+// passes (NVVMReflect) and the PTX printer. The ABI is in GPU.h.
+//
+//===----------------------------------------------------------------------===//
+#include "thjit/CodeGen/GPU.h"
+#include "../ScalarEmitter.h"
+#include "thjit/CodeGen/Plan.h"
+#include "thjit/Ops/OpDef.h"
+#include "thjit/Support/Error.h"
+
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/InstIterator.h"
+#include "llvm/IR/IntrinsicsNVPTX.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/Linker/Linker.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Transforms/IPO/Internalize.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <sys/stat.h>
+
+namespace thjit::codegen {
+
+using llvm::Value;
+
+namespace {
+
+constexpr const char *kTriple = "nvptx64-nvidia-cuda";
+/// Global memory, where every kernel pointer points.
+constexpr unsigned kGlobal = 1;
+
+const llvm::Target &nvptxTarget() {
+  static const llvm::Target *target = [] {
+    LLVMInitializeNVPTXTargetInfo();
+    LLVMInitializeNVPTXTarget();
+    LLVMInitializeNVPTXTargetMC();
+    LLVMInitializeNVPTXAsmPrinter();
+    std::string err;
+    const llvm::Target *t = llvm::TargetRegistry::lookupTarget(kTriple, err);
+    if (!t)
+      throw CompileError("this LLVM has no NVPTX back end: " + err);
+    return t;
+  }();
+  return *target;
+}
+
+std::string ptxFeature() { return "+ptx" + std::to_string(kPTXVersion); }
+
+std::unique_ptr<llvm::TargetMachine> targetMachine(const std::string &arch) {
+  llvm::TargetOptions options; // no FMA contraction, IEEE division and sqrt
+  std::unique_ptr<llvm::TargetMachine> tm(nvptxTarget().createTargetMachine(
+      kTriple, arch, ptxFeature(), options, std::nullopt, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+  if (!tm)
+    throw CompileError("LLVM cannot target " + arch);
+  return tm;
+}
+
+bool fileExists(const std::string &path) {
+  struct stat st;
+  return !path.empty() && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/// libdevice's bytes by path, read once.
+std::shared_ptr<const std::string> readLibdevice(const std::string &path) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const std::string>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(path);
+  if (it != cache.end())
+    return it->second;
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return nullptr;
+  std::ostringstream os;
+  os << in.rdbuf();
+  auto bytes = std::make_shared<const std::string>(os.str());
+  cache[path] = bytes;
+  return bytes;
+}
+
+/// The libm functions the ScalarEmitter may call (double and float), and
+/// fmod, which replaces frem: NVPTX expands frem as x - trunc(x / y) * y,
+/// which is not exact, where libdevice's fmod is (as glibc's is).
+const std::set<std::string> &libmNames() {
+  static const std::set<std::string> names = [] {
+    std::set<std::string> s{"fmod", "fmodf"};
+    for (const MathFunction &fn : vectorizableMathFunctions()) {
+      s.insert(fn.name);
+      s.insert(std::string(fn.name) + "f");
+    }
+    return s;
+  }();
+  return names;
+}
+
+std::string sanitize(const std::string &s) {
+  std::string r;
+  for (char c : s)
+    r += std::isalnum((unsigned char)c) ? c : '_';
+  return r;
+}
+
+/// Everything a step's kernels depend on: its program bit for bit and the
+/// types of its operands and results. Steps with equal keys share kernels.
+std::string kernelKey(const Plan &plan, const Step &step) {
+  std::ostringstream os;
+  os << std::hexfloat;
+  const ScalarProgram &p = *step.program;
+  for (DType t : p.inputs)
+    os << dtypeShortName(t) << ' ';
+  for (const ScalarProgram::Op &op : p.ops) {
+    os << '(' << opName(op.kind) << ' ' << dtypeShortName(op.dtype) << ' '
+       << (op.castTo ? dtypeShortName(*op.castTo) : "-") << ' ' << op.floatValue
+       << ' ' << op.intValue;
+    for (int a : op.args)
+      os << ' ' << a;
+    os << ')';
+  }
+  for (int o : p.outputs)
+    os << " o" << o;
+  for (int v : step.operands)
+    os << ' ' << plan.values[v].var.type()->str();
+  os << " ->";
+  for (int v : step.results)
+    os << ' ' << plan.values[v].var.type()->str();
+  return os.str();
+}
+
+class PTXLowering {
+public:
+  PTXLowering(const Plan &plan, llvm::LLVMContext &ctx)
+      : plan(plan), ctx(ctx), mod(std::make_unique<llvm::Module>("thjit", ctx)),
+        b(ctx) {}
+
+  /// The kernels of element-wise step s (contiguous first when there is
+  /// one). CompileError when an op has no lowering.
+  std::vector<llvm::Function *> emitStep(int s, std::vector<GPUKernel> &info);
+
+  llvm::Module &module() { return *mod; }
+
+private:
+  llvm::Function *buildKernel(const Step &step, const std::string &name,
+                              bool contiguous);
+  Value *special(llvm::Intrinsic::ID id) {
+    return b.CreateZExt(b.CreateIntrinsic(id, {}, {}), b.getInt64Ty());
+  }
+
+  const Plan &plan;
+  llvm::LLVMContext &ctx;
+  std::unique_ptr<llvm::Module> mod;
+  llvm::IRBuilder<> b;
+};
+
+std::vector<llvm::Function *> PTXLowering::emitStep(int s,
+                                                    std::vector<GPUKernel> &info) {
+  const Step &step = plan.steps[s];
+  const int R = plan.values[step.results[0]].ndim;
+  // The contiguous kernel reads every operand at the flat index or at 0:
+  // impossible when an operand is broadcast along some dims only.
+  bool partial = false;
+  for (int v : step.operands) {
+    const TensorType *t = plan.values[v].var.type();
+    int bcast = R - t->ndim();
+    for (int d = 0; d < t->ndim(); ++d)
+      bcast += t->isBroadcastable(d);
+    partial = partial || (bcast > 0 && bcast < R);
+  }
+  std::string base = "thjit_s" + std::to_string(s) + "_" + sanitize(step.node->name());
+  std::vector<llvm::Function *> fns;
+  try {
+    for (bool contiguous : {true, false}) {
+      if (contiguous && partial)
+        continue;
+      std::string name = base + (contiguous ? "_contiguous" : "_strided");
+      fns.push_back(buildKernel(step, name, contiguous));
+      GPUKernel k;
+      k.name = name;
+      k.step = s;
+      k.contiguous = contiguous;
+      k.numOperands = (int)step.operands.size();
+      k.numResults = (int)step.results.size();
+      k.ndim = R;
+      for (int v : step.operands)
+        k.operandNdims.push_back(plan.values[v].ndim);
+      info.push_back(k);
+    }
+  } catch (...) {
+    for (llvm::Function *f : fns)
+      f->eraseFromParent();
+    if (llvm::BasicBlock *bb = b.GetInsertBlock()) // the one half built
+      bb->getParent()->eraseFromParent();
+    b.ClearInsertionPoint();
+    throw;
+  }
+  return fns;
+}
+
+llvm::Function *PTXLowering::buildKernel(const Step &step, const std::string &name,
+                                         bool contiguous) {
+  const int N = (int)step.operands.size();
+  const int M = (int)step.results.size();
+  const int R = plan.values[step.results[0]].ndim;
+  llvm::Type *gptr = llvm::PointerType::get(ctx, kGlobal);
+  llvm::Type *i64 = b.getInt64Ty();
+  std::vector<llvm::Type *> params(N + M + 1, gptr);
+  params.push_back(i64); // n
+  if (!contiguous) {
+    params.insert(params.end(), R, i64);
+    for (int v : step.operands)
+      params.insert(params.end(), plan.values[v].ndim, i64);
+  }
+  auto *f = llvm::Function::Create(
+      llvm::FunctionType::get(b.getVoidTy(), params, false),
+      llvm::Function::ExternalLinkage, name, mod.get());
+  // A __global__ function (LLVM 19 reads the calling convention as well as
+  // nvvm.annotations; newer LLVMs only the calling convention).
+  f->setCallingConv(llvm::CallingConv::PTX_Kernel);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  for (int p = 0; p < N + M + 1; ++p) {
+    f->addParamAttr(p, llvm::Attribute::NoAlias);
+    if (p < N)
+      f->addParamAttr(p, llvm::Attribute::ReadOnly); // ld.global.nc
+  }
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+  ScalarEmitter em(b);
+  Value *n = f->getArg(N + M + 1);
+  std::vector<Value *> shape;
+  std::vector<std::vector<Value *>> strides(N); // by result dim; null: unread
+  std::vector<bool> read = step.program->inputsRead();
+  std::vector<bool> full(N, true); // broadcast along every dim
+  {
+    int p = N + M + 2;
+    for (int d = 0; d < R && !contiguous; ++d)
+      shape.push_back(f->getArg(p++));
+    for (int k = 0; k < N; ++k) {
+      const TensorType *t = plan.values[step.operands[k]].var.type();
+      strides[k].assign(R, nullptr);
+      for (int j = 0; j < t->ndim(); ++j) {
+        Value *st = contiguous ? nullptr : f->getArg(p++);
+        if (!t->isBroadcastable(j)) {
+          full[k] = false;
+          strides[k][R - t->ndim() + j] = st;
+        }
+      }
+    }
+  }
+
+  // Grid-stride loop over i in [first, n), 64-bit.
+  Value *first = b.CreateAdd(
+      b.CreateMul(special(llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x),
+                  special(llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x)),
+      special(llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x));
+  Value *gridSize =
+      b.CreateMul(special(llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x),
+                  special(llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x));
+  llvm::AllocaInst *err = b.CreateAlloca(b.getInt1Ty());
+  b.CreateStore(b.getFalse(), err);
+  auto *pre = llvm::BasicBlock::Create(ctx, "pre", f);
+  auto *loop = llvm::BasicBlock::Create(ctx, "loop", f);
+  auto *exit = llvm::BasicBlock::Create(ctx, "exit", f);
+  b.CreateCondBr(b.CreateICmpSLT(first, n), pre, exit);
+  // An operand of one element is loaded once, by threads with work only.
+  b.SetInsertPoint(pre);
+  std::vector<Value *> uniform(N, nullptr);
+  for (int k = 0; k < N; ++k)
+    if (full[k] && read[k])
+      uniform[k] = em.load(f->getArg(k), plan.values[step.operands[k]].dtype);
+  b.CreateBr(loop);
+  b.SetInsertPoint(loop);
+  llvm::PHINode *i = b.CreatePHI(i64, 2, "i");
+  i->addIncoming(first, pre);
+  std::vector<Value *> offset(N, nullptr);
+  if (contiguous) {
+    for (int k = 0; k < N; ++k)
+      offset[k] = i;
+  } else {
+    // The result's coordinates from the flat index, last dim fastest.
+    for (int k = 0; k < N; ++k)
+      offset[k] = b.getInt64(0);
+    Value *rem = i;
+    for (int d = R - 1; d >= 0; --d) {
+      Value *idx = d ? b.CreateURem(rem, shape[d]) : rem;
+      if (d)
+        rem = b.CreateUDiv(rem, shape[d]);
+      for (int k = 0; k < N; ++k)
+        if (strides[k][d])
+          offset[k] = b.CreateAdd(offset[k], b.CreateMul(idx, strides[k][d]));
+    }
+  }
+  std::vector<Value *> in(N, nullptr);
+  for (int k = 0; k < N; ++k) {
+    if (uniform[k] || !read[k]) {
+      in[k] = uniform[k];
+      continue;
+    }
+    DType t = plan.values[step.operands[k]].dtype;
+    in[k] = em.load(b.CreateInBoundsGEP(em.memType(t), f->getArg(k), offset[k]), t);
+  }
+  em.resetErrorFlag();
+  std::vector<Value *> r = em.emit(*step.program, in);
+  if (Value *e = em.errorFlag())
+    b.CreateStore(b.CreateOr(b.CreateLoad(b.getInt1Ty(), err), e), err);
+  for (int m = 0; m < M; ++m) {
+    DType t = plan.values[step.results[m]].dtype;
+    em.store(r[m], b.CreateInBoundsGEP(em.memType(t), f->getArg(N + m), i), t);
+  }
+  Value *next = b.CreateAdd(i, gridSize);
+  i->addIncoming(next, b.GetInsertBlock());
+  b.CreateCondBr(b.CreateICmpSLT(next, n), loop, exit);
+
+  b.SetInsertPoint(exit);
+  auto *fail = llvm::BasicBlock::Create(ctx, "fail", f);
+  auto *done = llvm::BasicBlock::Create(ctx, "done", f);
+  b.CreateCondBr(b.CreateLoad(b.getInt1Ty(), err), fail, done);
+  b.SetInsertPoint(fail);
+  b.CreateStore(b.getInt32(1), f->getArg(N + M));
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+  b.CreateRetVoid();
+  b.ClearInsertionPoint();
+  return f;
+}
+
+/// Replaces each frem by a call of fmod (see libmNames).
+void fremToFmod(llvm::Module &m) {
+  std::vector<llvm::Instruction *> frems;
+  for (llvm::Function &f : m)
+    for (llvm::Instruction &inst : llvm::instructions(f))
+      if (inst.getOpcode() == llvm::Instruction::FRem)
+        frems.push_back(&inst);
+  for (llvm::Instruction *inst : frems) {
+    llvm::IRBuilder<> b(inst);
+    llvm::Type *ty = inst->getType();
+    const char *name = ty->isFloatTy() ? "fmodf" : "fmod";
+    llvm::FunctionCallee fn =
+        m.getOrInsertFunction(name, llvm::FunctionType::get(ty, {ty, ty}, false));
+    auto *callee = llvm::cast<llvm::Function>(fn.getCallee());
+    callee->setDoesNotAccessMemory();
+    callee->setDoesNotThrow();
+    llvm::CallInst *call = b.CreateCall(fn, {inst->getOperand(0), inst->getOperand(1)});
+    call->setDoesNotAccessMemory();
+    inst->replaceAllUsesWith(call);
+    inst->eraseFromParent();
+  }
+}
+
+/// The libm functions f calls (by their libm name).
+std::set<std::string> libmCalls(llvm::Function &f) {
+  std::set<std::string> calls;
+  for (llvm::Instruction &inst : llvm::instructions(f))
+    if (auto *c = llvm::dyn_cast<llvm::CallInst>(&inst))
+      if (llvm::Function *g = c->getCalledFunction())
+        if (g->isDeclaration() && !g->isIntrinsic())
+          calls.insert(g->getName().str());
+  return calls;
+}
+
+std::string valueName(const Plan &p, int v) {
+  const Var &var = p.values[v].var;
+  return var.name().empty() ? "%" + std::to_string(v) : var.name();
+}
+
+/// "%3 = composite(x, y)", as --emit=plan names it.
+std::string describe(const Plan &p, const Step &s) {
+  std::string r;
+  for (size_t i = 0; i < s.results.size(); ++i)
+    r += (i ? ", " : "") + valueName(p, s.results[i]);
+  r += " = ";
+  if (s.producer)
+    r += std::string(s.producer->name()) + " into ";
+  r += s.node->name();
+  r += '(';
+  for (size_t k = 0; k < s.operands.size(); ++k)
+    r += (k ? ", " : "") + valueName(p, s.operands[k]);
+  return r + ')';
+}
+
+/// The process-wide architecture, behind its mutex.
+std::string &currentArch(std::unique_lock<std::mutex> &lock) {
+  static std::mutex mutex;
+  static std::string arch = kDefaultGPUArch;
+  lock = std::unique_lock<std::mutex>(mutex);
+  return arch;
+}
+
+} // namespace
+
+std::vector<std::string> supportedGPUArchs() {
+  static const std::vector<std::string> archs = [] {
+    std::unique_ptr<llvm::MCSubtargetInfo> sti(
+        nvptxTarget().createMCSubtargetInfo(kTriple, "", ""));
+    std::vector<std::string> r;
+    for (const llvm::SubtargetSubTypeKV &kv : sti->getAllProcessorDescriptions())
+      r.push_back(kv.Key);
+    // By number: sm_9 would sort after sm_80 as text.
+    auto number = [](const std::string &a) {
+      return std::atoi(a.c_str() + 3) * 2 + (a.back() == 'a');
+    };
+    std::sort(r.begin(), r.end(), [&](const std::string &x, const std::string &y) {
+      return number(x) < number(y);
+    });
+    return r;
+  }();
+  return archs;
+}
+
+void checkGPUArch(const std::string &arch) {
+  const std::vector<std::string> archs = supportedGPUArchs();
+  if (std::find(archs.begin(), archs.end(), arch) != archs.end())
+    return;
+  std::string list;
+  for (const std::string &a : archs)
+    list += (list.empty() ? "" : ", ") + a;
+  throw ValueError("unknown GPU architecture '" + arch +
+                   "': LLVM 19's NVPTX back end targets " + list);
+}
+
+void setGPUArch(const std::string &arch) {
+  checkGPUArch(arch);
+  std::unique_lock<std::mutex> lock;
+  currentArch(lock) = arch;
+}
+
+std::string gpuArch() {
+  std::unique_lock<std::mutex> lock;
+  return currentArch(lock);
+}
+
+std::string libdevicePath() {
+  if (const char *e = std::getenv("THJIT_LIBDEVICE"); e && *e)
+    return e;
+  if (const char *home = std::getenv("CUDA_HOME"); home && *home) {
+    std::string p = std::string(home) + "/nvvm/libdevice/libdevice.10.bc";
+    if (fileExists(p))
+      return p;
+  }
+  return "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc";
+}
+
+PTXModule compileForPTX(const Graph &g, const std::string &arch,
+                        const CompileOptions &options) {
+  checkGPUArch(arch);
+  const Plan plan = makePlan(g, options.updates);
+  std::unique_ptr<llvm::TargetMachine> tm = targetMachine(arch);
+  llvm::LLVMContext ctx;
+  PTXLowering lowering(plan, ctx);
+  llvm::Module &m = lowering.module();
+  m.setTargetTriple(kTriple);
+  m.setDataLayout(tm->createDataLayout());
+
+  PTXModule out;
+  out.arch = arch;
+  const int numSteps = (int)plan.steps.size();
+  std::vector<std::string> comment(numSteps);
+  std::map<int, std::vector<llvm::Function *>> stepFns;
+  std::map<std::string, int> firstWithKey;
+  for (int s = 0; s < numSteps; ++s) {
+    const Step &step = plan.steps[s];
+    switch (step.kind) {
+    case StepKind::Elemwise:
+      break;
+    case StepKind::DimShuffle:
+      comment[s] = "a view: no kernel";
+      continue;
+    case StepKind::ShapeI:
+      comment[s] = "read from the operand's shape: no kernel";
+      continue;
+    case StepKind::Reduce:
+    case StepKind::Runtime:
+      comment[s] = "no GPU kernel yet, runs on the host";
+      continue;
+    }
+    auto [it, isNew] = firstWithKey.try_emplace(kernelKey(plan, step), s);
+    if (!isNew) {
+      out.sharedKernels.push_back({s, it->second});
+      continue;
+    }
+    try {
+      stepFns[s] = lowering.emitStep(s, out.kernels);
+    } catch (const CompileError &e) {
+      comment[s] = std::string("no GPU kernel: ") + e.what();
+    }
+  }
+
+  // libm calls become libdevice's. A step calling anything else, or
+  // needing libdevice where it is missing, has no kernel.
+  fremToFmod(m);
+  const std::string libdevice = libdevicePath();
+  std::shared_ptr<const std::string> bytes;
+  std::string libdeviceNote = "not needed";
+  auto dropStep = [&](int s, const std::string &why) {
+    comment[s] = why;
+    for (llvm::Function *f : stepFns[s])
+      f->eraseFromParent();
+    out.kernels.erase(std::remove_if(out.kernels.begin(), out.kernels.end(),
+                                     [&](const GPUKernel &k) { return k.step == s; }),
+                      out.kernels.end());
+  };
+  for (auto it = stepFns.begin(); it != stepFns.end();) {
+    std::set<std::string> calls;
+    for (llvm::Function *f : it->second)
+      for (const std::string &c : libmCalls(*f))
+        calls.insert(c);
+    std::string unknown, list;
+    for (const std::string &c : calls) {
+      std::string &to = libmNames().count(c) ? list : unknown;
+      to += (to.empty() ? "" : ", ") + c;
+    }
+    if (!unknown.empty()) {
+      dropStep(it->first, "no GPU kernel: no GPU lowering for " + unknown);
+      it = stepFns.erase(it);
+      continue;
+    }
+    if (!calls.empty() && !bytes) {
+      bytes = readLibdevice(libdevice);
+      libdeviceNote = bytes ? "linked" : "not found at " + libdevice;
+    }
+    if (!calls.empty() && !bytes) {
+      dropStep(it->first, "no GPU kernel: needs libdevice for " + list +
+                              " (not found at " + libdevice +
+                              "; set THJIT_LIBDEVICE)");
+      it = stepFns.erase(it);
+      continue;
+    }
+    ++it;
+  }
+  for (llvm::Function &f : llvm::make_early_inc_range(m))
+    if (f.isDeclaration() && !f.isIntrinsic()) {
+      if (f.use_empty())
+        f.eraseFromParent();
+      else
+        f.setName("__nv_" + f.getName());
+    }
+  for (llvm::GlobalVariable &gv : m.globals()) // none expected
+    if (gv.isDeclaration())
+      throw CompileError("the GPU back end cannot reference '" +
+                         gv.getName().str() + "'");
+
+  std::set<std::string> kernelNames;
+  for (const GPUKernel &k : out.kernels)
+    kernelNames.insert(k.name);
+  if (bytes) {
+    auto lib = llvm::parseBitcodeFile(
+        llvm::MemoryBufferRef(*bytes, "libdevice.10.bc"), ctx);
+    if (!lib)
+      throw CompileError("cannot read libdevice (" + libdevice +
+                         "): " + llvm::toString(lib.takeError()));
+    (*lib)->setTargetTriple(kTriple);
+    (*lib)->setDataLayout(m.getDataLayout());
+    if (llvm::Linker::linkModules(m, std::move(*lib),
+                                  llvm::Linker::Flags::LinkOnlyNeeded))
+      throw CompileError("cannot link libdevice (" + libdevice + ")");
+    // Denormals are kept (no flush to zero), as on the CPU.
+    m.addModuleFlag(llvm::Module::Override, "nvvm-reflect-ftz", 0u);
+  }
+  llvm::internalizeModule(m, [&](const llvm::GlobalValue &gv) {
+    return kernelNames.count(gv.getName().str()) > 0;
+  });
+  std::string broken;
+  llvm::raw_string_ostream brokenOS(broken);
+  if (llvm::verifyModule(m, &brokenOS))
+    throw CompileError("the GPU back end made a broken module: " + broken);
+
+  // O3 with the target's passes (NVVMReflect answers libdevice's questions
+  // about the architecture and flush-to-zero).
+  {
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PassBuilder pb(tm.get());
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
+  }
+  llvm::SmallVector<char, 0> buffer;
+  {
+    llvm::raw_svector_ostream os(buffer);
+    llvm::legacy::PassManager pm;
+    if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
+      throw CompileError("the NVPTX back end cannot emit PTX");
+    pm.run(m);
+  }
+
+  // One comment line per step, then the PTX.
+  std::ostringstream os;
+  os << "// thjit: " << out.kernels.size()
+     << (out.kernels.size() == 1 ? " kernel" : " kernels") << " for " << arch
+     << ", PTX ISA " << kPTXVersion / 10 << '.' << kPTXVersion % 10
+     << ", libdevice " << libdeviceNote << "\n";
+  std::map<int, int> sharedWith(out.sharedKernels.begin(), out.sharedKernels.end());
+  for (int s = 0; s < numSteps; ++s) {
+    auto shared = sharedWith.find(s);
+    // A step sharing the kernels of a step that has none has none either.
+    std::string why = shared == sharedWith.end() ? comment[s] : comment[shared->second];
+    os << "// step " << s << ": " << describe(plan, plan.steps[s]) << " -- ";
+    if (!why.empty()) {
+      os << why;
+      out.hostSteps.push_back({s, why});
+    } else if (shared != sharedWith.end()) {
+      os << "the kernels of step " << shared->second;
+    } else {
+      os << "kernels";
+      for (const GPUKernel &k : out.kernels)
+        if (k.step == s)
+          os << ' ' << k.name;
+    }
+    os << '\n';
+  }
+  out.sharedKernels.erase(
+      std::remove_if(out.sharedKernels.begin(), out.sharedKernels.end(),
+                     [&](const std::pair<int, int> &p) { return !comment[p.second].empty(); }),
+      out.sharedKernels.end());
+  os << "\n" << std::string(buffer.begin(), buffer.end());
+  out.ptx = os.str();
+  return out;
+}
+
+std::string emitPTX(const Graph &g, const std::string &arch,
+                    const CompileOptions &options) {
+  return compileForPTX(g, arch, options).ptx;
+}
+
+} // namespace thjit::codegen
