@@ -332,6 +332,8 @@ struct ArrayFunction {
   std::function<Value(OpContext &, const ArgBinder &)> body;
   /// T.* functions always build graphs (arrays become constants).
   bool alwaysSymbolic = false;
+  /// Parameters given by keyword only (after variadic positionals).
+  std::vector<std::string> keywordOnly = {};
 };
 
 struct ArrayFunctionCallable : Callable {
@@ -346,7 +348,8 @@ struct ArrayFunctionCallable : Callable {
     for (const auto &kv : args.keywords)
       sym |= containsSymbolic(kv.second);
     OpContext ctx(sym);
-    ArgBinder b(args, name, def.params, def.required, def.variadic);
+    ArgBinder b(args, name, def.params, def.required, def.variadic,
+                def.keywordOnly);
     return def.body(ctx, b);
   }
 };
@@ -757,7 +760,9 @@ static std::map<std::string, ArrayFunction> arrayFunctions() {
         }
         return c.finish(tensordot(x, y, (int)toInt(axes, "axes")));
       }};
-  f["reshape"] = {{"x", "shape", "ndim"}, 2, true,
+  // x.reshape(2, 3) as well as x.reshape((2, 3)); Theano's ndim= by
+  // keyword only, so that a second size is never taken for it.
+  f["reshape"] = {{"x", "shape"}, 2, true,
                   [](OpContext &c, const ArgBinder &b) {
                     Var x = c.var(*b.get("x"));
                     Value s = *b.get("shape");
@@ -770,7 +775,9 @@ static std::map<std::string, ArrayFunction> arrayFunctions() {
                     if (s.is(ValueKind::Symbolic) && s.as<Var>().ndim() == 1)
                       return c.finish(reshape(x, s.as<Var>()));
                     return c.finish(reshape(x, shapeFrom(c, s)));
-                  }};
+                  },
+                  false,
+                  {"ndim"}};
   f["flatten"] = {{"x", "ndim"}, 1, false, [](OpContext &c, const ArgBinder &b) {
                     return c.finish(flatten(
                         c.var(*b.get("x")),
@@ -3319,6 +3326,7 @@ void Library::Impl::buildModules() {
   modules["theano.tensor"] = Value(T);
   modules["theano.tensor.nnet"] = Value(nnet);
   modules["theano.printing"] = Value(printing);
+  modules["theano.gradient"] = theano->members.at("gradient");
   modules["theano.ifelse"] = Value(ifelseModule);
 
   // time: clocks for the tutorials' timings (clock() is Python 2's).
@@ -3529,7 +3537,9 @@ void Library::Impl::buildModules() {
                                    : std::vector<Value>{});
   });
   defClass("dict", [this](Interpreter &, CallArgs &args) {
-    ArgBinder b(args, "dict", {"x"}, 0);
+    // Keywords are entries: dict(a=1). (The binder points into its args.)
+    CallArgs positional{args.positional, {}};
+    ArgBinder b(positional, "dict", {"x"}, 0);
     auto d = std::make_shared<DictObj>();
     if (b.has("x"))
       for (const Value &kv : lib.toList(*b.get("x"))) {
