@@ -169,6 +169,10 @@ static void checkWriteType(const Var &x, const TensorType *y,
 
 static std::vector<const TensorType *>
 subtensorTypes(OpKind kind, const std::vector<Var> &ops, const Attrs &a) {
+  for (const IndexEntry &e : a.index)
+    if (e.kind == IndexEntry::Array)
+      throw TypeError("an index with arrays is advanced indexing (advanced_" +
+                      std::string(opName(kind)) + ")");
   std::vector<Var> values(ops.begin() + firstIndexOperand(kind), ops.end());
   const TensorType *view = indexedType(ops[0], a.index, values);
   if (kind == OpKind::Subtensor)

@@ -1567,7 +1567,6 @@ private:
   /// extra outputs, so that the rest of each graph is the one the main
   /// stream makes without them.
   void addIndexingOps() {
-    if (std::getenv("TMP_NO_ADV")) return;
     std::swap(rng, indexRng);
     int n = rng.weighted({40, 35, 25});
     for (int attempt = 0, made = 0; attempt < 20 && made < n; ++attempt) {

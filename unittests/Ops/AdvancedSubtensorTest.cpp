@@ -275,6 +275,9 @@ TEST_CASE("Advanced indexing errors", "[subtensor]") {
   a.index[0].kind = IndexEntry::Array;
   CHECK_THROWS_KIND(makeOp(OpKind::AdvancedSubtensor, {x}, a), ValueError,
                     "the index takes 2 operands but 1 were given");
+  // ... and the basic ops take none.
+  CHECK_THROWS_KIND(makeOp(OpKind::Subtensor, {x, idx({0})}, a), TypeError,
+                    "subtensor: an index with arrays is advanced indexing");
 }
 
 TEST_CASE("Advanced set_subtensor and inc_subtensor", "[subtensor]") {
