@@ -43,6 +43,24 @@ StepKind stepKindFor(const Node &node) {
   return StepKind::Runtime;
 }
 
+std::string programKey(const ScalarProgram &p) {
+  std::ostringstream os;
+  os << std::hexfloat;
+  for (DType t : p.inputs)
+    os << dtypeShortName(t) << ' ';
+  for (const ScalarProgram::Op &op : p.ops) {
+    os << '(' << opName(op.kind) << ' ' << dtypeShortName(op.dtype) << ' '
+       << (op.castTo ? dtypeShortName(*op.castTo) : "-") << ' ' << op.floatValue
+       << ' ' << op.intValue;
+    for (int a : op.args)
+      os << ' ' << a;
+    os << ')';
+  }
+  for (int o : p.outputs)
+    os << " o" << o;
+  return os.str();
+}
+
 ScalarProgram programOf(const Node &n) {
   ScalarProgram p;
   if (n.kind() == OpKind::Composite) {

@@ -153,6 +153,9 @@ StepKind stepKindFor(const Node &node);
 /// node's op applied to its operands), with the 0-d constant operands whose
 /// value shapes the code folded in as immediates.
 ScalarProgram programOf(const Node &n);
+/// A scalar program bit for bit (immediates in hex), for the keys under
+/// which steps share kernels (CPU and PTX).
+std::string programKey(const ScalarProgram &p);
 
 /// Products that run through BLAS where the dtypes allow (dot, batched_dot,
 /// tensordot, gemm): their results get slots, for BLAS to write into.

@@ -457,20 +457,7 @@ std::string Lowering::kernelKey(const Step &step) {
      << step.node->attrs().keepdims;
   for (int a : step.node->attrs().axes)
     os << ' ' << a;
-  os << "] " << std::hexfloat;
-  const ScalarProgram &p = *step.program;
-  for (DType t : p.inputs)
-    os << dtypeShortName(t) << ' ';
-  for (const ScalarProgram::Op &op : p.ops) {
-    os << '(' << opName(op.kind) << ' ' << dtypeShortName(op.dtype) << ' '
-       << (op.castTo ? dtypeShortName(*op.castTo) : "-") << ' ' << op.floatValue
-       << ' ' << op.intValue;
-    for (int a : op.args)
-      os << ' ' << a;
-    os << ')';
-  }
-  for (int o : p.outputs)
-    os << " o" << o;
+  os << "] " << programKey(*step.program);
   for (int v : step.kernelValues())
     os << ' ' << plan.values[v].var.type()->str();
   if (step.inPlace >= 0) // over which operand; always or when the call says

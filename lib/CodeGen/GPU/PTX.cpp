@@ -125,20 +125,7 @@ std::string sanitize(const std::string &s) {
 /// types of its operands and results. Steps with equal keys share kernels.
 std::string kernelKey(const Plan &plan, const Step &step) {
   std::ostringstream os;
-  os << std::hexfloat;
-  const ScalarProgram &p = *step.program;
-  for (DType t : p.inputs)
-    os << dtypeShortName(t) << ' ';
-  for (const ScalarProgram::Op &op : p.ops) {
-    os << '(' << opName(op.kind) << ' ' << dtypeShortName(op.dtype) << ' '
-       << (op.castTo ? dtypeShortName(*op.castTo) : "-") << ' ' << op.floatValue
-       << ' ' << op.intValue;
-    for (int a : op.args)
-      os << ' ' << a;
-    os << ')';
-  }
-  for (int o : p.outputs)
-    os << " o" << o;
+  os << programKey(*step.program);
   for (int v : step.operands)
     os << ' ' << plan.values[v].var.type()->str();
   os << " ->";
