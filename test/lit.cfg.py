@@ -59,3 +59,20 @@ if not libdevice and os.environ.get("CUDA_HOME"):
 libdevice = libdevice or "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc"
 if os.path.isfile(libdevice):
     config.available_features.add("libdevice")
+# The CUDA driver: tests of the host side of the GPU back end load the fake
+# one the unit tests build (`%fakecuda`, see unittests/Runtime/FakeCUDA.cpp);
+# tests that run kernels need a real device (feature `gpu`).
+config.substitutions.append(("%fakecuda",
+                             os.path.join(config.thjit_obj_root, "unittests",
+                                          "libthjitFakeCUDA.so")))
+for var in ("THJIT_CUDA_DRIVER", "THJIT_CUDA_DEVICE"):
+    if os.environ.get(var):
+        config.environment[var] = os.environ[var]
+import subprocess
+try:
+    if subprocess.run([os.path.join(config.thjit_tools_dir, "thjit"), "--devices"],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                      env=config.environment, timeout=60).returncode == 0:
+        config.available_features.add("gpu")
+except (OSError, subprocess.TimeoutExpired):
+    pass

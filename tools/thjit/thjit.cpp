@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "thjit/CodeGen/GPU.h"
 #include "thjit/Runtime/CompileCache.h"
+#include "thjit/Runtime/CUDA.h"
 #include "thjit/Array/DType.h"
 #include "thjit/Frontend/Interpreter.h"
 #include "thjit/Frontend/Parser.h"
@@ -72,6 +73,8 @@ const Option kOptions[] = {
                           "$THJIT_DEVICE)"},
     {"--gpu-arch=sm_XX", "the GPU architecture of --emit=ptx and :ptx "
                          "(default sm_80; any machine, no GPU needed)"},
+    {"--devices", "list the CUDA devices (name, compute capability, "
+                  "memory) or say why there are none, then exit"},
     {"--cache=stats|clear", "show or empty the compile cache, then exit"},
     {"--list-passes", "list the rewrite passes and their rewrites"},
     {"--list-ops[=markdown]", "list every op with its description (as the "
@@ -283,6 +286,9 @@ int main(int argc, char **argv) {
                   << "' (expected one of " << stageNames() << ")\n";
         return 2;
       }
+    } else if (a == "--devices") {
+      std::cout << cuda::devicesReport();
+      return cuda::available() ? 0 : 1;
     } else if (a == "--list-passes") {
       std::cout << describePasses();
       return 0;

@@ -1,0 +1,168 @@
+//===- CUDATest.cpp - The driver loader and device memory, on the fake driver =//
+//
+// thjit/Runtime/CUDA.h against FakeCUDA.cpp, a driver whose "device
+// memory" is host memory: loading and device listing, the caching
+// allocator (reuse, out-of-memory retry), device arrays and their copies,
+// PTX modules and the errors of the driver. Runs on every machine; the
+// tests that run kernels on a real GPU are GPUTest.cpp's.
+//
+//===----------------------------------------------------------------------===//
+#include "thjit/CodeGen/GPU.h"
+#include "thjit/Runtime/CUDA.h"
+#include "thjit/thjit.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <unistd.h>
+
+using namespace thjit;
+
+namespace {
+
+/// The fake driver beside this binary, unless the environment names one
+/// (ctest does): set before anything loads the driver.
+const bool driverChosen = [] {
+  if (!std::getenv("THJIT_CUDA_DRIVER")) {
+    auto dir = std::filesystem::read_symlink("/proc/self/exe").parent_path();
+    setenv("THJIT_CUDA_DRIVER", (dir / "libthjitFakeCUDA.so").c_str(), 1);
+  }
+  return true;
+}();
+
+NDArray iota(DType t, const Shape &shape) {
+  std::vector<Scalar> v;
+  for (int64_t i = 0; i < shapeSize(shape); ++i)
+    v.push_back(Scalar(double(i) * 0.5 - 3));
+  return NDArray::fromValues(t, v, shape);
+}
+
+std::string thrown(const std::function<void()> &f) {
+  try {
+    f();
+  } catch (const RuntimeError &e) {
+    return e.what();
+  }
+  return "(nothing thrown)";
+}
+
+} // namespace
+
+TEST_CASE("the fake driver is loaded and its device listed", "[cuda]") {
+  REQUIRE(driverChosen);
+  REQUIRE(cuda::available());
+  CHECK(cuda::whyUnavailable().empty());
+  CHECK(cuda::driverVersion() == 12080);
+  CHECK(cuda::ptxVersionForDriver() == 85);
+  std::vector<cuda::DeviceInfo> devices = cuda::devices();
+  REQUIRE(devices.size() == 1);
+  CHECK(devices[0].name == "thjit fake device 0");
+  CHECK(devices[0].arch() == "sm_90");
+  CHECK(cuda::currentDevice().multiprocessors == 4);
+  std::string report = cuda::devicesReport();
+  CHECK(report == "CUDA driver 12.8, 1 device\n"
+                  "* 0: thjit fake device 0, compute capability 9.0 (sm_90), "
+                  "1.0 GiB, 4 multiprocessors\n");
+}
+
+TEST_CASE("the caching allocator reuses freed blocks of a size class", "[cuda]") {
+  cuda::releaseCachedMemory();
+  cuda::AllocatorStats before = cuda::allocatorStats();
+  { auto a = cuda::allocate(1000); CHECK(a->size() == 1000); CHECK(a->data() % 256 == 0); }
+  cuda::AllocatorStats mid = cuda::allocatorStats();
+  CHECK(mid.driverAllocations == before.driverAllocations + 1);
+  CHECK(mid.bytesCached == before.bytesCached + 1024);
+  CHECK(mid.bytesInUse == before.bytesInUse);
+  {
+    auto b = cuda::allocate(600); // the same 1024-byte class
+    cuda::AllocatorStats now = cuda::allocatorStats();
+    CHECK(now.driverAllocations == mid.driverAllocations);
+    CHECK(now.reuses == mid.reuses + 1);
+    CHECK(now.bytesInUse == mid.bytesInUse + 1024);
+    auto c = cuda::allocate(600); // the cache is empty again: a new block
+    CHECK(cuda::allocatorStats().driverAllocations == mid.driverAllocations + 1);
+    CHECK(c->data() != b->data());
+  }
+  // Large blocks come in 2 MiB classes.
+  { auto big = cuda::allocate((3u << 20) + 1); }
+  CHECK(cuda::allocatorStats().bytesCached >= (4u << 20));
+  cuda::releaseCachedMemory();
+  CHECK(cuda::allocatorStats().bytesCached == 0);
+}
+
+TEST_CASE("out of device memory: the cache is given back, then an error", "[cuda]") {
+  cuda::releaseCachedMemory();
+  setenv("FAKE_CUDA_MEMORY", std::to_string(5u << 20).c_str(), 1);
+  { auto a = cuda::allocate(3u << 20); } // cached: 4 MiB of 5 held
+  uint64_t allocations = cuda::allocatorStats().driverAllocations;
+  // 2 MiB does not fit beside the cached 4 MiB block: the cache goes back.
+  { auto b = cuda::allocate(2u << 20); }
+  CHECK(cuda::allocatorStats().driverAllocations == allocations + 1);
+  CHECK(cuda::allocatorStats().bytesCached == (2u << 20));
+  std::string e = thrown([] { cuda::allocate(6u << 20); });
+  CHECK(e.find("cannot allocate 6291456 bytes on the GPU: CUDA_ERROR_OUT_OF_MEMORY (2): "
+               "out of memory") != std::string::npos);
+  unsetenv("FAKE_CUDA_MEMORY");
+  cuda::releaseCachedMemory();
+}
+
+TEST_CASE("device arrays copy to and from the host, views included", "[cuda]") {
+  for (DType t : {DType::Float32, DType::Float64, DType::Int8, DType::Bool}) {
+    NDArray host = iota(t, {3, 4});
+    cuda::DeviceArray d = cuda::DeviceArray::fromHost(host);
+    CHECK(d.isContiguous());
+    CHECK(d.dtype() == t);
+    CHECK(d.toHost().repr() == host.repr());
+    // A transposed view, reversed rows, a broadcast column, one element.
+    CHECK(d.view({4, 3}, {1, 4}).toHost().repr() == host.transpose().repr());
+    std::vector<Scalar> reversed;
+    for (int64_t r = 2; r >= 0; --r)
+      for (int64_t c = 0; c < 4; ++c)
+        reversed.push_back(host.flatAt(r * 4 + c));
+    CHECK(d.view({3, 4}, {-4, 1}, 8).toHost().repr() ==
+          NDArray::fromValues(t, reversed, {3, 4}).repr());
+    CHECK(d.view({2, 4}, {0, 1}, 4).toHost().repr() ==
+          host.slice(0, 1, 2, 1).broadcastTo({2, 4}).repr());
+    CHECK(d.view({}, {}, 5).toHost().repr() == NDArray::scalar(host.flatAt(5)).repr());
+    CHECK(!d.view({4, 3}, {1, 4}).isContiguous());
+    CHECK(d.view({4, 3}, {1, 4}).copy().toHost().repr() == host.transpose().repr());
+    CHECK(d.copy().toHost().repr() == host.repr());
+    // A host view is copied contiguously first.
+    CHECK(cuda::DeviceArray::fromHost(host.transpose()).toHost().repr() ==
+          host.transpose().repr());
+  }
+  cuda::DeviceArray empty = cuda::DeviceArray::empty(DType::Float32, {0, 5});
+  CHECK(empty.toHost().shape() == Shape{0, 5});
+}
+
+TEST_CASE("PTX modules: loaded, kernels found, errors with the driver's log", "[cuda]") {
+  Var x = vector("x", DType::Float32);
+  Function f = function({x}, {exp(x) * 2});
+  codegen::PTXModule m = codegen::compileForPTX(f.graph(), "sm_90");
+  REQUIRE(!m.kernels.empty());
+  std::shared_ptr<cuda::Module> module = cuda::Module::load(m.ptx);
+  CHECK(module->function(m.kernels[0].name) != nullptr);
+  CHECK(thrown([&] { module->function("nothing"); }) ==
+        "cuModuleGetFunction(nothing) failed: CUDA_ERROR_NOT_FOUND (500): named "
+        "symbol not found");
+  CHECK(thrown([] { cuda::Module::load("garbage"); }) ==
+        "the CUDA driver cannot load thjit's PTX: CUDA_ERROR_INVALID_PTX (218): a "
+        "PTX JIT compilation failed\nptxas application ptx input, line 1; fatal   "
+        ": Missing .version directive");
+  cuda::KernelArgs args;
+  args.pointer(0x1000);
+  args.i64(-7);
+  args.f32(1.5f);
+  args.f64(2.25);
+  std::vector<void *> p = args.pointers();
+  REQUIRE(p.size() == 4);
+  CHECK(*(uint64_t *)p[0] == 0x1000);
+  CHECK(*(int64_t *)p[1] == -7);
+  CHECK(*(float *)p[2] == 1.5f);
+  CHECK(*(double *)p[3] == 2.25);
+  CHECK(thrown([&] {
+          cuda::launch(module->function(m.kernels[0].name), 1, 1, 1, 128, 0, args);
+        }) == "cuLaunchKernel failed: CUDA_ERROR_NOT_SUPPORTED (801): the fake "
+              "driver cannot run kernels");
+}

@@ -1,0 +1,189 @@
+//===- FakeCUDA.cpp - A CUDA driver without a GPU, for host-side tests ----===//
+//
+// A stand-in for libcuda.so.1 that thjit loads through $THJIT_CUDA_DRIVER
+// in tests, so that everything the runtime does on the host around a GPU
+// (loading the driver, listing devices, the caching allocator, copies,
+// device arrays and shared variables, error messages) is tested on
+// machines without one. "Device memory" is host memory. It loads any PTX
+// that declares a .version and finds its .entry names, but it cannot run
+// kernels: cuLaunchKernel fails with CUDA_ERROR_NOT_SUPPORTED, which tests
+// use to check that a failed call keeps shared variables intact.
+//
+// Knobs (environment): FAKE_CUDA_DEVICES (default 1; 0 makes cuInit fail
+// with CUDA_ERROR_NO_DEVICE), FAKE_CUDA_MEMORY (bytes the device has,
+// default 1 GiB: allocations beyond it fail with out of memory).
+//
+//===----------------------------------------------------------------------===//
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <map>
+#include <string>
+
+namespace {
+using CUresult = int;
+constexpr CUresult kSuccess = 0, kInvalidValue = 1, kOutOfMemory = 2,
+                   kNoDevice = 100, kInvalidPTX = 218, kNotFound = 500,
+                   kNotSupported = 801;
+
+size_t capacity() {
+  const char *e = std::getenv("FAKE_CUDA_MEMORY");
+  return e ? std::strtoull(e, nullptr, 10) : (size_t(1) << 30);
+}
+int deviceCount() {
+  const char *e = std::getenv("FAKE_CUDA_DEVICES");
+  return e ? std::atoi(e) : 1;
+}
+
+std::mutex mutex;
+size_t used = 0;
+std::map<uintptr_t, size_t> live; // address -> bytes
+int context = 42;
+
+struct FakeModule {
+  std::string ptx;
+};
+} // namespace
+
+extern "C" {
+
+CUresult cuInit(unsigned) { return deviceCount() > 0 ? kSuccess : kNoDevice; }
+CUresult cuDriverGetVersion(int *v) {
+  *v = 12080;
+  return kSuccess;
+}
+CUresult cuGetErrorName(CUresult r, const char **s) {
+  switch (r) {
+  case kSuccess: *s = "CUDA_SUCCESS"; break;
+  case kInvalidValue: *s = "CUDA_ERROR_INVALID_VALUE"; break;
+  case kOutOfMemory: *s = "CUDA_ERROR_OUT_OF_MEMORY"; break;
+  case kNoDevice: *s = "CUDA_ERROR_NO_DEVICE"; break;
+  case kInvalidPTX: *s = "CUDA_ERROR_INVALID_PTX"; break;
+  case kNotFound: *s = "CUDA_ERROR_NOT_FOUND"; break;
+  case kNotSupported: *s = "CUDA_ERROR_NOT_SUPPORTED"; break;
+  default: return kInvalidValue;
+  }
+  return kSuccess;
+}
+CUresult cuGetErrorString(CUresult r, const char **s) {
+  switch (r) {
+  case kSuccess: *s = "no error"; break;
+  case kInvalidValue: *s = "invalid argument"; break;
+  case kOutOfMemory: *s = "out of memory"; break;
+  case kNoDevice: *s = "no CUDA-capable device is detected"; break;
+  case kInvalidPTX: *s = "a PTX JIT compilation failed"; break;
+  case kNotFound: *s = "named symbol not found"; break;
+  case kNotSupported: *s = "the fake driver cannot run kernels"; break;
+  default: return kInvalidValue;
+  }
+  return kSuccess;
+}
+CUresult cuDeviceGetCount(int *n) {
+  *n = deviceCount();
+  return kSuccess;
+}
+CUresult cuDeviceGet(int *d, int i) {
+  if (i < 0 || i >= deviceCount())
+    return kInvalidValue;
+  *d = i;
+  return kSuccess;
+}
+CUresult cuDeviceGetName(char *name, int len, int d) {
+  std::snprintf(name, len, "thjit fake device %d", d);
+  return kSuccess;
+}
+CUresult cuDeviceGetAttribute(int *v, int attr, int) {
+  switch (attr) {
+  case 75: *v = 9; break;      // compute capability major
+  case 76: *v = 0; break;      // minor
+  case 16: *v = 4; break;      // multiprocessors
+  case 97: *v = 232448; break; // shared memory per block, opt-in
+  default: *v = 0;
+  }
+  return kSuccess;
+}
+CUresult cuDeviceTotalMem_v2(size_t *bytes, int) {
+  *bytes = capacity();
+  return kSuccess;
+}
+CUresult cuDevicePrimaryCtxRetain(void **ctx, int) {
+  *ctx = &context;
+  return kSuccess;
+}
+CUresult cuCtxSetCurrent(void *ctx) { return ctx == &context ? kSuccess : kInvalidValue; }
+CUresult cuCtxSynchronize() { return kSuccess; }
+
+CUresult cuMemAlloc_v2(unsigned long long *p, size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (bytes == 0)
+    return kInvalidValue;
+  if (used + bytes > capacity())
+    return kOutOfMemory;
+  void *q = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+  if (!q)
+    return kOutOfMemory;
+  used += bytes;
+  live[(uintptr_t)q] = bytes;
+  *p = (uintptr_t)q;
+  return kSuccess;
+}
+CUresult cuMemFree_v2(unsigned long long p) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = live.find((uintptr_t)p);
+  if (it == live.end())
+    return kInvalidValue;
+  used -= it->second;
+  live.erase(it);
+  std::free((void *)(uintptr_t)p);
+  return kSuccess;
+}
+CUresult cuMemcpyHtoD_v2(unsigned long long dst, const void *src, size_t n) {
+  std::memcpy((void *)(uintptr_t)dst, src, n);
+  return kSuccess;
+}
+CUresult cuMemcpyDtoH_v2(void *dst, unsigned long long src, size_t n) {
+  std::memcpy(dst, (const void *)(uintptr_t)src, n);
+  return kSuccess;
+}
+CUresult cuMemcpyDtoD_v2(unsigned long long dst, unsigned long long src, size_t n) {
+  std::memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, n);
+  return kSuccess;
+}
+CUresult cuMemsetD8_v2(unsigned long long dst, unsigned char v, size_t n) {
+  std::memset((void *)(uintptr_t)dst, v, n);
+  return kSuccess;
+}
+
+CUresult cuModuleLoadDataEx(void **m, const void *image, unsigned n, int *options,
+                            void **values) {
+  std::string ptx = (const char *)image;
+  if (ptx.find(".version") == std::string::npos) {
+    for (unsigned i = 0; i < n; ++i)
+      if (options[i] == 5) // CU_JIT_ERROR_LOG_BUFFER
+        std::snprintf((char *)values[i], 256,
+                      "ptxas application ptx input, line 1; fatal   : "
+                      "Missing .version directive");
+    return kInvalidPTX;
+  }
+  *m = new FakeModule{ptx};
+  return kSuccess;
+}
+CUresult cuModuleUnload(void *m) {
+  delete (FakeModule *)m;
+  return kSuccess;
+}
+CUresult cuModuleGetFunction(void **f, void *m, const char *name) {
+  const std::string &ptx = ((FakeModule *)m)->ptx;
+  if (ptx.find(".entry " + std::string(name) + "(") == std::string::npos)
+    return kNotFound;
+  *f = m;
+  return kSuccess;
+}
+CUresult cuFuncSetAttribute(void *, int, int) { return kSuccess; }
+CUresult cuLaunchKernel(void *, unsigned, unsigned, unsigned, unsigned, unsigned,
+                        unsigned, unsigned, void *, void **, void **) {
+  return kNotSupported;
+}
+
+} // extern "C"
