@@ -538,7 +538,8 @@ Plan makePlan(const Graph &g, const std::vector<Var> &updates) {
   for (Node *n : g.nodes()) {
     if (planLeaf(n))
       continue;
-    if (isGradControl(n->kind())) { // the identity on values
+    // The identity on values (transfers copy only on the GPU's runtime).
+    if (isGradControl(n->kind()) || isTransfer(n->kind())) {
       valueOf[n->result(0)] = valueOf.at(n->operand(0));
       continue;
     }

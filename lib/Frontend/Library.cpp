@@ -3,6 +3,7 @@
 #include "thjit/Array/Npy.h"
 #include "thjit/Array/Random.h"
 #include "thjit/Frontend/Interpreter.h"
+#include "thjit/Runtime/CUDA.h"
 #include "thjit/Frontend/Repl.h"
 #include "thjit/Grad/Grad.h"
 #include "thjit/Ops/OpDef.h"
@@ -1317,7 +1318,7 @@ static const char *const kPlainAttributes[] = {
     "item", "astype", "args", "profile_report", "append", "extend", "pop",
     "insert", "reverse", "index", "keys", "values", "items", "get", "update",
     "eval", "make_variable", "format", "join", "lower", "upper", "strip",
-    "startswith", "endswith", "split", "splitlines", "replace"};
+    "startswith", "endswith", "split", "splitlines", "replace", "device"};
 
 std::vector<std::string> Library::attributeNames(const Value &obj) {
   std::vector<std::string> names;
@@ -1967,6 +1968,8 @@ Value Library::getAttr(const Value &obj, const std::string &name) {
     const auto &cf = obj.as<FunctionPtr>();
     if (name == "name")
       return Value(cf->fn.name());
+    if (name == "device") // where it runs: 'cpu' or 'cuda'
+      return Value(cf->fn.device());
     if (name == "copy")
       return Value(
           makeBuiltin("copy", [this, cf](Interpreter &, CallArgs &args) {
@@ -2298,7 +2301,7 @@ Value Library::Impl::compile(CallArgs &args) {
               {"inputs", "outputs", "mode", "updates", "givens",
                "no_default_updates", "accept_inplace", "name",
                "rebuild_strict", "allow_input_downcast", "profile",
-               "on_unused_input"},
+               "on_unused_input", "device"},
               1);
   std::vector<Var> inputs;
   std::vector<NDArray> defaults;
@@ -2360,6 +2363,8 @@ Value Library::Impl::compile(CallArgs &args) {
     opts.mode = "PROFILE";
   opts.allowInputDowncast = truthy(b.getOr("allow_input_downcast", Value(false)));
   opts.name = str(b.getOr("name", Value("f")));
+  if (const Value *d = b.get("device"); d && !d->isNone())
+    opts.device = str(*d);
   std::string unused = str(b.getOr("on_unused_input", Value("raise")));
   if (unused == "raise")
     opts.onUnusedInput = OnUnusedInput::Raise;
@@ -2729,8 +2734,8 @@ void Library::Impl::buildModules() {
     return compile(args);
   }));
   Value sharedValue(makeBuiltin("shared", [](Interpreter &, CallArgs &args) {
-    ArgBinder b(args, "shared", {"value", "name", "borrow", "broadcastable"},
-                1);
+    ArgBinder b(args, "shared",
+                {"value", "name", "borrow", "broadcastable", "device"}, 1);
     NDArray value = arrayFromValue(*b.get("value"));
     std::string name = b.has("name") && !b.get("name")->isNone()
                            ? str(*b.get("name"))
@@ -2739,7 +2744,13 @@ void Library::Impl::buildModules() {
     if (const Value *bc = b.get("broadcastable"); bc && !bc->isNone())
       for (const Value &v : *sequenceItems(*bc))
         bcast.push_back(truthy(v));
-    return Value(shared(value, name, bcast));
+    std::string device = "cpu";
+    if (const Value *d = b.get("device"); d && !d->isNone()) {
+      device = str(*d);
+      if (device == "cuda") // at once, not at the first call
+        cuda::requireDevice();
+    }
+    return Value(shared(value, name, bcast, device));
   }));
   // Differentiation: grad, Lop, Rop and the gradient controls.
   // One symbolic variable (single) or a list of them.

@@ -295,14 +295,14 @@ std::string typeMismatch(const NDArray &value, const TensorType *type) {
 }
 
 Var makeShared(NDArray value, const TensorType *type,
-               const std::string &name) {
+               const std::string &name, const std::string &device) {
   std::string why = typeMismatch(value, type);
   if (!why.empty())
     throw TypeError("shared variable " + (name.empty() ? "" : name + " ") +
                     "of type " + type->str() + " cannot hold this value: " +
                     why);
   NodeRef n = Node::makeLeaf(OpKind::Shared, type, name);
-  n->storage = std::make_shared<SharedStorage>(std::move(value));
+  n->storage = std::make_shared<SharedStorage>(std::move(value), device);
   return Var(n);
 }
 

@@ -295,6 +295,7 @@ const char *familyColour(OpFamily f) {
   case OpFamily::NNet: return "#9ecae1";
   case OpFamily::GradControl: return "#d9d9d9";
   case OpFamily::OpFromGraph: return "#fbb4c9";
+  case OpFamily::Transfer: return "#a1d99b";
   case OpFamily::Leaf: break;
   }
   return "#ffffff";

@@ -22,6 +22,7 @@ const OpDef &opDef(OpKind kind) {
     registerNNetOps(t.data());
     registerGradControlOps(t.data());
     registerOpFromGraphOps(t.data());
+    registerTransferOps(t.data());
     return t;
   }();
   return table[(int)kind];
@@ -31,7 +32,7 @@ std::string describeOps(bool markdown) {
   static const char *families[] = {
       "leaves",        "element-wise", "reductions", "linear algebra",
       "shapes",        "indexing",     "neural networks",
-      "gradient controls", "graphs as ops"};
+      "gradient controls", "graphs as ops", "transfers"};
   static const char *leafDocs[] = {
       "a symbolic input: a value given at each call",
       "a shared variable: a value kept between calls, changed by updates",
@@ -263,9 +264,12 @@ Var tensor4(const std::string &name, std::optional<DType> dtype) {
 }
 
 Var shared(const NDArray &value, const std::string &name,
-           const std::vector<bool> &broadcastable) {
+           const std::vector<bool> &broadcastable, const std::string &device) {
   if (!value.defined())
     throw ValueError("shared: no value given");
+  if (device != "cpu" && device != "cuda")
+    throw ValueError("shared: unknown device '" + device +
+                     "' (expected 'cpu' or 'cuda')");
   std::vector<bool> bcast = broadcastable;
   if (bcast.empty())
     bcast.assign(value.ndim(), false);
@@ -275,7 +279,8 @@ Var shared(const NDArray &value, const std::string &name,
                      " entries but the value has rank " +
                      std::to_string(value.ndim()));
   return makeShared(value.copy(),
-                    TensorType::getBroadcastable(value.dtype(), bcast), name);
+                    TensorType::getBroadcastable(value.dtype(), bcast), name,
+                    device);
 }
 
 Var constant(const NDArray &value) { return makeConstant(value); }

@@ -1,9 +1,11 @@
 //===- Function.cpp - function(): checks, evaluation, updates -------------===//
 #include "thjit/Runtime/Function.h"
 #include "DebugModes.h"
+#include "GPUExecutable.h"
 #include "Profile.h"
 #include "thjit/CodeGen/CPU.h"
 #include "thjit/CodeGen/GPU.h"
+#include "thjit/CodeGen/Transfer.h"
 #include "thjit/Runtime/CompileCache.h"
 #include "thjit/Ops/OpDef.h"
 #include "thjit/Ops/Ops.h"
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
 #include <set>
 #include <unordered_map>
 
@@ -40,6 +43,11 @@ struct Function::Impl {
   /// PROFILE: the timings (kept after the function is gone, for the report
   /// printed at exit).
   std::shared_ptr<FunctionProfile> profile;
+  /// "cuda": the graph runs here, keeping in GPU memory the outputs marked
+  /// (updates of shared variables living there).
+  std::string device = "cpu";
+  std::shared_ptr<GPUExecutable> gpu;
+  std::vector<bool> keepOnDevice;
 
   /// The outputs of one of this function's graphs, with its update labels.
   std::vector<GraphResult> results(const Graph &g) const;
@@ -53,6 +61,40 @@ static const codegen::ObjectCache &objectCache() {
         CompileCache::global().store(key, object);
       }};
   return cache;
+}
+
+static std::mutex &defaultDeviceMutex() {
+  static std::mutex m;
+  return m;
+}
+static std::string &defaultDeviceName() {
+  static std::string d;
+  return d;
+}
+
+static void checkDevice(const std::string &device, const std::string &where) {
+  if (device != "cpu" && device != "cuda")
+    throw ValueError(where + ": unknown device '" + device +
+                     "' (expected 'cpu' or 'cuda')");
+}
+
+void setDefaultDevice(const std::string &device) {
+  checkDevice(device, "setDefaultDevice");
+  std::lock_guard<std::mutex> lock(defaultDeviceMutex());
+  defaultDeviceName() = device;
+}
+
+std::string defaultDevice() {
+  {
+    std::lock_guard<std::mutex> lock(defaultDeviceMutex());
+    if (!defaultDeviceName().empty())
+      return defaultDeviceName();
+  }
+  const char *env = std::getenv("THJIT_DEVICE");
+  if (!env || !*env)
+    return "cpu";
+  checkDevice(env, "THJIT_DEVICE");
+  return env;
 }
 
 static std::string nameOrPosition(const Var &v, size_t i) {
@@ -198,6 +240,29 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
   impl->passStats = optimizeGraph(g, passes);
   verifyGraph(g, inferNodeTypes);
   impl->graph = std::move(g);
+
+  // The device: asked for, else where its shared variables live.
+  const bool gpuMode = impl->mode == "FAST_RUN" || impl->mode == "FAST_COMPILE";
+  if (!options.device.empty()) {
+    checkDevice(options.device, "function");
+    if (options.device == "cuda" && !gpuMode)
+      throw ValueError("function: mode " + impl->mode +
+                       " runs on the CPU only; use FAST_RUN or FAST_COMPILE "
+                       "with device='cuda'");
+    impl->device = options.device;
+  } else if (gpuMode) {
+    impl->device = codegen::anyOnGPU(impl->graph.sharedVariables())
+                       ? "cuda"
+                       : defaultDevice();
+  }
+  if (impl->device == "cuda") {
+    impl->keepOnDevice.assign(impl->graph.outputs().size(), false);
+    for (size_t i = 0; i < impl->updated.size(); ++i)
+      impl->keepOnDevice[impl->numOutputs + i] =
+          impl->updated[i].node()->sharedStorage()->device() == "cuda";
+    impl->graph = codegen::transferToGPU(impl->graph, impl->keepOnDevice);
+    verifyGraph(impl->graph, inferNodeTypes);
+  }
   // Updates may be written over the old values, except where the checks
   // after a call (DEBUG, NANGUARD) may still fail it.
   codegen::CompileOptions &codegenOptions = impl->codegenOptions;
@@ -224,6 +289,8 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
                                   .count();
     impl->profile = profile;
     FunctionProfile::registerForExit(profile);
+  } else if (impl->device == "cuda") {
+    impl->gpu = std::make_shared<GPUExecutable>(impl->graph, codegenOptions);
   } else if (impl->mode != "REFERENCE") {
     impl->native = codegen::compileForCPU(impl->graph, &objectCache(), codegenOptions);
   }
@@ -239,6 +306,7 @@ const Graph &Function::graph() const { return impl->graph; }
 
 const Graph &Function::sourceGraph() const { return impl->source; }
 const std::string &Function::mode() const { return impl->mode; }
+const std::string &Function::device() const { return impl->device; }
 const std::vector<PassStats> &Function::passStats() const {
   return impl->passStats;
 }
@@ -264,6 +332,8 @@ std::string Function::emit(const std::string &what) const {
     return codegen::emitLLVM(impl->graph, true, impl->codegenOptions);
   if (what == "asm")
     return codegen::emitAssembly(impl->graph, impl->codegenOptions);
+  if (what == "ptx" && impl->gpu)
+    return impl->gpu->ptx();
   if (what == "ptx")
     return codegen::emitPTX(impl->graph, codegen::gpuArch(),
                             impl->codegenOptions);
@@ -344,6 +414,31 @@ std::vector<NDArray> Function::operator()(const std::vector<NDArray> &args) cons
   const std::vector<NDArray> &converted =
       convertedArgs.empty() ? args : convertedArgs;
   std::vector<NDArray> results;
+  if (impl->gpu) {
+    std::vector<GPUResult> rs = impl->gpu->run(converted, impl->keepOnDevice);
+    convertedArgs.clear();
+    // Every update is applied only after the whole call succeeded.
+    for (size_t i = 0; i < impl->updated.size(); ++i) {
+      const NDArray &v = rs[impl->numOutputs + i].host;
+      std::string why = v.defined() ? typeMismatch(v, impl->updated[i].type()) : "";
+      if (!why.empty())
+        throw TypeError(impl->name + ": the new value of shared variable " +
+                        impl->updated[i].name() + " does not fit its type " +
+                        impl->updated[i].type()->str() + ": " + why);
+    }
+    for (size_t i = 0; i < impl->updated.size(); ++i) {
+      GPUResult &r = rs[impl->numOutputs + i];
+      const std::shared_ptr<SharedStorage> &storage =
+          impl->updated[i].node()->sharedStorage();
+      if (r.device)
+        storage->setDeviceValue(r.device, false);
+      else
+        storage->set(r.host);
+    }
+    for (size_t o = 0; o < impl->numOutputs; ++o)
+      results.push_back(rs[o].host);
+    return results;
+  }
   if (impl->native) {
     results = codegen::run(*impl->native, converted);
     if (!impl->probed.empty()) {

@@ -160,18 +160,16 @@ bool setPasses(std::vector<std::string> &out, const std::string &list,
   return true;
 }
 
-/// Only the CPU back end is built so far; CUDA is refused with a message
-/// rather than silently running on the CPU.
+/// The device of functions that do not choose one. Functions compile for
+/// cuda without a GPU (their PTX can be printed); calls then say why none
+/// can run.
 bool setDevice(const std::string &device, const char *where) {
-  if (device == "cpu")
+  if (device == "cpu" || device == "cuda") {
+    setDefaultDevice(device);
     return true;
-  if (device == "cuda")
-    std::cerr << "thjit: error: " << where
-              << "=cuda: this build of thjit has no GPU back end yet; use "
-                 "cpu\n";
-  else
-    std::cerr << "thjit: error: unknown device '" << device << "' in "
-              << where << " (expected cpu or cuda)\n";
+  }
+  std::cerr << "thjit: error: unknown device '" << device << "' in "
+            << where << " (expected cpu or cuda)\n";
   return false;
 }
 

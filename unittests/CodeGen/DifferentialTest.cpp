@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 #include "../Ops/OpsTestUtil.h"
 #include "DifferentialGen.h"
+#include "thjit/Runtime/CUDA.h"
 
 #include <catch2/catch.hpp>
 
@@ -56,6 +57,8 @@ struct Config {
   int verbose = 0;
   bool isDefault = true;
   std::string mode = "FAST_RUN";
+  /// Where the compiled side runs ($THJIT_DIFF_DEVICE): "cpu" or "cuda".
+  std::string device = "cpu";
   bool countGiven = false; ///< THJIT_DIFF_CASES or THJIT_DIFF_CASE set
 };
 
@@ -78,6 +81,8 @@ Config configFromEnv() {
   }
   if (const char *s = std::getenv("THJIT_DIFF_MODE"); s && *s)
     c.mode = s;
+  if (const char *s = std::getenv("THJIT_DIFF_DEVICE"); s && *s)
+    c.device = s;
   if (const char *s = std::getenv("THJIT_DIFF_VERBOSE"); s && *s)
     c.verbose = std::atoi(s);
   return c;
@@ -446,6 +451,8 @@ std::vector<std::string> runCase(const Config &cfg, int index, GenStats &gs,
         << std::dec << " THJIT_DIFF_CASE=" << index;
   if (cfg.mode != "FAST_RUN")
     where << " THJIT_DIFF_MODE=" << cfg.mode;
+  if (cfg.device != "cpu")
+    where << " THJIT_DIFF_DEVICE=" << cfg.device;
   auto header = [&](const std::string &what) {
     std::ostringstream o;
     o << "differential case " << index << ": " << what << "\n  " << where.str()
@@ -472,6 +479,7 @@ std::vector<std::string> runCase(const Config &cfg, int index, GenStats &gs,
   Rng noise(caseSeed(cfg.seed ^ 0x51077ull, (uint64_t)index));
   try {
     opts.mode = sloppy ? "REFERENCE" : cfg.mode;
+    opts.device = sloppy ? "cpu" : cfg.device;
     fast = function(gen.inputs, outs, opts);
   } catch (const std::exception &e) {
     failures.push_back(header(cfg.mode + " compile failed: " +
@@ -663,8 +671,10 @@ void runRandom(const Config &cfg, bool checkCoverage) {
       std::string name = opName((OpKind)k);
       // Composite nodes come from fuse(); unittests/Runtime/JitTest.cpp
       // checks them until the fusion pass makes them in every graph.
+      // Transfers come from the GPU transfer pass (the [gpu] run below).
       if (name == "shared" || name == "constant" || name == "split" ||
-          name == "input" || name == "composite")
+          name == "input" || name == "composite" ||
+          isTransfer((OpKind)k))
         continue;
       if (!tot.ops.count(name))
         missing.push_back(name);
@@ -688,6 +698,19 @@ void runRandom(const Config &cfg, bool checkCoverage) {
 TEST_CASE("FAST_RUN agrees with REFERENCE on random graphs",
           "[differential]") {
   runRandom(configFromEnv(), true);
+}
+
+// The same graphs and arguments on the GPU (the kernels of the steps that
+// have them, the host for the rest, transfers between).
+TEST_CASE("FAST_RUN on the GPU agrees with REFERENCE on random graphs",
+          "[differential][gpu]") {
+  if (!cuda::available()) {
+    WARN("skipped: no CUDA device: " << cuda::whyUnavailable());
+    return;
+  }
+  Config cfg = configFromEnv();
+  cfg.device = "cuda";
+  runRandom(cfg, true);
 }
 
 // The harness checking itself: the REFERENCE kernels with every inexact

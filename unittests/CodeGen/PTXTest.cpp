@@ -75,6 +75,15 @@ int paramCount(const std::string &ptx, const std::string &name) {
   return count;
 }
 
+/// The text of kernel `name` in `ptx`, from its entry to the next one.
+std::string kernelBody(const std::string &ptx, const std::string &name) {
+  size_t at = ptx.find(".visible .entry " + name + "(");
+  if (at == std::string::npos)
+    return "";
+  size_t end = ptx.find(".visible .entry ", at + 1);
+  return ptx.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
 /// What GPU.h promises of every module: the header, each kernel an entry
 /// with its ABI's parameters, global loads, a grid-stride loop; and that
 /// ptxas assembles it.
@@ -87,15 +96,57 @@ void checkModule(const PTXModule &m, const std::string &arch) {
   // Everything is linked in: nothing is left for a loader to resolve.
   CHECK(m.ptx.find(".extern") == std::string::npos);
   for (const GPUKernel &k : m.kernels) {
-    int expected = k.numOperands + k.numResults + 2; // + status, n
-    if (!k.contiguous) {
-      expected += k.ndim;
-      for (int nd : k.operandNdims)
-        expected += nd;
-    }
     INFO("kernel " << k.name);
+    int expected = -1;
+    switch (k.kind) {
+    case GPUKernelKind::Elemwise:
+      expected = k.numOperands + k.numResults + 2; // + status, n
+      if (!k.contiguous) {
+        expected += k.ndim;
+        for (int nd : k.operandNdims)
+          expected += nd;
+      }
+      CHECK(k.blockSize == 0);
+      CHECK(k.reducePart == GPUReducePart::None);
+      break;
+    case GPUKernelKind::Reduce:
+      CHECK(k.blockSize == 256);
+      CHECK(k.numResults == 1);
+      CHECK(k.reducePart != GPUReducePart::None);
+      if (k.reducePart == GPUReducePart::Finish) {
+        expected = 5; // out, scratch, G, M, P
+        CHECK(k.name.size() > 7);
+        CHECK(k.name.substr(k.name.size() - 7) == "_finish");
+      } else {
+        // operands, out, scratch, status, G, P, x's shape, strides
+        expected = k.numOperands + 5 + k.ndim;
+        for (int nd : k.operandNdims)
+          expected += nd;
+        CHECK(k.name.find(k.reducePart == GPUReducePart::Rows ? "_rows" : "_cols") !=
+              std::string::npos);
+        CHECK((int)k.operandNdims.size() == k.numOperands);
+      }
+      break;
+    case GPUKernelKind::Softmax:
+      CHECK(k.blockSize == 256);
+      CHECK(k.numOperands == 1);
+      expected = 3 + 2 * k.ndim; // x, out, G, shape, strides
+      break;
+    case GPUKernelKind::Gemm: // GemmPTXTest's
+      expected = paramCount(m.ptx, k.name);
+      break;
+    }
+    CHECK(k.sharedBytes == 0);
     CHECK(paramCount(m.ptx, k.name) == expected);
     CHECK(m.ptx.find("// step " + std::to_string(k.step) + ": ") != std::string::npos);
+    if (k.kind == GPUKernelKind::Reduce || k.kind == GPUKernelKind::Softmax) {
+      // A block stage: a barrier, and static shared memory of its own.
+      std::string body = kernelBody(m.ptx, k.name);
+      CHECK(body.find("bar.sync") != std::string::npos);
+      CHECK(body.find(".shared .align 8 .b8 " + k.name + "_") != std::string::npos);
+      bool warpStage = k.reducePart != GPUReducePart::Columns;
+      CHECK((body.find("shfl.sync.bfly.b32") != std::string::npos) == warpStage);
+    }
   }
   if (!m.kernels.empty()) {
     CHECK(m.ptx.find("ld.global") != std::string::npos);
@@ -326,16 +377,15 @@ TEST_CASE("PTX of every element-wise op on every dtype", "[ptx]") {
 TEST_CASE("PTX lists the steps it has no kernel for", "[ptx]") {
   Var x = matrix("x", DType::Float64);
   Var y = vector("y", DType::Float64);
-  Function f = compile({x, y}, {sum(x * x), dot(x, y) + 1, transpose(x) * 2.0});
+  Var h = matrix("h", DType::Float16); // reduced by the reference kernel
+  Function f = compile({x, y, h}, {sum(h), dot(x, y) + 1, transpose(x) * 2.0});
   for (const PTXModule &m : ptxOf(f)) {
     INFO(m.ptx);
-    CHECK(m.ptx.find("into sum(x, x) -- no GPU kernel yet, runs on the host") !=
-          std::string::npos);
-    CHECK(m.ptx.find("= dot(x, y) -- no GPU kernel yet, runs on the host") !=
+    CHECK(m.ptx.find("= sum(h) -- no GPU kernel yet, runs on the host") !=
           std::string::npos);
     CHECK(m.ptx.find("a view: no kernel") != std::string::npos);
     CHECK(m.kernels.size() >= 2);
-    CHECK(m.hostSteps.size() >= 3);
+    CHECK(m.hostSteps.size() >= 2);
   }
 }
 
@@ -364,5 +414,244 @@ TEST_CASE("Without libdevice the steps that need it have no kernel", "[ptx]") {
     CHECK(m.kernels.size() == 2); // y + 1's
     for (const GPUKernel &k : m.kernels)
       CHECK(k.step != m.hostSteps[0].first);
+  }
+}
+
+// ---- reductions and softmax ---------------------------------------------------
+
+namespace {
+
+/// The kernels of step s.
+std::vector<GPUKernel> kernelsOf(const PTXModule &m, int s) {
+  std::vector<GPUKernel> r;
+  for (const GPUKernel &k : m.kernels)
+    if (k.step == s)
+      r.push_back(k);
+  return r;
+}
+
+/// Every Reduce kernel in m comes with its step's finish kernel, and no
+/// step is left without a kernel for want of a lowering; the number of
+/// main kernels.
+int checkReduceKernels(const PTXModule &m) {
+  INFO(m.ptx);
+  int mains = 0;
+  for (const GPUKernel &k : m.kernels) {
+    if (k.kind != GPUKernelKind::Reduce || k.reducePart == GPUReducePart::Finish)
+      continue;
+    ++mains;
+    std::vector<GPUKernel> ks = kernelsOf(m, k.step);
+    REQUIRE(ks.size() == 2);
+    CHECK(ks[1].reducePart == GPUReducePart::Finish);
+    CHECK(ks[1].name == ks[0].name.substr(0, ks[0].name.size() - 5) + "_finish");
+  }
+  for (auto &[step, why] : m.hostSteps) {
+    INFO("step " << step << ": " << why);
+    CHECK(why.find("no GPU kernel") == std::string::npos);
+  }
+  return mains;
+}
+
+} // namespace
+
+// Every reduction on every dtype the GPU reduces (float16 and complex ones
+// run on the host), over every pattern of axes of a 3-d tensor: the last
+// axis (rows), the first and the middle (columns), two axes, all of them,
+// none, with keepdims. One module per dtype, for sm_80 and sm_90 in turn
+// (ptxas and the CPU compile take most of the time here).
+TEST_CASE("PTX of every reduction on every dtype and axes", "[ptx][reduce]") {
+  const std::vector<DType> dtypes{DType::Bool,   DType::Int8,   DType::UInt8,
+                                  DType::Int16,  DType::UInt16, DType::Int32,
+                                  DType::UInt32, DType::Int64,  DType::UInt64,
+                                  DType::Float32, DType::Float64};
+  using Reducer = Var (*)(const Var &, const Axes &, bool);
+  const std::vector<Reducer> reducers{sum, prod, max, min, all, any};
+  const std::vector<Axes> patterns{Axes(), Axes(2),       Axes(0),     Axes(1),
+                                   Axes({0, 2}), Axes({1, 2}), Axes({0, 1}),
+                                   Axes(std::vector<int>{})};
+  for (DType t : dtypes) {
+    INFO("dtype " << dtypeName(t));
+    Var x = tensor3("x", t);
+    std::vector<Var> outs;
+    for (Reducer r : reducers)
+      for (const Axes &a : patterns)
+        outs.push_back(r(x, a, false));
+    outs.push_back(sum(x, Axes(1), true));
+    outs.push_back(max(x, Axes({0, 2}), true));
+    for (auto arg : {argmax, argmin}) {
+      outs.push_back(arg(x, std::nullopt, false)); // the flat index
+      for (int axis : {0, 1, 2})
+        outs.push_back(arg(x, axis, false));
+      outs.push_back(arg(x, 1, true));
+    }
+    // FAST_COMPILE: one step per output, none rewritten away.
+    Function f = compile({x}, outs, "FAST_COMPILE");
+    const std::string &arch = kArchs[(size_t)t % kArchs.size()];
+    PTXModule m = compileForPTX(f.graph(), arch);
+    checkModule(m, arch);
+    {
+      int mains = checkReduceKernels(m);
+      CHECK(mains + (int)m.sharedKernels.size() >= 40);
+      for (const GPUKernel &k : m.kernels) {
+        if (k.kind == GPUKernelKind::Reduce && k.reducePart != GPUReducePart::Finish) {
+          CHECK(k.ndim == 3);
+          CHECK(k.numOperands == 1);
+        }
+      }
+    }
+  }
+}
+
+// Which kernel does the work follows the last axis: reduced, the G threads
+// of an output are adjacent lanes (_rows, warp shuffles); kept, adjacent
+// lanes work on adjacent outputs (_cols), so that loads coalesce.
+TEST_CASE("PTX reductions: rows or columns by the last axis", "[ptx][reduce]") {
+  Var x = matrix("x", DType::Float32);
+  Var y = tensor3("y", DType::Float64);
+  const std::vector<std::pair<Var, GPUReducePart>> cases{
+      {sum(x), GPUReducePart::Rows},
+      {sum(x, 1), GPUReducePart::Rows},
+      {max(x, 0), GPUReducePart::Columns},
+      {argmax(x, 0), GPUReducePart::Columns},
+      {argmin(x, std::nullopt), GPUReducePart::Rows},
+      {prod(y, 1), GPUReducePart::Columns},
+      {min(y, Axes({1, 2})), GPUReducePart::Rows},
+      {any(y, Axes({0, 1})), GPUReducePart::Columns},
+  };
+  for (const auto &[out, part] : cases) {
+    Function f = compile({x, y}, {out});
+    for (const PTXModule &m : ptxOf(f)) {
+      INFO(m.ptx);
+      checkReduceKernels(m);
+      REQUIRE(m.kernels.size() == 2);
+      CHECK(m.kernels[0].kind == GPUKernelKind::Reduce);
+      CHECK(m.kernels[0].reducePart == part);
+      CHECK(m.kernels[1].reducePart == GPUReducePart::Finish);
+      CHECK(m.hostSteps.empty());
+    }
+  }
+}
+
+// An element-wise producer fused into the reduction is computed per
+// element in the reduction kernel, as on the CPU: its operands are the
+// kernel's, broadcasting included, and its failures set the status word.
+TEST_CASE("PTX reductions with a fused producer", "[ptx][reduce]") {
+  for (DType t : {DType::Float32, DType::Float64}) {
+    INFO("dtype " << dtypeName(t));
+    Var x = matrix("x", t);
+    Var b = vector("b", t);
+    Var z = tensor3("z", t);
+    Var i = tensor3("i", DType::Int32);
+    Var n = tensor3("n", DType::Int64);
+    std::vector<Var> outs{sum(exp(x)),
+                          sum(exp(-x), 1),
+                          max(x * b + 1, 0),
+                          argmax(abs(x) - b, 1),
+                          argmin(x * x, std::nullopt),
+                          prod(z + 1, Axes({0, 2})),
+                          min(sqrt(abs(z)), 1),
+                          all(z > 0, Axes({1, 2})),
+                          any(eq(i, 3), 1),
+                          sum(pow(i, n), Axes({0, 1}))}; // may fail
+    Function f = compile({x, b, z, i, n}, outs);
+    for (const PTXModule &m : ptxOf(f)) {
+      INFO(m.ptx);
+      if (!libdeviceFound()) {
+        WARN("libdevice not found: steps calling exp or sqrt have no kernel");
+        continue;
+      }
+      CHECK(checkReduceKernels(m) == (int)outs.size());
+      CHECK(m.hostSteps.empty());
+      int fused = 0;
+      for (size_t p = m.ptx.find(" into "); p != std::string::npos;
+           p = m.ptx.find(" into ", p + 1))
+        ++fused;
+      CHECK(fused == (int)outs.size());
+      // sum(exp(x)): exp from libdevice, inlined.
+      CHECK(m.ptx.find("__nv_") == std::string::npos);
+      // max(x * b + 1, 0): b is broadcast along x's rows.
+      bool broadcast = false;
+      for (const GPUKernel &k : m.kernels)
+        broadcast = broadcast || (k.reducePart == GPUReducePart::Columns &&
+                                  k.operandNdims.size() >= 2 &&
+                                  k.operandNdims[0] == 2 && k.operandNdims[1] == 1);
+      CHECK(broadcast);
+    }
+  }
+}
+
+TEST_CASE("PTX reductions of a 0-d value and of vectors", "[ptx][reduce]") {
+  Var s = scalar("s", DType::Float64);
+  Var v = vector("v", DType::Int16);
+  Var u = vector("u", DType::UInt8);
+  Function f = compile({s, v, u}, {sum(s), prod(s), all(s), sum(v), max(v),
+                                   argmax(v, std::nullopt), argmin(u, 0), any(u)},
+                       "FAST_COMPILE");
+  for (const PTXModule &m : ptxOf(f)) {
+    CHECK(checkReduceKernels(m) >= 6);
+    CHECK(m.hostSteps.empty());
+  }
+}
+
+TEST_CASE("Reductions that compute the same thing share PTX kernels", "[ptx][reduce]") {
+  Var x = matrix("x", DType::Float32);
+  Var y = matrix("y", DType::Float32);
+  Var z = matrix("z", DType::Float64);
+  Function f = compile({x, y, z}, {sum(x, 0), sum(y, 0), sum(z, 0), sum(x, 1)});
+  for (const PTXModule &m : ptxOf(f)) {
+    INFO(m.ptx);
+    REQUIRE(m.sharedKernels.size() == 1); // sum(y, 0) uses sum(x, 0)'s
+    CHECK(m.kernels.size() == 6);
+    CHECK(m.ptx.find("-- the kernels of step " +
+                     std::to_string(m.sharedKernels[0].second)) != std::string::npos);
+  }
+}
+
+// softmax and log_softmax over the last axis: one kernel, G threads per
+// row, in double as the reference kernel; for matrices and higher ranks,
+// of floats and of integers (whose result is a float).
+TEST_CASE("PTX of softmax and log_softmax", "[ptx][softmax]") {
+  for (DType t : {DType::Float32, DType::Float64, DType::Int32}) {
+    INFO("dtype " << dtypeName(t));
+    Var x = matrix("x", t);
+    Var y = tensor3("y", t);
+    Function f = compile({x, y}, {softmax(x), logSoftmax(x), softmax(y)}, "FAST_COMPILE");
+    for (const PTXModule &m : ptxOf(f)) {
+      INFO(m.ptx);
+      if (!libdeviceFound()) {
+        CHECK(m.kernels.empty()); // exp and log come from libdevice
+        continue;
+      }
+      REQUIRE(m.kernels.size() == 3);
+      CHECK(m.hostSteps.empty());
+      for (const GPUKernel &k : m.kernels) {
+        CHECK(k.kind == GPUKernelKind::Softmax);
+        CHECK(k.name.substr(k.name.size() - 5) == "_rows");
+        CHECK(k.operandNdims == std::vector<int>{k.ndim});
+      }
+      CHECK(m.kernels[2].ndim == 3);
+      CHECK(m.ptx.find("= softmax(x) -- kernels thjit_s0_softmax_rows") != std::string::npos);
+      CHECK(m.ptx.find("= log_softmax(x) -- kernels thjit_s1_log_softmax_rows") !=
+            std::string::npos);
+      CHECK(m.ptx.find("ld.global.nc.") != std::string::npos);
+      CHECK(m.ptx.find("__nv_") == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("Without libdevice reductions and softmax that need it have no kernel",
+          "[ptx][reduce][softmax]") {
+  ScopedEnv env("THJIT_LIBDEVICE", "/nonexistent/libdevice.10.bc");
+  Var x = matrix("x", DType::Float32);
+  Function f = compile({x}, {sum(exp(x), 1), softmax(x), max(x * 2.0f, 0)});
+  for (const PTXModule &m : ptxOf(f)) {
+    INFO(m.ptx);
+    REQUIRE(m.hostSteps.size() == 2);
+    for (auto &[step, why] : m.hostSteps) {
+      CHECK_THAT(why, Catch::Contains("needs libdevice for"));
+      CHECK(kernelsOf(m, step).empty());
+    }
+    REQUIRE(m.kernels.size() == 2); // max's
+    CHECK(m.kernels[0].reducePart == GPUReducePart::Columns);
   }
 }

@@ -166,3 +166,69 @@ TEST_CASE("PTX modules: loaded, kernels found, errors with the driver's log", "[
         }) == "cuLaunchKernel failed: CUDA_ERROR_NOT_SUPPORTED (801): the fake "
               "driver cannot run kernels");
 }
+
+// Functions on the fake device: everything but kernels runs (transfers,
+// views of device arrays, host steps, shared variables kept in GPU memory).
+
+TEST_CASE("shared variables on the GPU: host steps, views, updates kept there", "[cuda]") {
+  NDArray start = iota(DType::Float32, {2, 3});
+  Var w = shared(start, "w", {}, "cuda");
+  CHECK(w.node()->sharedStorage()->device() == "cuda");
+  // w[::-1] has no GPU lowering: w comes to the host and goes back.
+  FunctionOptions o;
+  o.updates = {{w, subtensor(w, {Index::slice({}, {}, Operand(-1))})}};
+  Function flip = function({}, {transpose(w)}, o);
+  CHECK(flip.device() == "cuda");
+  std::string printed = flip.str();
+  CHECK(printed.find("host_from_gpu(w)") != std::string::npos);
+  CHECK(printed.find("dimshuffle") != std::string::npos);
+  std::vector<NDArray> r = flip({});
+  CHECK(r[0].repr() == start.transpose().repr()); // a view of device memory
+  // The new value lives on the device; get_value brings it back.
+  auto onDevice = w.node()->sharedStorage()->deviceValue();
+  REQUIRE(onDevice);
+  std::vector<Scalar> rows;
+  for (int64_t i : {3, 4, 5, 0, 1, 2})
+    rows.push_back(start.flatAt(i));
+  NDArray flipped = NDArray::fromValues(DType::Float32, rows, {2, 3});
+  CHECK(w.getValue().repr() == flipped.repr());
+  flip({});
+  CHECK(w.getValue().repr() == start.repr());
+  // A value set on the host is uploaded at the next call.
+  w.setValue(flipped);
+  CHECK(!w.node()->sharedStorage()->deviceValue());
+  CHECK(flip({})[0].repr() == flipped.transpose().repr());
+  CHECK(w.getValue().repr() == start.repr());
+}
+
+TEST_CASE("a failed GPU call changes no shared variable", "[cuda]") {
+  NDArray start = iota(DType::Float64, {4});
+  Var w = shared(start, "w", {}, "cuda");
+  Var x = vector("x", DType::Float64);
+  FunctionOptions o;
+  o.updates = {{w, w * x}};
+  Function f = function({x}, {exp(w)}, o);
+  CHECK(f.device() == "cuda");
+  CHECK(thrown([&] { f({iota(DType::Float64, {4})}); }) ==
+        "cuLaunchKernel failed: CUDA_ERROR_NOT_SUPPORTED (801): the fake driver "
+        "cannot run kernels");
+  CHECK(w.getValue().repr() == start.repr());
+  // The PTX it loads is for the device's architecture.
+  CHECK(f.emit("ptx").find(".target sm_90") != std::string::npos);
+  // Other modes run on the CPU, with the value brought to the host.
+  FunctionOptions ref = o;
+  ref.mode = "REFERENCE";
+  Function g = function({x}, {exp(w)}, ref);
+  CHECK(g.device() == "cpu");
+  g({NDArray::full(DType::Float64, {4}, Scalar(2.0))});
+  CHECK(w.getValue().repr() == evalElemwise(OpKind::Mul, {start, NDArray::full(DType::Float64, {4}, Scalar(2.0))}).repr());
+  ref.device = "cuda";
+  std::string e;
+  try {
+    function({x}, {exp(w)}, ref);
+  } catch (const ValueError &err) {
+    e = err.what();
+  }
+  CHECK(e == "function: mode REFERENCE runs on the CPU only; use FAST_RUN or "
+             "FAST_COMPILE with device='cuda'");
+}

@@ -2,11 +2,12 @@
 ///
 /// \file
 /// The first part of the GPU back end: the element-wise steps of a graph
-/// (single ops and fused `composite` nodes, several results included) become
-/// NVPTX kernels, generated in process by LLVM's NVPTX back end from the
-/// same scalar emitter as the CPU loops, so that both compute the same
-/// thing. Nothing here loads or runs code on a device yet (see
-/// docs/gpu-backend.md). No LLVM type appears here, as in CPU.h.
+/// (single ops and fused `composite` nodes, several results included), its
+/// reductions and its softmax / log_softmax nodes become NVPTX kernels,
+/// generated in process by LLVM's NVPTX back end from the same scalar
+/// emitter as the CPU loops, so that both compute the same thing. Nothing
+/// here loads or runs code on a device (see docs/gpu-backend.md). No LLVM
+/// type appears here, as in CPU.h.
 ///
 /// Every element-wise step gets a grid-stride kernel over the flat index of
 /// its result (64-bit indices), and also a contiguous one unless an operand
@@ -30,6 +31,75 @@
 /// The contiguous kernel reads operand k at the flat index (element 0 for an
 /// operand broadcast along every dim): the launcher uses it when every
 /// operand is contiguous or a single element.
+///
+/// Reductions (GPUKernelKind::Reduce, lib/CodeGen/GPU/Reduce.cpp). A Reduce
+/// step reduces x: operand 0, or the element-wise producer fused into the
+/// step, computed per element from the step's operands (x then has no
+/// memory, only a shape). Let R be x's rank, M the number of results (the
+/// product of x's kept dims; 1 when none is kept) and K the elements per
+/// result (the product of the reduced dims). The step has two kernels:
+/// `<base>_rows` (x's last dim reduced, or R == 0) or `<base>_cols` (last
+/// dim kept), then `<base>_finish`. Both take blockSize = 256 threads per
+/// block and no dynamic shared memory (what they use is static, <= 4 KiB).
+/// Any grid of >= 1 blocks is correct (grid-stride loops over work items).
+/// The main kernel's parameters, in order:
+///
+///   operands...   one pointer per operand, read only
+///   out           M elements of the result's dtype, contiguous, in the
+///                 row-major order of x's kept dims (keepdims or not)
+///   scratch       when P > 1: 8 * M * P bytes (16 * M * P for argmax and
+///                 argmin), 8-byte aligned; else unused (may be null)
+///   status        pointer to an i32 set to 1 when the producer fails on an
+///                 element (a signed integer to a negative power); else
+///                 untouched
+///   G             i64, threads per result: a power of two, 1 to 256 (other
+///                 values are clamped to that range, then rounded down to a
+///                 power of two). A block works on 256 / G results.
+///   P             i64, pieces per result (< 1 means 1). P == 1: the kernel
+///                 writes `out`. P > 1: each result's K elements are cut
+///                 into P runs of ceil(K / P), and the kernel writes each
+///                 run's partial result in `scratch` for `_finish`.
+///   shape[R]      x's shape, i64 each
+///   strides...    for each operand, its strides in elements (i64, one per
+///                 dim of the operand, any sign), as the strided element-wise
+///                 kernel's: lower ranks line up with x's trailing dims, and
+///                 dims the operand's type broadcasts are not read.
+///
+/// Work items are (256 / G results, one of P pieces): ceil(M / (256 / G)) * P
+/// of them; a grid of that many blocks (or fewer: each block loops) covers
+/// them. `_finish` takes (out, scratch, G, M, P): the same out and scratch,
+/// the same M and P, and its own G (threads per result over the P partials,
+/// say the power of two >= P, at most 256); its work items are
+/// ceil(M / (256 / G)). With M == 0 there is nothing to launch. With K == 0
+/// the kernels write the identity (0, 1, true, false), so the launcher must
+/// raise "zero-size array to a reduction with no identity" for max, min,
+/// argmax and argmin first, as the CPU does.
+///
+/// A launcher can pick, with S multiprocessors: G = the power of two >=
+/// ceil(K / 8), at most 256 (for `_cols` at most 8 while M >= 32, so that a
+/// warp reads 32 adjacent results); then when the work items are fewer than
+/// 2 * S and K >= 4096, split: G = 256, P = min(ceil(2 * S / work items),
+/// ceil(K / 2048)). Results do not depend on G, P or the grid but through
+/// the order of float sums and products.
+///
+/// Semantics are the CPU's (docs/cpu-backend.md): float sums and products
+/// accumulate in double (float64 elements summed with compensation in each
+/// thread), integer ones in the 64-bit result type (wrapping), all and any
+/// in bool, max and min in the element type, NaN-propagating. argmax and
+/// argmin give the first NaN, else the first extreme element, as an int64
+/// flat (row-major) index over the reduced dims: over every dim when the
+/// node has no axis.
+///
+/// softmax and log_softmax (GPUKernelKind::Softmax), over the last dim of
+/// x of rank R >= 1 (rows: the product of the others; N: the last size):
+/// one kernel `<base>_rows`, blockSize 256, no dynamic shared memory, any
+/// grid; 256 / G rows per block, ceil(rows / (256 / G)) work items.
+/// Parameters: x (read only), out (contiguous, x's shape, the result's
+/// dtype), G (i64, threads per row, as for reductions; say the power of two
+/// >= ceil(N / 4), at most 256), x's shape[R], x's strides[R] (in
+/// elements). Computed in double, as the reference kernel: m = the row's
+/// maximum (NaN if an element is, 0 if infinite), s = sum(exp(x - m)), then
+/// exp(x - m) / s or (x - m) - log(s). Nothing can fail: no status word.
 ///
 //===----------------------------------------------------------------------===//
 #ifndef THJIT_CODEGEN_GPU_H
@@ -65,9 +135,32 @@ void checkGPUArch(const std::string &arch);
 void setGPUArch(const std::string &arch);
 std::string gpuArch();
 
+/// What a kernel computes, which fixes its parameters and how it is
+/// launched (documented where each kind is generated).
+enum class GPUKernelKind {
+  Elemwise, ///< the grid-stride kernels described above; any launch shape
+  Reduce,   ///< a reduction step (lib/CodeGen/GPU/Reduce.cpp)
+  Softmax,  ///< softmax / log_softmax rows (lib/CodeGen/GPU/Reduce.cpp)
+  Gemm,     ///< a matrix product (lib/CodeGen/GPU/Gemm.cpp)
+};
+
+/// Which of a Reduce step's kernels a kernel is (see the reductions' ABI
+/// above).
+enum class GPUReducePart {
+  None,    ///< not a Reduce kernel
+  Rows,    ///< `_rows`: an output's G threads are adjacent (last axis reduced)
+  Columns, ///< `_cols`: adjacent threads work on adjacent outputs (last axis kept)
+  Finish,  ///< `_finish`: combines the partial results of a split launch
+};
+
 /// One kernel of a PTX module.
 struct GPUKernel {
+  GPUKernelKind kind = GPUKernelKind::Elemwise;
   std::string name;
+  /// The threads per block it must be launched with (0: any), and the
+  /// bytes of dynamic shared memory per block it needs.
+  int blockSize = 0;
+  int sharedBytes = 0;
   /// The plan step it computes (numbered as `--emit=plan` numbers them).
   int step = 0;
   /// The flat kernel (every operand contiguous or one element), else the
@@ -78,6 +171,8 @@ struct GPUKernel {
   int ndim = 0;
   /// Each operand's rank (the strided kernel's stride parameters).
   std::vector<int> operandNdims;
+  /// Reduce kernels: rows, columns or finish.
+  GPUReducePart reducePart = GPUReducePart::None;
 };
 
 /// The PTX of a graph for one architecture.
@@ -94,8 +189,8 @@ struct PTXModule {
   std::vector<std::pair<int, std::string>> hostSteps;
 };
 
-/// Generates the kernels of g's element-wise steps for `arch` (checked as
-/// checkGPUArch does). Transcendentals call NVIDIA's libdevice, linked in
+/// Generates the kernels of g's element-wise, reduction and softmax steps
+/// for `arch` (checked as checkGPUArch does). Transcendentals call NVIDIA's libdevice, linked in
 /// when found (libdevicePath()); without it, a step that needs it is listed
 /// in hostSteps with the function it lacks. `options.updates` orders the
 /// steps as the CPU plan does. CompileError when LLVM fails.

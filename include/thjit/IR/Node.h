@@ -45,7 +45,8 @@ enum class OpFamily : uint8_t {
   Subtensor,
   NNet,
   GradControl,
-  OpFromGraph
+  OpFromGraph,
+  Transfer
 };
 
 /// The printed name of an op kind ("add", "dimshuffle").
@@ -147,22 +148,56 @@ struct Attrs {
   size_t hash() const;
 };
 
+/// A copy of a shared variable's value in another memory (the GPU's),
+/// made by the runtime that uses it (lib/Runtime/CUDA.h's DeviceArray).
+class DeviceValue {
+public:
+  virtual ~DeviceValue() = default;
+  /// The value in host memory.
+  virtual NDArray toHost() const = 0;
+};
+
 /// The storage of a shared variable: its current value. A compiled call
 /// may write the new value over the old one (an SGD step in place): it
 /// first takes the right to (beginWrite), which it gets only when nothing
 /// but the storage and the call hold the value. Until the call ends
 /// (endWrite), readers wait, so that none sees a half-written value.
+///
+/// A variable that lives on the GPU (`device` "cuda") keeps its value there
+/// between calls of GPU functions: the host copy is made only when get()
+/// needs it, and a host value set() is copied to the GPU at the next call.
 class SharedStorage {
 public:
-  SharedStorage(NDArray value) : current(std::move(value)) {}
+  SharedStorage(NDArray value, std::string device = "cpu")
+      : current(std::move(value)), where(std::move(device)) {}
   NDArray get() const {
     std::unique_lock<std::mutex> lock(mutex);
     written.wait(lock, [&] { return !writing; });
+    if (hostStale) {
+      current = onDevice->toHost();
+      hostStale = false;
+    }
     return current;
   }
   void set(NDArray value) {
     std::lock_guard<std::mutex> lock(mutex);
     current = std::move(value);
+    onDevice = nullptr;
+    hostStale = false;
+  }
+  /// "cpu", or "cuda" for a variable that lives on the GPU.
+  const std::string &device() const { return where; }
+  /// The value in GPU memory, or null when the host's is newer.
+  std::shared_ptr<const DeviceValue> deviceValue() const {
+    std::lock_guard<std::mutex> lock(mutex);
+    return onDevice;
+  }
+  /// A value in GPU memory: a new one computed there (the host copy is
+  /// then stale), or (`hostToo`) the host value's copy.
+  void setDeviceValue(std::shared_ptr<const DeviceValue> value, bool hostToo) {
+    std::lock_guard<std::mutex> lock(mutex);
+    onDevice = std::move(value);
+    hostStale = !hostToo;
   }
   /// `held` is the value the calling call read with get(). True when the
   /// call may write over it: the storage and that call are its only
@@ -174,7 +209,10 @@ private:
   mutable std::mutex mutex;
   mutable std::condition_variable written;
   bool writing = false;
-  NDArray current;
+  mutable NDArray current;
+  std::string where;
+  std::shared_ptr<const DeviceValue> onDevice;
+  mutable bool hostStale = false;
 };
 
 class Node;
@@ -314,7 +352,8 @@ private:
   friend NodeRef makeNode(OpKind, std::vector<Var>, Attrs,
                           std::vector<const TensorType *>);
   friend Var makeInput(const TensorType *, const std::string &);
-  friend Var makeShared(NDArray, const TensorType *, const std::string &);
+  friend Var makeShared(NDArray, const TensorType *, const std::string &,
+                        const std::string &);
   friend Var makeConstant(NDArray, const TensorType *);
   friend class UniqueTable;
   Node() = default;
@@ -349,8 +388,9 @@ NodeRef makeNode(OpKind kind, std::vector<Var> operands, Attrs attrs,
 /// A new symbolic input.
 Var makeInput(const TensorType *type, const std::string &name = "");
 /// A new shared variable holding `value` (of a type `type` accepts).
+/// `device` is where it lives: "cpu" or "cuda" (SharedStorage).
 Var makeShared(NDArray value, const TensorType *type,
-               const std::string &name = "");
+               const std::string &name = "", const std::string &device = "cpu");
 /// The constant with this value (merged with an equal constant). `type`
 /// defaults to the value's dtype and exact shape.
 Var makeConstant(NDArray value, const TensorType *type = nullptr);

@@ -79,6 +79,7 @@ void registerSubtensorOps(OpDef *table);
 void registerNNetOps(OpDef *table);
 void registerGradControlOps(OpDef *table);
 void registerOpFromGraphOps(OpDef *table);
+void registerTransferOps(OpDef *table);
 
 /// R-ops the families share.
 /// For ops linear in their first `values` operands jointly (all when -1;

@@ -82,8 +82,12 @@ Var tensor4(const std::string &name = "", std::optional<DType> dtype = {});
 
 /// A shared variable holding a copy of `value`; no dimension is
 /// broadcastable unless `broadcastable` says so (Theano's default).
+/// `device` "cuda" keeps the value in GPU memory between calls, and makes
+/// every function reading it run on the GPU (docs/gpu-backend.md); "cpu"
+/// (the default) in host memory.
 Var shared(const NDArray &value, const std::string &name = "",
-           const std::vector<bool> &broadcastable = {});
+           const std::vector<bool> &broadcastable = {},
+           const std::string &device = "cpu");
 /// A constant; its type has the value's exact shape.
 Var constant(const NDArray &value);
 Var constant(const Scalar &value);
@@ -238,6 +242,15 @@ Var gradScale(const Var &x, const Operand &factor);
 Var undefinedGrad(const Var &x);
 /// The five ops above.
 bool isGradControl(OpKind kind);
+
+// ---- Transfers ----------------------------------------------------------
+
+/// x copied to GPU memory, and back: the identity on values (and on
+/// gradients). The GPU transfer pass inserts them where a graph moves
+/// between the host and the GPU (see thjit/CodeGen/Device.h).
+Var gpuFromHost(const Var &x);
+Var hostFromGpu(const Var &x);
+bool isTransfer(OpKind kind);
 
 // ---- Shapes -------------------------------------------------------------
 

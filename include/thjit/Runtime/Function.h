@@ -50,7 +50,19 @@ struct FunctionOptions {
   std::vector<std::pair<std::string, Rewrite>> extraRewrites;
   /// The name printed for the function ("f" when empty).
   std::string name;
+  /// Where it runs: "cpu", or "cuda" for the GPU (the transfer pass moves
+  /// what has a GPU lowering there; see docs/gpu-backend.md). When empty:
+  /// "cuda" if a shared variable it reads lives there, else
+  /// defaultDevice(). The GPU runs FAST_RUN and FAST_COMPILE functions;
+  /// other modes run on the CPU (asking for "cuda" with them is an error).
+  std::string device;
 };
+
+/// The device of functions that do not choose one: setDefaultDevice's
+/// ("cpu" or "cuda", thjit's --device), else $THJIT_DEVICE, else "cpu".
+/// ValueError for another name.
+void setDefaultDevice(const std::string &device);
+std::string defaultDevice();
 
 class Function {
 public:
@@ -74,9 +86,12 @@ public:
   /// What the graph compiles to, as text: "plan" (the steps and where
   /// each value lives, in place or not), "llvm" (the optimized module),
   /// "asm" (the host's assembly) or "ptx" (NVPTX kernels of its
-  /// element-wise steps for codegen::gpuArch(), default sm_80; see
-  /// thjit/CodeGen/GPU.h). ValueError for anything else.
+  /// element-wise steps: for a "cuda" function those it loads, for the
+  /// device's architecture; else for codegen::gpuArch(), default sm_80;
+  /// see thjit/CodeGen/GPU.h). ValueError for anything else.
   std::string emit(const std::string &what) const;
+  /// "cpu" or "cuda": where it runs.
+  const std::string &device() const;
   /// The mode it was compiled in and what each pass did.
   const std::string &mode() const;
   const std::vector<PassStats> &passStats() const;

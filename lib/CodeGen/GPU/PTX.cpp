@@ -1,14 +1,16 @@
 //===- PTX.cpp - Element-wise kernels as NVPTX assembly -------------------===//
 //
 // Each element-wise step of the plan becomes grid-stride kernels whose body
-// is the ScalarEmitter's, as on the CPU. libm calls the emitter makes
-// become libdevice's __nv_ functions, linked in (only what is used, then
-// internalized) before LLVM's O3 pipeline with the NVPTX target's own
-// passes (NVVMReflect) and the PTX printer. The ABI is in GPU.h.
+// is the ScalarEmitter's, as on the CPU; reductions and softmax get theirs
+// from Reduce.cpp. libm calls the emitter makes become libdevice's __nv_
+// functions, linked in (only what is used, then internalized) before LLVM's
+// O3 pipeline with the NVPTX target's own passes (NVVMReflect) and the PTX
+// printer. The ABI is in GPU.h.
 //
 //===----------------------------------------------------------------------===//
 #include "thjit/CodeGen/GPU.h"
 #include "../ScalarEmitter.h"
+#include "PTXLowering.h"
 #include "thjit/CodeGen/Plan.h"
 #include "thjit/Ops/OpDef.h"
 #include "thjit/Support/Error.h"
@@ -43,11 +45,48 @@ namespace thjit::codegen {
 
 using llvm::Value;
 
+namespace gpu {
+
+std::string sanitize(const std::string &s) {
+  std::string r;
+  for (char c : s)
+    r += std::isalnum((unsigned char)c) ? c : '_';
+  return r;
+}
+
+std::string kernelBaseName(const Plan &plan, int s) {
+  return "thjit_s" + std::to_string(s) + "_" + sanitize(plan.steps[s].node->name());
+}
+
+llvm::Function *newKernel(llvm::Module &m, const std::string &name,
+                          int pointers, int readOnly, int scalars) {
+  llvm::LLVMContext &ctx = m.getContext();
+  std::vector<llvm::Type *> params(pointers, llvm::PointerType::get(ctx, kGlobal));
+  params.insert(params.end(), scalars, llvm::Type::getInt64Ty(ctx));
+  auto *f = llvm::Function::Create(
+      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
+      llvm::Function::ExternalLinkage, name, &m);
+  // A __global__ function (LLVM 19 reads the calling convention as well as
+  // nvvm.annotations; newer LLVMs only the calling convention).
+  f->setCallingConv(llvm::CallingConv::PTX_Kernel);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  for (int p = 0; p < pointers; ++p) {
+    f->addParamAttr(p, llvm::Attribute::NoAlias);
+    if (p < readOnly)
+      f->addParamAttr(p, llvm::Attribute::ReadOnly); // ld.global.nc
+  }
+  return f;
+}
+
+llvm::Value *specialReg(llvm::IRBuilder<> &b, llvm::Intrinsic::ID id) {
+  return b.CreateZExt(b.CreateIntrinsic(id, {}, {}), b.getInt64Ty());
+}
+
+} // namespace gpu
+
 namespace {
 
 constexpr const char *kTriple = "nvptx64-nvidia-cuda";
-/// Global memory, where every kernel pointer points.
-constexpr unsigned kGlobal = 1;
 
 const llvm::Target &nvptxTarget() {
   static const llvm::Target *target = [] {
@@ -114,23 +153,27 @@ const std::set<std::string> &libmNames() {
   return names;
 }
 
-std::string sanitize(const std::string &s) {
-  std::string r;
-  for (char c : s)
-    r += std::isalnum((unsigned char)c) ? c : '_';
-  return r;
-}
-
-/// Everything a step's kernels depend on: its program bit for bit and the
-/// types of its operands and results. Steps with equal keys share kernels.
+/// Everything a step's kernels depend on: its kind, op and (Reduce) axes,
+/// its program bit for bit, and the types of its operands, results and
+/// (Reduce) source. Steps with equal keys share kernels.
 std::string kernelKey(const Plan &plan, const Step &step) {
   std::ostringstream os;
-  os << programKey(*step.program);
+  os << (int)step.kind;
+  if (step.kind != StepKind::Elemwise) {
+    os << ' ' << opName(step.node->kind()) << " [" << step.node->attrs().keepdims;
+    for (int a : step.node->attrs().axes)
+      os << ' ' << a;
+    os << ']';
+  }
+  if (step.program)
+    os << ' ' << programKey(*step.program);
   for (int v : step.operands)
     os << ' ' << plan.values[v].var.type()->str();
   os << " ->";
   for (int v : step.results)
     os << ' ' << plan.values[v].var.type()->str();
+  if (step.kind == StepKind::Reduce)
+    os << " from " << plan.values[step.source].var.type()->str();
   return os.str();
 }
 
@@ -149,9 +192,7 @@ public:
 private:
   llvm::Function *buildKernel(const Step &step, const std::string &name,
                               bool contiguous);
-  Value *special(llvm::Intrinsic::ID id) {
-    return b.CreateZExt(b.CreateIntrinsic(id, {}, {}), b.getInt64Ty());
-  }
+  Value *special(llvm::Intrinsic::ID id) { return gpu::specialReg(b, id); }
 
   const Plan &plan;
   llvm::LLVMContext &ctx;
@@ -173,7 +214,7 @@ std::vector<llvm::Function *> PTXLowering::emitStep(int s,
       bcast += t->isBroadcastable(d);
     partial = partial || (bcast > 0 && bcast < R);
   }
-  std::string base = "thjit_s" + std::to_string(s) + "_" + sanitize(step.node->name());
+  std::string base = gpu::kernelBaseName(plan, s);
   std::vector<llvm::Function *> fns;
   try {
     for (bool contiguous : {true, false}) {
@@ -208,27 +249,14 @@ llvm::Function *PTXLowering::buildKernel(const Step &step, const std::string &na
   const int N = (int)step.operands.size();
   const int M = (int)step.results.size();
   const int R = plan.values[step.results[0]].ndim;
-  llvm::Type *gptr = llvm::PointerType::get(ctx, kGlobal);
   llvm::Type *i64 = b.getInt64Ty();
-  std::vector<llvm::Type *> params(N + M + 1, gptr);
-  params.push_back(i64); // n
+  int scalars = 1; // n
   if (!contiguous) {
-    params.insert(params.end(), R, i64);
+    scalars += R;
     for (int v : step.operands)
-      params.insert(params.end(), plan.values[v].ndim, i64);
+      scalars += plan.values[v].ndim;
   }
-  auto *f = llvm::Function::Create(
-      llvm::FunctionType::get(b.getVoidTy(), params, false),
-      llvm::Function::ExternalLinkage, name, mod.get());
-  // A __global__ function (LLVM 19 reads the calling convention as well as
-  // nvvm.annotations; newer LLVMs only the calling convention).
-  f->setCallingConv(llvm::CallingConv::PTX_Kernel);
-  f->addFnAttr(llvm::Attribute::NoUnwind);
-  for (int p = 0; p < N + M + 1; ++p) {
-    f->addParamAttr(p, llvm::Attribute::NoAlias);
-    if (p < N)
-      f->addParamAttr(p, llvm::Attribute::ReadOnly); // ld.global.nc
-  }
+  llvm::Function *f = gpu::newKernel(*mod, name, N + M + 1, N, scalars);
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
   ScalarEmitter em(b);
   Value *n = f->getArg(N + M + 1);
@@ -466,6 +494,7 @@ PTXModule compileForPTX(const Graph &g, const std::string &arch,
     const Step &step = plan.steps[s];
     switch (step.kind) {
     case StepKind::Elemwise:
+    case StepKind::Reduce:
       break;
     case StepKind::DimShuffle:
       comment[s] = "a view: no kernel";
@@ -473,8 +502,9 @@ PTXModule compileForPTX(const Graph &g, const std::string &arch,
     case StepKind::ShapeI:
       comment[s] = "read from the operand's shape: no kernel";
       continue;
-    case StepKind::Reduce:
     case StepKind::Runtime:
+      if (gpu::isSoftmaxStep(step))
+        break;
       comment[s] = "no GPU kernel yet, runs on the host";
       continue;
     }
@@ -484,7 +514,12 @@ PTXModule compileForPTX(const Graph &g, const std::string &arch,
       continue;
     }
     try {
-      stepFns[s] = lowering.emitStep(s, out.kernels);
+      if (step.kind == StepKind::Reduce)
+        stepFns[s] = gpu::emitReduceStep(plan, s, m, out.kernels);
+      else if (step.kind == StepKind::Runtime)
+        stepFns[s] = gpu::emitSoftmaxStep(plan, s, m, out.kernels);
+      else
+        stepFns[s] = lowering.emitStep(s, out.kernels);
     } catch (const CompileError &e) {
       comment[s] = std::string("no GPU kernel: ") + e.what();
     }

@@ -1,0 +1,41 @@
+//===- thjit/CodeGen/Transfer.h - Moving a graph to the GPU -----*- C++ -*-===//
+///
+/// \file
+/// Theano's transfer: a graph compiled for the GPU runs each node that has
+/// a GPU lowering there, and copies values between host and GPU memory
+/// only at the edges, where `gpu_from_host` and `host_from_gpu` nodes show
+/// it in the printed graph. Nodes without a GPU lowering stay on the host,
+/// between a `host_from_gpu` of their operands and a `gpu_from_host` of
+/// their results.
+///
+//===----------------------------------------------------------------------===//
+#ifndef THJIT_CODEGEN_TRANSFER_H
+#define THJIT_CODEGEN_TRANSFER_H
+
+#include "thjit/IR/Graph.h"
+
+#include <vector>
+
+namespace thjit::codegen {
+
+/// Whether the GPU back end runs this node on the GPU: element-wise steps
+/// (single ops and fused composites, complex numbers excepted), views that
+/// only permute or broadcast (dimshuffle), and the transfers themselves.
+bool hasGPULowering(const Node &n);
+
+/// The graph with its GPU work marked by transfers. Values that live on the
+/// GPU: results of nodes with a GPU lowering, shared variables whose device
+/// is "cuda", and gpu_from_host results. Each value crosses at most once
+/// each way (one transfer node per value and direction); constants are
+/// uploaded by the runtime and never wrapped (0-d constants stay foldable).
+/// Outputs come back to the host, except `onDevice[o]` ones (the updates of
+/// shared variables living on the GPU), which stay there.
+Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice = {});
+
+/// Whether a function reading these shared variables runs on the GPU (one
+/// of them lives there).
+bool anyOnGPU(const std::vector<Var> &shared);
+
+} // namespace thjit::codegen
+
+#endif

@@ -1,0 +1,62 @@
+//===- PTXLowering.h - Shared pieces of the PTX back end --------*- C++ -*-===//
+///
+/// \file
+/// What PTX.cpp (element-wise kernels, the module and its passes) and
+/// Reduce.cpp (reduction and softmax kernels) share: the address spaces,
+/// kernel declarations with the ABI's attributes, and the entry points of
+/// Reduce.cpp. Internal to lib/CodeGen.
+///
+//===----------------------------------------------------------------------===//
+#ifndef THJIT_LIB_CODEGEN_GPU_PTXLOWERING_H
+#define THJIT_LIB_CODEGEN_GPU_PTXLOWERING_H
+
+#include "thjit/CodeGen/GPU.h"
+#include "thjit/CodeGen/Plan.h"
+
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/Module.h"
+
+#include <string>
+#include <vector>
+
+namespace thjit::codegen::gpu {
+
+/// Global memory, where every kernel pointer points; shared memory (per
+/// block).
+constexpr unsigned kGlobal = 1;
+constexpr unsigned kShared = 3;
+
+/// s with every character but letters and digits replaced by '_'.
+std::string sanitize(const std::string &s);
+
+/// "thjit_s<step>_<op>": what the names of a step's kernels start with.
+std::string kernelBaseName(const Plan &plan, int s);
+
+/// A kernel (ptx_kernel calling convention, nounwind) taking `pointers`
+/// global pointers, all noalias, the first `readOnly` of them read only
+/// (ld.global.nc), then `scalars` i64 values.
+llvm::Function *newKernel(llvm::Module &m, const std::string &name,
+                          int pointers, int readOnly, int scalars);
+
+/// A special register (tid.x, ctaid.x, ...) as an i64.
+llvm::Value *specialReg(llvm::IRBuilder<> &b, llvm::Intrinsic::ID id);
+
+/// Reduce.cpp: whether a Runtime step is a softmax or log_softmax that
+/// gets a kernel (every Reduce step gets kernels).
+bool isSoftmaxStep(const Step &step);
+
+/// Reduce.cpp: the kernels of a Reduce step (`<base>_rows` or `<base>_cols`,
+/// then `<base>_finish`) or of a softmax / log_softmax step
+/// (`<base>_rows`), added to m, with their entries appended to `info`.
+/// CompileError when the step's program has no lowering; nothing of the
+/// step is left in m then.
+std::vector<llvm::Function *> emitReduceStep(const Plan &plan, int s,
+                                             llvm::Module &m,
+                                             std::vector<GPUKernel> &info);
+std::vector<llvm::Function *> emitSoftmaxStep(const Plan &plan, int s,
+                                              llvm::Module &m,
+                                              std::vector<GPUKernel> &info);
+
+} // namespace thjit::codegen::gpu
+
+#endif
