@@ -26,6 +26,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Gemm.h"
+#include "PTXLowering.h"
 #include "thjit/Support/Error.h"
 
 #include "llvm/IR/IRBuilder.h"
@@ -48,7 +49,7 @@ using Path = GemmKernelSpec::Path;
 
 namespace {
 
-constexpr const char *kTriple = "nvptx64-nvidia-cuda";
+constexpr const char *kTriple = gpu::kNVPTXTriple;
 constexpr unsigned kGlobal = 1; ///< address space of kernel pointers
 constexpr unsigned kShared = 3; ///< address space of the tiles
 constexpr int kThreads = 256;   ///< every path: 8 warps
@@ -817,31 +818,8 @@ llvm::Function *GemmEmitter::emit(const std::string &name) {
   return fn;
 }
 
-// The NVPTX target, as PTX.cpp sets it up (its helpers are private there).
-const llvm::Target &nvptxTarget() {
-  static const llvm::Target *target = [] {
-    LLVMInitializeNVPTXTargetInfo();
-    LLVMInitializeNVPTXTarget();
-    LLVMInitializeNVPTXTargetMC();
-    LLVMInitializeNVPTXAsmPrinter();
-    std::string err;
-    const llvm::Target *t = llvm::TargetRegistry::lookupTarget(kTriple, err);
-    if (!t)
-      throw CompileError("this LLVM has no NVPTX back end: " + err);
-    return t;
-  }();
-  return *target;
-}
-
-std::unique_ptr<llvm::TargetMachine> targetMachine(const std::string &arch) {
-  llvm::TargetOptions options; // FMAs are explicit llvm.fma calls
-  std::unique_ptr<llvm::TargetMachine> tm(nvptxTarget().createTargetMachine(
-      kTriple, arch, "+ptx" + std::to_string(kPTXVersion), options, std::nullopt,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
-  if (!tm)
-    throw CompileError("LLVM cannot target " + arch);
-  return tm;
-}
+using gpu::nvptxTarget;
+using gpu::targetMachine;
 
 } // namespace
 

@@ -82,12 +82,6 @@ llvm::Value *specialReg(llvm::IRBuilder<> &b, llvm::Intrinsic::ID id) {
   return b.CreateZExt(b.CreateIntrinsic(id, {}, {}), b.getInt64Ty());
 }
 
-} // namespace gpu
-
-namespace {
-
-constexpr const char *kTriple = "nvptx64-nvidia-cuda";
-
 const llvm::Target &nvptxTarget() {
   static const llvm::Target *target = [] {
     LLVMInitializeNVPTXTargetInfo();
@@ -95,7 +89,7 @@ const llvm::Target &nvptxTarget() {
     LLVMInitializeNVPTXTargetMC();
     LLVMInitializeNVPTXAsmPrinter();
     std::string err;
-    const llvm::Target *t = llvm::TargetRegistry::lookupTarget(kTriple, err);
+    const llvm::Target *t = llvm::TargetRegistry::lookupTarget(kNVPTXTriple, err);
     if (!t)
       throw CompileError("this LLVM has no NVPTX back end: " + err);
     return t;
@@ -103,17 +97,23 @@ const llvm::Target &nvptxTarget() {
   return *target;
 }
 
-std::string ptxFeature() { return "+ptx" + std::to_string(kPTXVersion); }
-
 std::unique_ptr<llvm::TargetMachine> targetMachine(const std::string &arch) {
   llvm::TargetOptions options; // no FMA contraction, IEEE division and sqrt
   std::unique_ptr<llvm::TargetMachine> tm(nvptxTarget().createTargetMachine(
-      kTriple, arch, ptxFeature(), options, std::nullopt, std::nullopt,
-      llvm::CodeGenOptLevel::Aggressive));
+      kNVPTXTriple, arch, "+ptx" + std::to_string(kPTXVersion), options,
+      std::nullopt, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!tm)
     throw CompileError("LLVM cannot target " + arch);
   return tm;
 }
+
+} // namespace gpu
+
+namespace {
+
+using gpu::nvptxTarget;
+using gpu::targetMachine;
+constexpr const char *kTriple = gpu::kNVPTXTriple;
 
 bool fileExists(const std::string &path) {
   struct stat st;

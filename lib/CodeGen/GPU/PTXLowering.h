@@ -16,10 +16,23 @@
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Module.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
+namespace llvm {
+class Target;
+class TargetMachine;
+} // namespace llvm
+
 namespace thjit::codegen::gpu {
+
+/// The NVPTX target, initialized once, and a machine for `arch` with the
+/// PTX ISA kPTXVersion, O3 and no FMA contraction (CompileError when LLVM
+/// cannot). Every GPU code generator emits through these.
+constexpr const char *kNVPTXTriple = "nvptx64-nvidia-cuda";
+const llvm::Target &nvptxTarget();
+std::unique_ptr<llvm::TargetMachine> targetMachine(const std::string &arch);
 
 /// Global memory, where every kernel pointer points; shared memory (per
 /// block).
