@@ -29,7 +29,6 @@ using Handle = void *; // CUcontext, CUmodule, CUfunction, CUstream
 constexpr CUresult kSuccess = 0;
 constexpr CUresult kOutOfMemory = 2;
 constexpr CUresult kNoDevice = 100;
-constexpr int kAttrClockRate = 13;
 constexpr int kAttrMultiprocessors = 16;
 constexpr int kAttrMajor = 75;
 constexpr int kAttrMinor = 76;
@@ -200,7 +199,6 @@ Driver *loadDriver() {
     fail("cuDevicePrimaryCtxRetain", r);
     return d;
   }
-  (void)kAttrClockRate;
   return d;
 }
 

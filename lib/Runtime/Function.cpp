@@ -414,32 +414,14 @@ std::vector<NDArray> Function::operator()(const std::vector<NDArray> &args) cons
   const std::vector<NDArray> &converted =
       convertedArgs.empty() ? args : convertedArgs;
   std::vector<NDArray> results;
+  // GPU functions: the updates kept in GPU memory, by output (else null).
+  std::vector<std::shared_ptr<const DeviceValue>> onDevice;
   if (impl->gpu) {
-    std::vector<GPUResult> rs = impl->gpu->run(converted, impl->keepOnDevice);
-    convertedArgs.clear();
-    // Every update is applied only after the whole call succeeded.
-    for (size_t i = 0; i < impl->updated.size(); ++i) {
-      const NDArray &v = rs[impl->numOutputs + i].host;
-      std::string why = v.defined() ? typeMismatch(v, impl->updated[i].type()) : "";
-      if (!why.empty())
-        throw TypeError(impl->name + ": the new value of shared variable " +
-                        impl->updated[i].name() + " does not fit its type " +
-                        impl->updated[i].type()->str() + ": " + why);
+    for (GPUResult &r : impl->gpu->run(converted, impl->keepOnDevice)) {
+      results.push_back(std::move(r.host));
+      onDevice.push_back(std::move(r.device));
     }
-    for (size_t i = 0; i < impl->updated.size(); ++i) {
-      GPUResult &r = rs[impl->numOutputs + i];
-      const std::shared_ptr<SharedStorage> &storage =
-          impl->updated[i].node()->sharedStorage();
-      if (r.device)
-        storage->setDeviceValue(r.device, false);
-      else
-        storage->set(r.host);
-    }
-    for (size_t o = 0; o < impl->numOutputs; ++o)
-      results.push_back(rs[o].host);
-    return results;
-  }
-  if (impl->native) {
+  } else if (impl->native) {
     results = codegen::run(*impl->native, converted);
     if (!impl->probed.empty()) {
       size_t n = impl->graph.outputs().size();
@@ -466,15 +448,23 @@ std::vector<NDArray> Function::operator()(const std::vector<NDArray> &args) cons
   convertedArgs.clear();
   for (size_t i = 0; i < impl->updated.size(); ++i) {
     NDArray &v = results[impl->numOutputs + i];
+    if (!v.defined()) // in GPU memory, computed with the variable's type
+      continue;
     std::string why = typeMismatch(v, impl->updated[i].type());
     if (!why.empty())
       throw TypeError(impl->name + ": the new value of shared variable " +
                       impl->updated[i].name() + " does not fit its type " +
                       impl->updated[i].type()->str() + ": " + why);
   }
-  for (size_t i = 0; i < impl->updated.size(); ++i)
-    impl->updated[i].node()->sharedStorage()->set(
-        results[impl->numOutputs + i]);
+  for (size_t i = 0; i < impl->updated.size(); ++i) {
+    const std::shared_ptr<SharedStorage> &storage =
+        impl->updated[i].node()->sharedStorage();
+    size_t o = impl->numOutputs + i;
+    if (o < onDevice.size() && onDevice[o])
+      storage->setDeviceValue(onDevice[o], false);
+    else
+      storage->set(results[o]);
+  }
   results.resize(impl->numOutputs);
   if (impl->profile)
     impl->profile->recordCall(std::chrono::duration<double>(

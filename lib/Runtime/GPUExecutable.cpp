@@ -92,7 +92,6 @@ GPUExecutable::GPUExecutable(const Graph &g, const codegen::CompileOptions &opti
 GPUExecutable::~GPUExecutable() = default;
 
 const std::string &GPUExecutable::ptx() const { return impl->ptx.ptx; }
-const std::string &GPUExecutable::arch() const { return impl->ptx.arch; }
 
 namespace {
 
@@ -177,14 +176,10 @@ std::vector<GPUResult> GPUExecutable::run(const std::vector<NDArray> &inputs,
     }
     return s.device = cuda::DeviceArray::fromHost(s.host);
   };
-  auto hostOperands = [&](const codegen::Step &step) {
+  auto runOnHost = [&](const codegen::Step &step) {
     std::vector<NDArray> ops;
     for (int v : step.operands)
       ops.push_back(onHost(v));
-    return ops;
-  };
-  auto runOnHost = [&](const codegen::Step &step) {
-    std::vector<NDArray> ops = hostOperands(step);
     if (step.producer) // a fused producer is evaluated first
       ops = evaluateNode(*step.producer, ops);
     std::vector<NDArray> rs = evaluateNode(*step.node, ops);

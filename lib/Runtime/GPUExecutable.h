@@ -45,7 +45,6 @@ public:
                              const std::vector<bool> &keepOnDevice) const;
   /// The PTX it loads.
   const std::string &ptx() const;
-  const std::string &arch() const;
 
 private:
   std::unique_ptr<GPUExecutableImpl> impl;

@@ -119,7 +119,8 @@ public:
                    int64_t offsetElements = 0) const;
   /// A contiguous host copy (waits for the kernels writing it).
   NDArray toHost() const;
-  /// A contiguous device copy.
+  /// A contiguous device copy (through the host when this is a strided
+  /// view: no copy kernel yet).
   DeviceArray copy() const;
 
 private:
