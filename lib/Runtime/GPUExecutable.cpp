@@ -135,7 +135,8 @@ std::vector<GPUResult> GPUExecutable::run(const std::vector<NDArray> &inputs,
   // Leaves: arguments and host shared variables on the host; shared
   // variables that live on the GPU there (uploaded once after a set).
   for (size_t i = 0; i < plan.inputValues.size(); ++i)
-    slots[plan.inputValues[i]].host = inputs[i];
+    if (plan.inputValues[i] >= 0) // -1: an input nothing reads
+      slots[plan.inputValues[i]].host = inputs[i];
   for (size_t i = 0; i < plan.shareds.size(); ++i) {
     Slot &s = slots[plan.sharedValues[i]];
     const std::shared_ptr<SharedStorage> &storage =

@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 #include "../Ops/OpsTestUtil.h"
 #include "DifferentialGen.h"
+#include "../Runtime/EmulatedDevice.h"
 #include "thjit/Runtime/CUDA.h"
 
 #include <catch2/catch.hpp>
@@ -704,10 +705,8 @@ TEST_CASE("FAST_RUN agrees with REFERENCE on random graphs",
 // have them, the host for the rest, transfers between).
 TEST_CASE("FAST_RUN on the GPU agrees with REFERENCE on random graphs",
           "[differential][gpu]") {
-  if (!cuda::available()) {
-    WARN("skipped: no CUDA device: " << cuda::whyUnavailable());
+  if (!test::gpuAvailable())
     return;
-  }
   Config cfg = configFromEnv();
   cfg.device = "cuda";
   runRandom(cfg, true);

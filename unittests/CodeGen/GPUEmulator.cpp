@@ -1480,6 +1480,36 @@ void GPUEmulator::Impl::runBlocks(Worker &w, const LaunchState &L, std::atomic<u
   tWorker = nullptr;
 }
 
+void GPUEmulator::launchParams(const std::string &kernel, Dim3 grid, Dim3 block,
+                               size_t dynamicSharedBytes, void *const *params) {
+  auto it = std::find_if(impl->kernels.begin(), impl->kernels.end(),
+                         [&](const KernelInfo &k) { return k.name == kernel; });
+  if (it == impl->kernels.end())
+    throw EmulatorError("GPU emulator: no kernel " + kernel + " in the module");
+  std::vector<KernelArg> args;
+  for (size_t i = 0; i < it->params.size(); ++i) {
+    auto [kind, bits] = it->params[i];
+    const void *p = params[i];
+    switch (kind) {
+    case 'p':
+      args.emplace_back(*static_cast<void *const *>(p));
+      break;
+    case 'i': {
+      uint64_t v = 0; // read as unsigned: launch() range-checks it
+      std::memcpy(&v, p, (bits + 7) / 8);
+      args.emplace_back(v);
+      break;
+    }
+    case 'f':
+      args.emplace_back(*static_cast<const float *>(p));
+      break;
+    default:
+      args.emplace_back(*static_cast<const double *>(p));
+    }
+  }
+  launch(kernel, grid, block, dynamicSharedBytes, args);
+}
+
 void GPUEmulator::launch(const std::string &kernel, Dim3 grid, Dim3 block,
                          size_t dynamicSharedBytes, const std::vector<KernelArg> &args) {
   auto it = std::find_if(impl->kernels.begin(), impl->kernels.end(),

@@ -212,6 +212,11 @@ public:
   void launch(const std::string &kernel, Dim3 grid, Dim3 block,
               size_t dynamicSharedBytes, const std::vector<KernelArg> &args);
 
+  /// launch() with the arguments as cuLaunchKernel takes them: params[i]
+  /// points at argument i, read as the kernel's parameter i's type.
+  void launchParams(const std::string &kernel, Dim3 grid, Dim3 block,
+                    size_t dynamicSharedBytes, void *const *params);
+
   const EmulatorStats &stats() const;
 
 private:

@@ -5,9 +5,12 @@
 // (loading the driver, listing devices, the caching allocator, copies,
 // device arrays and shared variables, error messages) is tested on
 // machines without one. "Device memory" is host memory. It loads any PTX
-// that declares a .version and finds its .entry names, but it cannot run
-// kernels: cuLaunchKernel fails with CUDA_ERROR_NOT_SUPPORTED, which tests
-// use to check that a failed call keeps shared variables intact.
+// that declares a .version and finds its .entry names. By itself it cannot
+// run kernels: cuLaunchKernel fails with CUDA_ERROR_NOT_SUPPORTED, which
+// tests use to check that a failed call keeps shared variables intact. A
+// test can hand it an executor (fake_cuda_set_executor, below) that runs
+// the kernels of the modules it knows: EmulatedDevice.cpp runs them in the
+// SIMT emulator, which makes this a slow but complete GPU.
 //
 // Knobs (environment): FAKE_CUDA_DEVICES (default 1; 0 makes cuInit fail
 // with CUDA_ERROR_NO_DEVICE), FAKE_CUDA_MEMORY (bytes the device has,
@@ -15,6 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -25,7 +29,7 @@ namespace {
 using CUresult = int;
 constexpr CUresult kSuccess = 0, kInvalidValue = 1, kOutOfMemory = 2,
                    kNoDevice = 100, kInvalidPTX = 218, kNotFound = 500,
-                   kNotSupported = 801;
+                   kNotSupported = 801, kLaunchFailed = 719;
 
 size_t capacity() {
   const char *e = std::getenv("FAKE_CUDA_MEMORY");
@@ -41,12 +45,46 @@ size_t used = 0;
 std::map<uintptr_t, size_t> live; // address -> bytes
 int context = 42;
 
-struct FakeModule {
-  std::string ptx;
-};
 } // namespace
 
 extern "C" {
+
+/// Runs kernels for the fake driver. load returns a handle for a module's
+/// PTX, or null when it cannot run it (its launches then fail with
+/// CUDA_ERROR_NOT_SUPPORTED); launch runs a kernel to completion and
+/// returns 0, or writes why it failed into error and returns nonzero.
+struct FakeCudaExecutor {
+  void *(*load)(void *self, const char *ptx);
+  void (*unload)(void *self, void *module);
+  int (*launch)(void *self, void *module, const char *kernel, const unsigned grid[3],
+                const unsigned block[3], unsigned sharedBytes, void **params,
+                char *error, size_t errorBytes);
+  void *self;
+};
+
+} // extern "C"
+
+namespace {
+const FakeCudaExecutor *executor = nullptr;
+
+struct FakeModule {
+  std::string ptx;
+  void *executed = nullptr; // the executor's handle
+};
+struct FakeFunction {
+  FakeModule *module;
+  std::string name;
+};
+std::map<std::pair<FakeModule *, std::string>, FakeFunction *> functionsOf;
+} // namespace
+
+extern "C" {
+
+/// Sets (or, with null, clears) the executor of modules loaded from now on.
+void fake_cuda_set_executor(const FakeCudaExecutor *e) {
+  std::lock_guard<std::mutex> lock(mutex);
+  executor = e;
+}
 
 CUresult cuInit(unsigned) { return deviceCount() > 0 ? kSuccess : kNoDevice; }
 CUresult cuDriverGetVersion(int *v) {
@@ -62,6 +100,7 @@ CUresult cuGetErrorName(CUresult r, const char **s) {
   case kInvalidPTX: *s = "CUDA_ERROR_INVALID_PTX"; break;
   case kNotFound: *s = "CUDA_ERROR_NOT_FOUND"; break;
   case kNotSupported: *s = "CUDA_ERROR_NOT_SUPPORTED"; break;
+  case kLaunchFailed: *s = "CUDA_ERROR_LAUNCH_FAILED"; break;
   default: return kInvalidValue;
   }
   return kSuccess;
@@ -75,6 +114,7 @@ CUresult cuGetErrorString(CUresult r, const char **s) {
   case kInvalidPTX: *s = "a PTX JIT compilation failed"; break;
   case kNotFound: *s = "named symbol not found"; break;
   case kNotSupported: *s = "the fake driver cannot run kernels"; break;
+  case kLaunchFailed: *s = "the emulated kernel failed (see stderr)"; break;
   default: return kInvalidValue;
   }
   return kSuccess;
@@ -166,24 +206,60 @@ CUresult cuModuleLoadDataEx(void **m, const void *image, unsigned n, int *option
                       "Missing .version directive");
     return kInvalidPTX;
   }
-  *m = new FakeModule{ptx};
+  auto *fake = new FakeModule{ptx};
+  std::lock_guard<std::mutex> lock(mutex);
+  if (executor)
+    fake->executed = executor->load(executor->self, ptx.c_str());
+  *m = fake;
   return kSuccess;
 }
 CUresult cuModuleUnload(void *m) {
-  delete (FakeModule *)m;
+  auto *fake = (FakeModule *)m;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (fake->executed && executor)
+    executor->unload(executor->self, fake->executed);
+  for (auto it = functionsOf.begin(); it != functionsOf.end();)
+    if (it->first.first == fake) {
+      delete it->second;
+      it = functionsOf.erase(it);
+    } else {
+      ++it;
+    }
+  delete fake;
   return kSuccess;
 }
 CUresult cuModuleGetFunction(void **f, void *m, const char *name) {
-  const std::string &ptx = ((FakeModule *)m)->ptx;
-  if (ptx.find(".entry " + std::string(name) + "(") == std::string::npos)
+  auto *fake = (FakeModule *)m;
+  if (fake->ptx.find(".entry " + std::string(name) + "(") == std::string::npos)
     return kNotFound;
-  *f = m;
+  std::lock_guard<std::mutex> lock(mutex);
+  FakeFunction *&fn = functionsOf[{fake, name}];
+  if (!fn)
+    fn = new FakeFunction{fake, name};
+  *f = fn;
   return kSuccess;
 }
 CUresult cuFuncSetAttribute(void *, int, int) { return kSuccess; }
-CUresult cuLaunchKernel(void *, unsigned, unsigned, unsigned, unsigned, unsigned,
-                        unsigned, unsigned, void *, void **, void **) {
-  return kNotSupported;
+CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                        unsigned by, unsigned bz, unsigned shared, void *,
+                        void **params, void **) {
+  auto *fn = (FakeFunction *)f;
+  const FakeCudaExecutor *e;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    e = executor;
+  }
+  if (!e || !fn->module->executed)
+    return kNotSupported;
+  const unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};
+  char error[1024] = "";
+  if (e->launch(e->self, fn->module->executed, fn->name.c_str(), grid, block, shared,
+                params, error, sizeof error)) {
+    std::fprintf(stderr, "fake CUDA driver: launch of %s failed: %s\n", fn->name.c_str(),
+                 error);
+    return kLaunchFailed;
+  }
+  return kSuccess;
 }
 
 } // extern "C"

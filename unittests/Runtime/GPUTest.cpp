@@ -6,6 +6,7 @@
 // run kernels: without a CUDA device each case says why it is skipped.
 //
 //===----------------------------------------------------------------------===//
+#include "EmulatedDevice.h"
 #include "thjit/Runtime/CUDA.h"
 #include "thjit/thjit.h"
 
@@ -16,13 +17,6 @@
 using namespace thjit;
 
 namespace {
-
-bool haveDevice() {
-  if (cuda::available())
-    return true;
-  WARN("skipped: no CUDA device: " << cuda::whyUnavailable());
-  return false;
-}
 
 NDArray wave(DType t, const Shape &shape, double phase) {
   std::vector<Scalar> v;
@@ -57,7 +51,7 @@ std::vector<double> trainLogistic(const std::string &device, DType t) {
 } // namespace
 
 TEST_CASE("logistic regression trains on the GPU as on the CPU", "[gpu]") {
-  if (!haveDevice())
+  if (!test::gpuAvailable())
     return;
   for (DType t : {DType::Float64, DType::Float32}) {
     std::vector<double> cpu = trainLogistic("cpu", t), gpu = trainLogistic("cuda", t);
@@ -68,7 +62,7 @@ TEST_CASE("logistic regression trains on the GPU as on the CPU", "[gpu]") {
 }
 
 TEST_CASE("GPU calls: strided arguments, several outputs, updates", "[gpu]") {
-  if (!haveDevice())
+  if (!test::gpuAvailable())
     return;
   Var x = matrix("x", DType::Float32), v = vector("v", DType::Float32);
   Var acc = shared(NDArray::zeros(DType::Float32, {3, 4}), "acc", {}, "cuda");

@@ -108,6 +108,7 @@
 #include "thjit/CodeGen/CPU.h"
 #include "thjit/IR/Graph.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -205,6 +206,14 @@ std::string emitPTX(const Graph &g, const std::string &arch = gpuArch(),
 /// $CUDA_HOME/nvvm/libdevice/libdevice.10.bc when it exists, else
 /// /usr/local/cuda/nvvm/libdevice/libdevice.10.bc. The file may not exist.
 std::string libdevicePath();
+
+/// For tests that run kernels without a GPU (unittests/Runtime/
+/// EmulatedDevice.h): when set, compileForPTX calls it with each module's
+/// PTX text and the LLVM IR it was made from, taken before libdevice is
+/// linked (transcendentals are still calls of __nv_ functions) and before
+/// optimization. Process-wide; pass an empty function to unset.
+using PTXListener = std::function<void(const std::string &ptx, const std::string &ir)>;
+void setPTXListener(PTXListener listener);
 
 } // namespace thjit::codegen
 

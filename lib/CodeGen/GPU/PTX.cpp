@@ -473,6 +473,20 @@ std::string libdevicePath() {
   return "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc";
 }
 
+namespace {
+std::mutex listenerMutex;
+PTXListener listenerFn;
+PTXListener currentListener() {
+  std::lock_guard<std::mutex> lock(listenerMutex);
+  return listenerFn;
+}
+} // namespace
+
+void setPTXListener(PTXListener listener) {
+  std::lock_guard<std::mutex> lock(listenerMutex);
+  listenerFn = std::move(listener);
+}
+
 PTXModule compileForPTX(const Graph &g, const std::string &arch,
                         const CompileOptions &options) {
   checkGPUArch(arch);
@@ -579,6 +593,12 @@ PTXModule compileForPTX(const Graph &g, const std::string &arch,
       throw CompileError("the GPU back end cannot reference '" +
                          gv.getName().str() + "'");
 
+  std::string listenerIR;
+  if (PTXListener listener = currentListener()) {
+    llvm::raw_string_ostream irOS(listenerIR);
+    m.print(irOS, nullptr);
+  }
+
   std::set<std::string> kernelNames;
   for (const GPUKernel &k : out.kernels)
     kernelNames.insert(k.name);
@@ -659,6 +679,8 @@ PTXModule compileForPTX(const Graph &g, const std::string &arch,
       out.sharedKernels.end());
   os << "\n" << std::string(buffer.begin(), buffer.end());
   out.ptx = os.str();
+  if (PTXListener listener = currentListener())
+    listener(out.ptx, listenerIR);
   return out;
 }
 

@@ -1,0 +1,113 @@
+//===- EmulatedDevice.cpp - The SIMT emulator as the fake driver's executor ===//
+#include "EmulatedDevice.h"
+#include "../CodeGen/GPUEmulator.h"
+#include "thjit/CodeGen/GPU.h"
+#include "thjit/Runtime/CUDA.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <dlfcn.h>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace thjit::test {
+
+namespace {
+
+/// The fake driver's executor interface (FakeCUDA.cpp).
+struct FakeCudaExecutor {
+  void *(*load)(void *self, const char *ptx);
+  void (*unload)(void *self, void *module);
+  int (*launch)(void *self, void *module, const char *kernel, const unsigned grid[3],
+                const unsigned block[3], unsigned sharedBytes, void **params,
+                char *error, size_t errorBytes);
+  void *self;
+};
+
+/// LLVM IR by PTX text, from every compileForPTX of the process.
+std::mutex irMutex;
+std::map<std::string, std::string> irByPTX;
+
+struct EmulatedModule {
+  std::mutex mutex; // one launch at a time per emulator
+  GPUEmulator emulator;
+};
+
+void *loadModule(void *, const char *ptx) {
+  std::string ir;
+  {
+    std::lock_guard<std::mutex> lock(irMutex);
+    auto it = irByPTX.find(ptx);
+    if (it == irByPTX.end())
+      return nullptr; // not thjit's: its launches fail as unsupported
+    ir = it->second;
+  }
+  auto m = std::make_unique<EmulatedModule>();
+  try {
+    m->emulator.loadIR(ir);
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "emulated device: cannot load a module: %s\n", e.what());
+    return nullptr;
+  }
+  return m.release();
+}
+
+void unloadModule(void *, void *m) { delete static_cast<EmulatedModule *>(m); }
+
+int launchKernel(void *, void *module, const char *kernel, const unsigned grid[3],
+                 const unsigned block[3], unsigned sharedBytes, void **params,
+                 char *error, size_t errorBytes) {
+  auto *m = static_cast<EmulatedModule *>(module);
+  std::lock_guard<std::mutex> lock(m->mutex);
+  try {
+    m->emulator.launchParams(kernel, {grid[0], grid[1], grid[2]},
+                             {block[0], block[1], block[2]}, sharedBytes, params);
+    return 0;
+  } catch (const std::exception &e) {
+    std::snprintf(error, errorBytes, "%s", e.what());
+    return 1;
+  }
+}
+
+FakeCudaExecutor executor{loadModule, unloadModule, launchKernel, nullptr};
+
+/// Installs the emulator when $THJIT_CUDA_DRIVER is the fake driver.
+bool installEmulator() {
+  const char *path = std::getenv("THJIT_CUDA_DRIVER");
+  if (!path || !*path)
+    return false;
+  void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!lib)
+    return false;
+  using SetExecutor = void (*)(const FakeCudaExecutor *);
+  auto set = reinterpret_cast<SetExecutor>(dlsym(lib, "fake_cuda_set_executor"));
+  if (!set)
+    return false; // a real driver
+  codegen::setPTXListener([](const std::string &ptx, const std::string &ir) {
+    std::lock_guard<std::mutex> lock(irMutex);
+    irByPTX[ptx] = ir;
+  });
+  set(&executor);
+  return true; // the library stays loaded: the runtime uses it too
+}
+
+} // namespace
+
+bool gpuEmulated() {
+  static const bool emulated = installEmulator();
+  return emulated;
+}
+
+bool gpuAvailable() {
+  gpuEmulated();
+  if (cuda::available())
+    return true;
+  WARN("skipped: no CUDA device: " << cuda::whyUnavailable());
+  return false;
+}
+
+} // namespace thjit::test
