@@ -48,6 +48,14 @@ std::shared_ptr<cuda::Module> loadShared(const std::string &ptx) {
 /// Threads per block of the grid-stride element-wise kernels.
 constexpr unsigned kElemwiseBlock = 256;
 
+/// The smallest power of two >= n (1 for n <= 1).
+int64_t pow2AtLeast(int64_t n) {
+  int64_t p = 1;
+  while (p < n)
+    p *= 2;
+  return p;
+}
+
 } // namespace
 
 struct GPUExecutableImpl {
@@ -192,6 +200,46 @@ std::vector<GPUResult> GPUExecutable::run(const std::vector<NDArray> &inputs,
   cuda::fillBytes(status->data(), 0, sizeof(int32_t));
   const unsigned maxBlocks = 32u * (unsigned)cuda::currentDevice().multiprocessors;
 
+  // The shape of a value, wherever it is.
+  auto shapeOf = [&](int v) -> const Shape & {
+    return slots[v].device.defined() ? slots[v].device.shape() : slots[v].host.shape();
+  };
+  // The shape of what a step computes per element (an element-wise
+  // step's result, a fused Reduce step's source): its operands' shapes
+  // broadcast to rank R. When they do not broadcast, the reference
+  // kernel raises the user's error.
+  auto elementShape = [&](const codegen::Step &step, int R) {
+    std::vector<Shape> shapes;
+    for (int v : step.operands)
+      shapes.push_back(shapeOf(v));
+    bool ok;
+    Shape shape = broadcastShape(shapes, R, ok);
+    if (!ok) {
+      runOnHost(step);
+      throw RuntimeError(std::string(step.node->name()) +
+                         ": operands do not broadcast together");
+    }
+    return shape;
+  };
+  // A new result in GPU memory.
+  auto newResult = [&](int v, const Shape &shape) -> const cuda::DeviceArray & {
+    slots[v].device = cuda::DeviceArray::empty(plan.values[v].dtype, shape);
+    slots[v].fresh = true;
+    return slots[v].device;
+  };
+  // An operand's strides for a kernel computing `shape` (its dims line up
+  // with the trailing ones; a dim broadcast at run time is read at 0).
+  auto pushStrides = [](cuda::KernelArgs &args, const cuda::DeviceArray &a,
+                        const Shape &shape) {
+    const size_t offset = shape.size() - a.ndim();
+    for (int j = 0; j < a.ndim(); ++j)
+      args.i64(a.shape()[j] == 1 && shape[offset + j] != 1 ? 0 : a.strides()[j]);
+  };
+  auto fn = [&](const codegen::GPUKernel *k) { return x.functions.at(k->name); };
+  auto blocksFor = [&](int64_t workItems) {
+    return (unsigned)std::clamp<int64_t>(workItems, 1, std::max(1u, maxBlocks));
+  };
+
   for (size_t s = 0; s < plan.steps.size(); ++s) {
     const codegen::Step &step = plan.steps[s];
     const std::vector<const codegen::GPUKernel *> &kernels = x.kernels[s];
@@ -206,44 +254,124 @@ std::vector<GPUResult> GPUExecutable::run(const std::vector<NDArray> &inputs,
       continue;
     }
     if (step.kind == StepKind::ShapeI) {
-      int v = step.operands[0];
-      const Shape &shape =
-          slots[v].device.defined() ? slots[v].device.shape() : slots[v].host.shape();
-      slots[step.results[0]].host =
-          NDArray::scalar(Scalar::fromInt(shape[step.node->attrs().axes[0]]));
+      slots[step.results[0]].host = NDArray::scalar(
+          Scalar::fromInt(shapeOf(step.operands[0])[step.node->attrs().axes[0]]));
       continue;
     }
-    if (step.kind != StepKind::Elemwise || kernels.empty()) {
+    if (kernels.empty()) {
       runOnHost(step);
+      continue;
+    }
+    std::vector<const cuda::DeviceArray *> ops;
+    cuda::KernelArgs args;
+
+    if (step.kind == StepKind::Reduce) {
+      // x: operand 0, or what the fused producer computes from the operands.
+      const int R = plan.values[step.source].ndim;
+      const Shape xShape = step.producer ? elementShape(step, R) : shapeOf(step.operands[0]);
+      std::vector<int> axes = step.node->attrs().axes;
+      const OpKind op = step.node->kind();
+      const bool isArg = op == OpKind::ArgMax || op == OpKind::ArgMin;
+      if (isArg && axes.empty()) // over every axis (the flat index)
+        for (int d = 0; d < R; ++d)
+          axes.push_back(d);
+      std::vector<bool> reduced(R, false);
+      for (int a : axes)
+        reduced[a] = true;
+      int64_t M = 1, K = 1;
+      Shape outShape;
+      const bool keepDims = plan.values[step.results[0]].ndim == R;
+      for (int d = 0; d < R; ++d) {
+        (reduced[d] ? K : M) *= xShape[d];
+        if (!reduced[d] || keepDims)
+          outShape.push_back(reduced[d] ? 1 : xShape[d]);
+      }
+      const bool needsElements = op == OpKind::Max || op == OpKind::Min || isArg;
+      if (K == 0 && needsElements) { // no identity: the reference decides
+        runOnHost(step);
+        continue;
+      }
+      const cuda::DeviceArray &out = newResult(step.results[0], outShape);
+      if (M == 0)
+        continue;
+      // G threads per result, P pieces per result (see GPU.h).
+      const codegen::GPUKernel *main = kernels[0], *finish = kernels[1];
+      const int64_t perBlock = main->blockSize;
+      int64_t G = std::min<int64_t>(pow2AtLeast((K + 7) / 8), perBlock);
+      if (main->reducePart == codegen::GPUReducePart::Columns && M >= 32)
+        G = std::min<int64_t>(G, 8);
+      int64_t work = (M + perBlock / G - 1) / (perBlock / G), P = 1;
+      const int64_t S = cuda::currentDevice().multiprocessors;
+      if (work < 2 * S && K >= 4096) {
+        G = perBlock;
+        work = M;
+        P = std::min((2 * S + work - 1) / work, (K + 2047) / 2048);
+      }
+      std::shared_ptr<cuda::DeviceBuffer> scratch;
+      if (P > 1)
+        scratch = cuda::allocate(size_t(M * P) * (isArg ? 16 : 8));
+      for (int v : step.operands)
+        ops.push_back(&onDevice(v));
+      for (const cuda::DeviceArray *a : ops)
+        args.pointer(a->data());
+      args.pointer(out.data());
+      args.pointer(scratch ? scratch->data() : 0);
+      args.pointer(status->data());
+      args.i64(G);
+      args.i64(P);
+      for (int64_t d : xShape)
+        args.i64(d);
+      for (const cuda::DeviceArray *a : ops)
+        pushStrides(args, *a, xShape);
+      cuda::launch(fn(main), blocksFor(work * P), 1, 1, perBlock, 0, args);
+      if (P > 1) {
+        const int64_t finishG = std::min<int64_t>(pow2AtLeast(P), perBlock);
+        cuda::KernelArgs fargs;
+        fargs.pointer(out.data());
+        fargs.pointer(scratch->data());
+        fargs.i64(finishG);
+        fargs.i64(M);
+        fargs.i64(P);
+        const int64_t finishWork = (M + perBlock / finishG - 1) / (perBlock / finishG);
+        cuda::launch(fn(finish), blocksFor(finishWork), 1, 1, perBlock, 0, fargs);
+      }
+      continue;
+    }
+
+    if (kernels[0]->kind == codegen::GPUKernelKind::Softmax) {
+      const codegen::GPUKernel *k = kernels[0];
+      const cuda::DeviceArray &in = onDevice(step.operands[0]);
+      const Shape &shape = in.shape();
+      const cuda::DeviceArray &out = newResult(step.results[0], shape);
+      const int64_t N = shape.back(), rows = N ? in.size() / N : 0;
+      if (rows == 0 || N == 0)
+        continue;
+      const int64_t G = std::min<int64_t>(pow2AtLeast((N + 3) / 4), k->blockSize);
+      args.pointer(in.data());
+      args.pointer(out.data());
+      args.i64(G);
+      for (int64_t d : shape)
+        args.i64(d);
+      for (int64_t st : in.strides())
+        args.i64(st);
+      const int64_t perBlock = k->blockSize / G;
+      cuda::launch(fn(k), blocksFor((rows + perBlock - 1) / perBlock), 1, 1, k->blockSize,
+                   0, args);
       continue;
     }
 
     // An element-wise kernel: the result's shape by broadcasting.
     const int R = plan.values[step.results[0]].ndim;
-    std::vector<Shape> shapes;
-    for (int v : step.operands)
-      shapes.push_back(slots[v].device.defined() ? slots[v].device.shape()
-                                                 : slots[v].host.shape());
-    bool ok;
-    Shape shape = broadcastShape(shapes, R, ok);
-    if (!ok) { // the reference kernel raises the user's error
-      runOnHost(step);
-      throw RuntimeError(std::string(step.node->name()) +
-                         ": operands do not broadcast together");
-    }
+    const Shape shape = elementShape(step, R);
     const int64_t n = shapeSize(shape);
     std::vector<cuda::DeviceArray> results;
-    for (int r : step.results) {
-      results.push_back(cuda::DeviceArray::empty(plan.values[r].dtype, shape));
-      slots[r].device = results.back();
-      slots[r].fresh = true;
-    }
+    for (int r : step.results)
+      results.push_back(newResult(r, shape));
     if (n == 0)
       continue;
     // The contiguous kernel when every operand is broadcast whole by its
     // type or contiguous with the result's elements.
     const codegen::GPUKernel *kernel = kernels.back();
-    std::vector<const cuda::DeviceArray *> ops;
     for (int v : step.operands)
       ops.push_back(&onDevice(v));
     if (kernels.front()->contiguous) {
@@ -258,7 +386,6 @@ std::vector<GPUResult> GPUExecutable::run(const std::vector<NDArray> &inputs,
       if (flat)
         kernel = kernels.front();
     }
-    cuda::KernelArgs args;
     for (const cuda::DeviceArray *a : ops)
       args.pointer(a->data());
     for (const cuda::DeviceArray &r : results)
@@ -268,15 +395,11 @@ std::vector<GPUResult> GPUExecutable::run(const std::vector<NDArray> &inputs,
     if (!kernel->contiguous) {
       for (int64_t d : shape)
         args.i64(d);
-      for (const cuda::DeviceArray *a : ops) {
-        int offset = R - a->ndim();
-        for (int j = 0; j < a->ndim(); ++j) // a broadcast dim is read at 0
-          args.i64(a->shape()[j] == 1 && shape[offset + j] != 1 ? 0 : a->strides()[j]);
-      }
+      for (const cuda::DeviceArray *a : ops)
+        pushStrides(args, *a, shape);
     }
-    unsigned blocks = (unsigned)std::min<int64_t>(
-        (n + kElemwiseBlock - 1) / kElemwiseBlock, std::max(1u, maxBlocks));
-    cuda::launch(x.functions.at(kernel->name), blocks, 1, 1, kElemwiseBlock, 0, args);
+    cuda::launch(fn(kernel), blocksFor((n + kElemwiseBlock - 1) / kElemwiseBlock), 1, 1,
+                 kElemwiseBlock, 0, args);
   }
 
   // An element that failed (an integer to a negative power): the reference

@@ -710,6 +710,15 @@ TEST_CASE("FAST_RUN on the GPU agrees with REFERENCE on random graphs",
   Config cfg = configFromEnv();
   cfg.device = "cuda";
   runRandom(cfg, true);
+  if (test::gpuEmulated()) {
+    std::map<std::string, int> launches = test::emulatedLaunches();
+    std::ostringstream counts;
+    for (auto [what, n] : launches)
+      counts << what << ':' << n << ' ';
+    INFO("kernels launched: " << counts.str());
+    for (const char *kind : {"contiguous", "strided", "rows", "cols"})
+      CHECK(launches[kind] > 0);
+  }
 }
 
 // The harness checking itself: the REFERENCE kernels with every inexact

@@ -32,6 +32,10 @@ struct FakeCudaExecutor {
 std::mutex irMutex;
 std::map<std::string, std::string> irByPTX;
 
+/// Launches so far, by the last part of the kernel's name.
+std::mutex launchesMutex;
+std::map<std::string, int> launchCounts;
+
 struct EmulatedModule {
   std::mutex mutex; // one launch at a time per emulator
   GPUEmulator emulator;
@@ -63,6 +67,11 @@ int launchKernel(void *, void *module, const char *kernel, const unsigned grid[3
                  char *error, size_t errorBytes) {
   auto *m = static_cast<EmulatedModule *>(module);
   std::lock_guard<std::mutex> lock(m->mutex);
+  {
+    std::lock_guard<std::mutex> count(launchesMutex);
+    std::string name = kernel;
+    ++launchCounts[name.substr(name.rfind('_') + 1)];
+  }
   try {
     m->emulator.launchParams(kernel, {grid[0], grid[1], grid[2]},
                              {block[0], block[1], block[2]}, sharedBytes, params);
@@ -96,6 +105,11 @@ bool installEmulator() {
 }
 
 } // namespace
+
+std::map<std::string, int> emulatedLaunches() {
+  std::lock_guard<std::mutex> lock(launchesMutex);
+  return launchCounts;
+}
 
 bool gpuEmulated() {
   static const bool emulated = installEmulator();

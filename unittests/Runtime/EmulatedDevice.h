@@ -16,6 +16,9 @@
 #ifndef THJIT_UNITTESTS_RUNTIME_EMULATEDDEVICE_H
 #define THJIT_UNITTESTS_RUNTIME_EMULATEDDEVICE_H
 
+#include <map>
+#include <string>
+
 namespace thjit::test {
 
 /// Whether [gpu] cases can run: true on a CUDA device, and on the fake
@@ -27,6 +30,11 @@ bool gpuAvailable();
 /// Whether kernels run in the emulator (the fake driver) rather than on a
 /// device: cases then use smaller sizes.
 bool gpuEmulated();
+
+/// The kernels the emulator ran so far, counted by the last `_` part of
+/// their names ("rows", "cols", "finish", "contiguous", "strided", ...):
+/// cases check that what they meant to test ran on the GPU.
+std::map<std::string, int> emulatedLaunches();
 
 } // namespace thjit::test
 

@@ -19,8 +19,10 @@
 namespace thjit::codegen {
 
 /// Whether the GPU back end runs this node on the GPU: element-wise steps
-/// (single ops and fused composites, complex numbers excepted), views that
-/// only permute or broadcast (dimshuffle), and the transfers themselves.
+/// (single ops and fused composites), reductions (sum, prod, max, min, all,
+/// any, argmax, argmin over any axes) and softmax / log_softmax, over real
+/// and boolean values (complex ones stay on the host); views that only
+/// permute or broadcast (dimshuffle), and the transfers themselves.
 bool hasGPULowering(const Node &n);
 
 /// The graph with its GPU work marked by transfers. Values that live on the

@@ -12,10 +12,21 @@ bool hasGPULowering(const Node &n) {
     return false;
   if (isTransfer(n.kind()))
     return true;
-  switch (stepKindFor(n)) {
-  case StepKind::Elemwise:
-  case StepKind::DimShuffle:
+  const StepKind kind = stepKindFor(n);
+  if (kind == StepKind::DimShuffle)
     return true;
+  for (const Var &v : n.operands()) // no complex kernels yet
+    if (isComplex(v.dtype()))
+      return false;
+  for (const TensorType *t : n.resultTypes())
+    if (isComplex(t->dtype()))
+      return false;
+  switch (kind) {
+  case StepKind::Elemwise:
+  case StepKind::Reduce:
+    return true;
+  case StepKind::Runtime: // softmax rows (lib/CodeGen/GPU/Reduce.cpp)
+    return n.kind() == OpKind::Softmax || n.kind() == OpKind::LogSoftmax;
   default:
     return false;
   }
