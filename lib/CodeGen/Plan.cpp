@@ -1,5 +1,6 @@
 //===- Plan.cpp - Frame layout, steps and buffer slots of a graph ---------===//
 #include "thjit/CodeGen/Plan.h"
+#include "GPU/Gemm.h"
 
 #include "thjit/Ops/OpDef.h"
 #include "thjit/Ops/Ops.h"
@@ -452,7 +453,7 @@ std::vector<int> updateIndices(const Graph &g, const std::vector<Var> &updates) 
   return out;
 }
 
-Plan makePlan(const Graph &g, const std::vector<Var> &updates) {
+Plan makePlan(const Graph &g, const std::vector<Var> &updates, PlanTarget target) {
   Plan p;
   std::unordered_map<Var, int, VarHash> valueOf;
   auto addValue = [&](const Var &v, RootKind root, int rootIndex) {
@@ -545,8 +546,10 @@ Plan makePlan(const Graph &g, const std::vector<Var> &updates) {
     }
     // A product BLAS cannot take (integers, booleans, float16) is generated
     // loops: its sum-of-products form, planned node by node (the product
-    // fuses into the sum: no intermediate array). Errors re-run n.
-    if (isBlasProduct(n->kind()) && !isBlasDType(n->result(0).dtype()))
+    // fuses into the sum: no intermediate array). Errors re-run n. On the
+    // GPU, what a GEMM kernel computes stays a product.
+    if (isBlasProduct(n->kind()) && !isBlasDType(n->result(0).dtype()) &&
+        !(target == PlanTarget::GPU && gemmSpecFor(*n)))
       if (Var e = productAsSum(*n); e && e.type() == n->result(0).type()) {
         std::vector<Node *> order;
         std::unordered_set<Node *> seen;

@@ -86,7 +86,7 @@ struct GPUExecutableImpl {
 GPUExecutable::GPUExecutable(const Graph &g, const codegen::CompileOptions &options)
     : impl(std::make_unique<GPUExecutableImpl>()) {
   impl->graph = g;
-  impl->plan = codegen::makePlan(g, options.updates);
+  impl->plan = codegen::makePlan(g, options.updates, codegen::PlanTarget::GPU);
   std::string arch = cuda::available() ? archFor(cuda::currentDevice())
                                        : codegen::gpuArch();
   impl->ptx = codegen::compileForPTX(g, arch, options);
@@ -335,6 +335,84 @@ std::vector<GPUResult> GPUExecutable::run(const std::vector<NDArray> &inputs,
         const int64_t finishWork = (M + perBlock / finishG - 1) / (perBlock / finishG);
         cuda::launch(fn(finish), blocksFor(finishWork), 1, 1, perBlock, 0, fargs);
       }
+      continue;
+    }
+
+    if (kernels[0]->kind == codegen::GPUKernelKind::Gemm) {
+      // dot / gemm / batched_dot: C = alpha * op(A) op(B) + beta * C, with
+      // a vector factor as a matrix of one row (A) or column (B).
+      const codegen::GPUKernel *k = kernels[0];
+      const OpKind op = step.node->kind();
+      const int first = op == OpKind::Gemm ? 2 : 0, r = step.results[0];
+      const cuda::DeviceArray &A = onDevice(step.operands[first]);
+      const cuda::DeviceArray &B = onDevice(step.operands[first + 1]);
+      const int z = k->batched ? 1 : 0; // the first matrix dim
+      const bool aMatrix = A.ndim() - z == 2, bMatrix = B.ndim() - z == 2;
+      const int64_t batch = k->batched ? A.shape()[0] : 1;
+      const int64_t M = aMatrix ? A.shape()[z] : 1, K = A.shape().back();
+      const int64_t N = bMatrix ? B.shape()[z + 1] : 1;
+      Shape outShape;
+      if (k->batched)
+        outShape.push_back(batch);
+      if (aMatrix)
+        outShape.push_back(M);
+      if (bMatrix)
+        outShape.push_back(N);
+      double alpha = 1, beta = 0;
+      const cuda::DeviceArray *C = nullptr;
+      if (op == OpKind::Gemm) {
+        alpha = onHost(step.operands[1]).item().toDouble();
+        beta = onHost(step.operands[4]).item().toDouble();
+        C = &onDevice(step.operands[0]);
+      }
+      if (B.shape()[z] != K || (k->batched && B.shape()[0] != batch) ||
+          (C && C->shape() != outShape)) {
+        runOnHost(step); // the reference raises the user's error
+        continue;
+      }
+      // When beta is 0, C is not read.
+      if (C && beta != 0) {
+        slots[r].device = C->copy();
+        slots[r].fresh = true;
+      } else {
+        newResult(r, outShape);
+      }
+      const cuda::DeviceArray &out = slots[r].device;
+      if (M == 0 || N == 0 || batch == 0)
+        continue;
+      const int64_t ldaR = aMatrix ? A.strides()[z] : 0, ldaC = A.strides().back();
+      const int64_t ldbR = B.strides()[z], ldbC = bMatrix ? B.strides()[z + 1] : 0;
+      const int64_t ldcR = N, strideC = M * N;
+      const int64_t size = (int64_t)itemSize(out.dtype());
+      // CUDA's grid is at most 65535 blocks in y (rows) and z (batches).
+      constexpr int64_t kMaxGrid = 65535;
+      const int64_t rowsPerLaunch = kMaxGrid * k->tileM;
+      for (int64_t b0 = 0; b0 < batch; b0 += kMaxGrid)
+        for (int64_t m0 = 0; m0 < M; m0 += rowsPerLaunch) {
+          const int64_t nb = std::min(kMaxGrid, batch - b0);
+          const int64_t nm = std::min(rowsPerLaunch, M - m0);
+          const int64_t sa = k->batched ? A.strides()[0] : 0;
+          const int64_t sb = k->batched ? B.strides()[0] : 0;
+          cuda::KernelArgs g;
+          g.pointer(A.data() + (b0 * sa + m0 * ldaR) * size);
+          g.pointer(B.data() + b0 * sb * size);
+          g.pointer(out.data() + (b0 * strideC + m0 * ldcR) * size);
+          for (int64_t v : {nm, N, K, ldaR, ldaC, ldbR, ldbC, ldcR, int64_t(1)})
+            g.i64(v);
+          if (out.dtype() == DType::Float64) {
+            g.f64(alpha);
+            g.f64(beta);
+          } else {
+            g.f32((float)alpha);
+            g.f32((float)beta);
+          }
+          if (k->batched)
+            for (int64_t v : {nb, sa, sb, strideC})
+              g.i64(v);
+          cuda::launch(fn(k), (unsigned)((N + k->tileN - 1) / k->tileN),
+                       (unsigned)((nm + k->tileM - 1) / k->tileM), (unsigned)nb,
+                       k->blockSize, 0, g);
+        }
       continue;
     }
 

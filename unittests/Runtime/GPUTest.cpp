@@ -18,10 +18,10 @@ using namespace thjit;
 
 namespace {
 
-NDArray wave(DType t, const Shape &shape, double phase) {
+NDArray wave(DType t, const Shape &shape, double phase, double scale = 1) {
   std::vector<Scalar> v;
   for (int64_t i = 0; i < shapeSize(shape); ++i)
-    v.push_back(Scalar(std::sin(0.37 * double(i) + phase)));
+    v.push_back(Scalar(scale * std::sin(0.37 * double(i) + phase)));
   return NDArray::fromValues(t, v, shape);
 }
 
@@ -165,4 +165,108 @@ TEST_CASE("reductions and softmax on the GPU agree with the CPU", "[gpu]") {
   }
   if (test::gpuEmulated()) // the cases above split some reductions
     CHECK(test::emulatedLaunches()["finish"] > 0);
+}
+
+TEST_CASE("matrix products on the GPU agree with the CPU", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  SECTION("float64, float32 and float16 (tensor cores): every kind of factor") {
+    for (DType t : {DType::Float64, DType::Float32, DType::Float16}) {
+      INFO("dtype " << dtypeName(t));
+      const double tol = t == DType::Float64 ? 1e-12 : t == DType::Float32 ? 1e-5 : 2e-3;
+      Var a = matrix("a", t), b = matrix("b", t), c = matrix("c", t), u = vector("u", t),
+          v = vector("v", t);
+      // 150 x 37 times 37 x 130: edge tiles in every dimension; b transposed.
+      NDArray av = wave(t, {150, 37}, 0.2), bv = wave(t, {130, 37}, 0.9).transpose();
+      NDArray cv = wave(t, {150, 130}, 1.7), uv = wave(t, {37}, 2.1), vv = wave(t, {150}, 0.4);
+      compareOnGPU({a, b, c, u, v},
+                   {dot(a, b), dot(a, u), dot(v, a), dot(u, u), dot(transpose(b), transpose(a)),
+                    gemm(c, constant(Scalar(0.5)), a, b, constant(Scalar(-2.0))),
+                    ger(c, constant(Scalar(1.5)), v, dot(u, b))},
+                   {av, bv, cv, uv, vv}, tol);
+    }
+    if (test::gpuEmulated()) {
+      CHECK(test::emulatedLaunches()["tiled"] > 0);
+      CHECK(test::emulatedLaunches()["mma"] > 0);
+    }
+  }
+  SECTION("gemm with beta 0 reads no C; empty and mismatched products") {
+    Var a = matrix("a", DType::Float32), b = matrix("b", DType::Float32),
+        c = matrix("c", DType::Float32);
+    NDArray nan = NDArray::full(DType::Float32, {4, 5}, Scalar(std::nan("")));
+    compareOnGPU({a, b, c}, {gemm(c, constant(Scalar(1.0)), a, b, constant(Scalar(0.0)))},
+                 {wave(DType::Float32, {4, 3}, 0), wave(DType::Float32, {3, 5}, 1), nan}, 1e-5);
+    compareOnGPU({a, b}, {dot(a, b)},
+                 {NDArray::zeros(DType::Float32, {4, 0}), NDArray::zeros(DType::Float32, {0, 5})},
+                 0);
+    compareOnGPU({a, b}, {dot(a, b)},
+                 {NDArray::zeros(DType::Float32, {0, 3}), NDArray::zeros(DType::Float32, {3, 5})},
+                 0);
+    FunctionOptions o;
+    o.device = "cuda";
+    Function f = function({a, b}, {dot(a, b)}, o);
+    CHECK_THROWS_AS(f({wave(DType::Float32, {4, 3}, 0), wave(DType::Float32, {4, 3}, 0)}),
+                    ShapeError);
+  }
+  SECTION("batched_dot of matrices and vectors") {
+    Var x = tensor3("x", DType::Float64), y = tensor3("y", DType::Float64),
+        m = matrix("m", DType::Float64);
+    NDArray xv = wave(DType::Float64, {7, 20, 9}, 0.3), yv = wave(DType::Float64, {7, 9, 11}, 0.8);
+    NDArray mv = wave(DType::Float64, {7, 9}, 1.3);
+    compareOnGPU({x, y, m}, {batchedDot(x, y), batchedDot(m, y), batchedDot(x, m)},
+                 {xv, yv, mv}, 1e-12);
+    if (test::gpuEmulated())
+      CHECK(test::emulatedLaunches()["batched"] > 0);
+  }
+}
+
+namespace {
+
+/// Losses of 12 steps of a two-layer perceptron (tanh hidden layer,
+/// softmax output, cross-entropy, L2) with its parameters on `device`.
+std::vector<double> trainMLP(const std::string &device, DType t) {
+  const int64_t batch = 60, inputs = 30, hidden = 40, classes = 10;
+  NDArray data = wave(t, {batch, inputs}, 0.3);
+  std::vector<Scalar> oneHot;
+  for (int64_t i = 0; i < batch; ++i)
+    for (int64_t j = 0; j < classes; ++j)
+      oneHot.push_back(Scalar(double(j == (i * 7) % classes)));
+  NDArray target = NDArray::fromValues(t, oneHot, {batch, classes});
+  Var x = matrix("x", t), y = matrix("y", t);
+  Var w1 = shared(wave(t, {inputs, hidden}, 0.5, 0.1),
+                  "w1", {}, device);
+  Var b1 = shared(NDArray::zeros(t, {hidden}), "b1", {}, device);
+  Var w2 = shared(wave(t, {hidden, classes}, 1.5, 0.1),
+                  "w2", {}, device);
+  Var b2 = shared(NDArray::zeros(t, {classes}), "b2", {}, device);
+  Var h = tanh(dot(x, w1) + b1);
+  Var p = softmax(dot(h, w2) + b2);
+  Var cost = mean(categoricalCrossentropy(p, y)) + 0.001 * (sum(w1 * w1) + sum(w2 * w2));
+  std::vector<Var> params{w1, b1, w2, b2};
+  std::vector<Var> g = grad(cost, params);
+  FunctionOptions o;
+  for (size_t i = 0; i < params.size(); ++i)
+    o.updates.push_back({params[i], params[i] - 0.2 * g[i]});
+  Function step = function({x, y}, {cost}, o);
+  CHECK(step.device() == device);
+  std::vector<double> losses;
+  for (int i = 0; i < 12; ++i)
+    losses.push_back(step({data, target})[0].item().toDouble());
+  return losses;
+}
+
+} // namespace
+
+TEST_CASE("a multilayer perceptron trains on the GPU as on the CPU", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  for (DType t : {DType::Float64, DType::Float32}) {
+    std::vector<double> cpu = trainMLP("cpu", t), gpu = trainMLP("cuda", t);
+    const double tol = t == DType::Float64 ? 1e-10 : 1e-4;
+    for (size_t i = 0; i < cpu.size(); ++i) {
+      INFO(dtypeName(t) << " step " << i << ": CPU " << cpu[i] << ", GPU " << gpu[i]);
+      CHECK(std::abs(cpu[i] - gpu[i]) <= tol * std::abs(cpu[i]));
+    }
+    CHECK(cpu.back() < cpu.front()); // it learns
+  }
 }

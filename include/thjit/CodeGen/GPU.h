@@ -90,6 +90,12 @@
 /// flat (row-major) index over the reduced dims: over every dim when the
 /// node has no axis.
 ///
+/// Matrix products (GPUKernelKind::Gemm, lib/CodeGen/GPU/Gemm.h has the
+/// ABI): dot, gemm and batched_dot of float32, float64 (tiled kernels) or
+/// float16 (tensor cores, sm_80 and later) vectors and matrices whose
+/// factors (and gemm's C) have the result's dtype. One kernel per element
+/// type, shared by every step that uses it.
+///
 /// softmax and log_softmax (GPUKernelKind::Softmax), over the last dim of
 /// x of rank R >= 1 (rows: the product of the others; N: the last size):
 /// one kernel `<base>_rows`, blockSize 256, no dynamic shared memory, any
@@ -174,6 +180,11 @@ struct GPUKernel {
   std::vector<int> operandNdims;
   /// Reduce kernels: rows, columns or finish.
   GPUReducePart reducePart = GPUReducePart::None;
+  /// Gemm kernels (ABI in lib/CodeGen/GPU/Gemm.h): the tile of C a block
+  /// computes (the grid is ceil(N / tileN) x ceil(M / tileM) x batch), and
+  /// whether the kernel takes a batch.
+  int tileM = 0, tileN = 0;
+  bool batched = false;
 };
 
 /// The PTX of a graph for one architecture.

@@ -180,10 +180,16 @@ int scratchWords(const Step &s);
 /// variable `updates` says it is the new value of, or -1.
 std::vector<int> updateIndices(const Graph &g, const std::vector<Var> &updates);
 
+/// What a plan is for. Products BLAS cannot take (integers, booleans,
+/// float16) are planned as their sum-of-products loops for the CPU; for
+/// the GPU, those a GEMM kernel computes (float16) stay product steps.
+enum class PlanTarget { CPU, GPU };
+
 /// The plan of a graph whose output o (where `updates[o]` is defined) is
 /// the new value of that shared variable: such updates may be written in
 /// the variable's own memory.
-Plan makePlan(const Graph &g, const std::vector<Var> &updates = {});
+Plan makePlan(const Graph &g, const std::vector<Var> &updates = {},
+              PlanTarget target = PlanTarget::CPU);
 
 /// The plan as text, one line per step: what it computes, how, and where
 /// its result lives (`--emit=plan`).

@@ -20,8 +20,9 @@ namespace thjit::codegen {
 
 /// Whether the GPU back end runs this node on the GPU: element-wise steps
 /// (single ops and fused composites), reductions (sum, prod, max, min, all,
-/// any, argmax, argmin over any axes) and softmax / log_softmax, over real
-/// and boolean values (complex ones stay on the host); views that only
+/// any, argmax, argmin over any axes), softmax / log_softmax, and dot, gemm
+/// and batched_dot of float16, float32 or float64 vectors and matrices
+/// (factors of the result's dtype), over real and boolean values (complex ones stay on the host); views that only
 /// permute or broadcast (dimshuffle), and the transfers themselves.
 bool hasGPULowering(const Node &n);
 

@@ -27,6 +27,7 @@
 //===----------------------------------------------------------------------===//
 #include "Gemm.h"
 #include "PTXLowering.h"
+#include "thjit/Ops/OpDef.h"
 #include "thjit/Support/Error.h"
 
 #include "llvm/IR/IRBuilder.h"
@@ -859,7 +860,39 @@ llvm::Function *emitGemmKernel(llvm::Module &m, const std::string &name,
   info.numResults = 1;
   info.ndim = 2;
   info.operandNdims = {2, 2};
+  const GemmTiling tiling = gemmTiling(spec);
+  info.tileM = tiling.blockM;
+  info.tileN = tiling.blockN;
+  info.batched = spec.batched;
   return f;
+}
+
+std::optional<GemmKernelSpec> gemmSpecFor(const Node &n) {
+  const OpKind k = n.kind();
+  // The factors' first operand and ranks.
+  int first = 0, lowRank = 1, highRank = 2;
+  if (k == OpKind::Gemm)
+    first = 2;
+  else if (k == OpKind::BatchedDot)
+    lowRank = 2, highRank = 3;
+  else if (k != OpKind::Dot)
+    return {};
+  const DType t = n.resultTypes()[0]->dtype();
+  if (t != DType::Float32 && t != DType::Float64 && t != DType::Float16)
+    return {};
+  for (int i : {first, first + 1}) {
+    const Var &v = n.operand(i);
+    if (v.dtype() != t || v.ndim() < lowRank || v.ndim() > highRank)
+      return {};
+  }
+  if (k == OpKind::Gemm && n.operand(0).dtype() != t)
+    return {};
+  GemmKernelSpec spec;
+  spec.type = gemmTypeOf(t);
+  spec.batched = k == OpKind::BatchedDot;
+  if (t == DType::Float16)
+    spec.path = Path::TensorCore;
+  return spec;
 }
 
 namespace {

@@ -99,7 +99,9 @@
 #define THJIT_LIB_CODEGEN_GPU_GEMM_H
 
 #include "thjit/CodeGen/GPU.h"
+#include "thjit/IR/Node.h"
 
+#include <optional>
 #include <string>
 
 namespace llvm {
@@ -108,6 +110,7 @@ class Module;
 } // namespace llvm
 
 namespace thjit::codegen {
+
 
 /// The element type of A, B and C. (thjit's DType has no bfloat16.)
 enum class GemmType { Float16, BFloat16, Float32, Float64 };
@@ -142,12 +145,18 @@ GemmType gemmTypeOf(DType t);
 /// are NVPTX's; the TensorCore and TF32 paths need sm_80 or later) and
 /// fills info: kind Gemm, name, blockSize = threads, sharedBytes = 0 (the
 /// shared memory is static), numOperands 2 (A, B), numResults 1 (C), ndim
-/// 2, operandNdims {2, 2}. Besides the kernel it adds to m an internal
+/// 2, operandNdims {2, 2}, tileM = blockM, tileN = blockN, batched. Besides the kernel it adds to m an internal
 /// shared-memory global `<name>_smem` and a `maxntidx` entry in
 /// !nvvm.annotations (`.maxntid threads`). Nothing external is referenced:
 /// no libdevice. ValueError for an invalid spec.
 llvm::Function *emitGemmKernel(llvm::Module &m, const std::string &name,
                                const GemmKernelSpec &spec, GPUKernel &info);
+
+/// The kernel that computes node n, if one does: a dot, gemm or
+/// batched_dot of float32 or float64 (Tiled) or float16 (TensorCore, which
+/// needs sm_80 or later) whose factors (vectors or matrices, or batches of
+/// them) and gemm's C are of the result's dtype.
+std::optional<GemmKernelSpec> gemmSpecFor(const Node &n);
 
 /// The PTX of a module holding only gemmKernelName(spec), optimized (O3
 /// with the NVPTX target's passes) for `arch` at PTX ISA kPTXVersion.

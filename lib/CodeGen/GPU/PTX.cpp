@@ -11,6 +11,7 @@
 #include "thjit/CodeGen/GPU.h"
 #include "../ScalarEmitter.h"
 #include "PTXLowering.h"
+#include "Gemm.h"
 #include "thjit/CodeGen/Plan.h"
 #include "thjit/Ops/OpDef.h"
 #include "thjit/Support/Error.h"
@@ -490,7 +491,7 @@ void setPTXListener(PTXListener listener) {
 PTXModule compileForPTX(const Graph &g, const std::string &arch,
                         const CompileOptions &options) {
   checkGPUArch(arch);
-  const Plan plan = makePlan(g, options.updates);
+  const Plan plan = makePlan(g, options.updates, PlanTarget::GPU);
   std::unique_ptr<llvm::TargetMachine> tm = targetMachine(arch);
   llvm::LLVMContext ctx;
   PTXLowering lowering(plan, ctx);
@@ -504,6 +505,7 @@ PTXModule compileForPTX(const Graph &g, const std::string &arch,
   std::vector<std::string> comment(numSteps);
   std::map<int, std::vector<llvm::Function *>> stepFns;
   std::map<std::string, int> firstWithKey;
+  std::map<std::string, int> gemmStep; // the step of each GEMM kernel
   for (int s = 0; s < numSteps; ++s) {
     const Step &step = plan.steps[s];
     switch (step.kind) {
@@ -519,6 +521,24 @@ PTXModule compileForPTX(const Graph &g, const std::string &arch,
     case StepKind::Runtime:
       if (gpu::isSoftmaxStep(step))
         break;
+      if (std::optional<GemmKernelSpec> spec = gemmSpecFor(*step.node)) {
+        if (spec->path != GemmKernelSpec::Path::Tiled && std::atoi(arch.c_str() + 3) < 80) {
+          comment[s] = "no GPU kernel: tensor-core products need sm_80 or later";
+          continue;
+        }
+        // One kernel per spec, whatever the shapes.
+        const std::string name = gemmKernelName(*spec);
+        auto [it, isNew] = gemmStep.try_emplace(name, s);
+        if (!isNew) {
+          out.sharedKernels.push_back({s, it->second});
+          continue;
+        }
+        GPUKernel info;
+        stepFns[s] = {emitGemmKernel(m, name, *spec, info)};
+        info.step = s;
+        out.kernels.push_back(info);
+        continue;
+      }
       comment[s] = "no GPU kernel yet, runs on the host";
       continue;
     }

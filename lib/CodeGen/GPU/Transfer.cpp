@@ -1,5 +1,6 @@
 //===- Transfer.cpp - The GPU transfer pass -------------------------------===//
 #include "thjit/CodeGen/Transfer.h"
+#include "Gemm.h"
 #include "thjit/CodeGen/Plan.h"
 #include "thjit/Ops/Ops.h"
 
@@ -25,8 +26,9 @@ bool hasGPULowering(const Node &n) {
   case StepKind::Elemwise:
   case StepKind::Reduce:
     return true;
-  case StepKind::Runtime: // softmax rows (lib/CodeGen/GPU/Reduce.cpp)
-    return n.kind() == OpKind::Softmax || n.kind() == OpKind::LogSoftmax;
+  case StepKind::Runtime: // softmax rows (Reduce.cpp), matrix products (Gemm.cpp)
+    return n.kind() == OpKind::Softmax || n.kind() == OpKind::LogSoftmax ||
+           gemmSpecFor(n).has_value();
   default:
     return false;
   }
