@@ -285,7 +285,7 @@ const DeviceInfo &currentDevice() {
 
 int ptxVersionForDriver() {
   // PTX ISA 8.5 came with CUDA 12.5; older drivers read older ISAs
-  // (12.0: 8.0, then one minor version per CUDA minor release to 12.4).
+  // (12.0: 8.0, 11.0: 7.0, then one minor version per CUDA minor release).
   int v = driverVersion();
   int major = v / 1000, minor = v % 1000 / 10;
   if (major > 12 || (major == 12 && minor >= 5))
@@ -294,7 +294,10 @@ int ptxVersionForDriver() {
     return 80 + minor;
   if (major == 11)
     return 70 + std::min(minor, 8);
-  return 70;
+  if (major == 10) // 10.0: 6.3, 10.1: 6.4, 10.2: 6.5
+    return 63 + std::min(minor, 2);
+  return 60; // CUDA 9
+
 }
 
 std::string devicesReport() {

@@ -21,15 +21,24 @@ struct DeviceArrayValue : DeviceValue {
   cuda::DeviceArray array;
 };
 
-/// The architecture to generate for: the device's, or the newest LLVM 19
-/// targets below it (PTX runs on later GPUs, compiled by the driver).
-std::string archFor(const cuda::DeviceInfo &device) {
+/// The architecture and PTX ISA to generate for: the newest architecture
+/// LLVM 19 targets at or below the device's (PTX runs on later GPUs,
+/// compiled by the driver) that the driver's PTX ISA has, and that ISA or
+/// LLVM's, the older. The kernels need PTX ISA 7.0 (CUDA 11) or later.
+std::pair<std::string, int> targetFor(const cuda::DeviceInfo &device) {
+  const int ptx = std::min(codegen::kPTXVersion, cuda::ptxVersionForDriver());
+  if (ptx < 70)
+    throw RuntimeError("the CUDA driver " + std::to_string(cuda::driverVersion() / 1000) +
+                       "." + std::to_string(cuda::driverVersion() % 1000 / 10) +
+                       " is too old: thjit's GPU kernels need CUDA 11.0 or later "
+                       "(PTX ISA 7.0); update the NVIDIA driver");
   const int want = device.major * 10 + device.minor;
-  std::string best = codegen::kDefaultGPUArch;
+  std::string best = "sm_70"; // PTX ISA 6.0
   for (const std::string &a : codegen::supportedGPUArchs())
-    if (a.back() != 'a' && std::atoi(a.c_str() + 3) <= want)
+    if (a.back() != 'a' && std::atoi(a.c_str() + 3) <= want &&
+        codegen::minPTXVersion(a) <= ptx)
       best = a;
-  return best;
+  return {best, ptx};
 }
 
 /// Functions with the same PTX share one loaded module (the driver
@@ -87,9 +96,10 @@ GPUExecutable::GPUExecutable(const Graph &g, const codegen::CompileOptions &opti
     : impl(std::make_unique<GPUExecutableImpl>()) {
   impl->graph = g;
   impl->plan = codegen::makePlan(g, options.updates, codegen::PlanTarget::GPU);
-  std::string arch = cuda::available() ? archFor(cuda::currentDevice())
-                                       : codegen::gpuArch();
-  impl->ptx = codegen::compileForPTX(g, arch, options);
+  auto [arch, ptxVersion] = cuda::available()
+                                ? targetFor(cuda::currentDevice())
+                                : std::pair(codegen::gpuArch(), codegen::kPTXVersion);
+  impl->ptx = codegen::compileForPTX(g, arch, options, ptxVersion);
   impl->kernels.resize(impl->plan.steps.size());
   for (const codegen::GPUKernel &k : impl->ptx.kernels)
     impl->kernels[k.step].push_back(&k);

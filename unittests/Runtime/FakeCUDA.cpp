@@ -14,7 +14,9 @@
 //
 // Knobs (environment): FAKE_CUDA_DEVICES (default 1; 0 makes cuInit fail
 // with CUDA_ERROR_NO_DEVICE), FAKE_CUDA_MEMORY (bytes the device has,
-// default 1 GiB: allocations beyond it fail with out of memory).
+// default 1 GiB: allocations beyond it fail with out of memory),
+// FAKE_CUDA_CC (compute capability, default 90: sm_90),
+// FAKE_CUDA_DRIVER_VERSION (as cuDriverGetVersion gives it, default 12080).
 //
 //===----------------------------------------------------------------------===//
 #include <cstdint>
@@ -35,10 +37,11 @@ size_t capacity() {
   const char *e = std::getenv("FAKE_CUDA_MEMORY");
   return e ? std::strtoull(e, nullptr, 10) : (size_t(1) << 30);
 }
-int deviceCount() {
-  const char *e = std::getenv("FAKE_CUDA_DEVICES");
-  return e ? std::atoi(e) : 1;
+int knob(const char *name, int fallback) {
+  const char *e = std::getenv(name);
+  return e && *e ? std::atoi(e) : fallback;
 }
+int deviceCount() { return knob("FAKE_CUDA_DEVICES", 1); }
 
 std::mutex mutex;
 size_t used = 0;
@@ -88,7 +91,7 @@ void fake_cuda_set_executor(const FakeCudaExecutor *e) {
 
 CUresult cuInit(unsigned) { return deviceCount() > 0 ? kSuccess : kNoDevice; }
 CUresult cuDriverGetVersion(int *v) {
-  *v = 12080;
+  *v = knob("FAKE_CUDA_DRIVER_VERSION", 12080);
   return kSuccess;
 }
 CUresult cuGetErrorName(CUresult r, const char **s) {
@@ -135,8 +138,8 @@ CUresult cuDeviceGetName(char *name, int len, int d) {
 }
 CUresult cuDeviceGetAttribute(int *v, int attr, int) {
   switch (attr) {
-  case 75: *v = 9; break;      // compute capability major
-  case 76: *v = 0; break;      // minor
+  case 75: *v = knob("FAKE_CUDA_CC", 90) / 10; break; // compute capability major
+  case 76: *v = knob("FAKE_CUDA_CC", 90) % 10; break; // minor
   case 16: *v = 4; break;      // multiprocessors
   case 97: *v = 232448; break; // shared memory per block, opt-in
   default: *v = 0;

@@ -125,6 +125,11 @@ namespace thjit::codegen {
 /// 9.0); a driver loading it needs CUDA 12.5 or later.
 constexpr int kPTXVersion = 85;
 
+/// The oldest PTX ISA version that has `arch` (as LLVM 19's NVPTX back end
+/// knows it: sm_75 6.3, sm_80 7.0, sm_86 7.1, sm_87 7.4, sm_89 and sm_90
+/// 7.8, sm_90a 8.0), as `+ptxNN` numbers it.
+int minPTXVersion(const std::string &arch);
+
 /// The architecture `Function::emit("ptx")` targets until setGPUArch.
 constexpr const char *kDefaultGPUArch = "sm_80";
 
@@ -190,6 +195,7 @@ struct GPUKernel {
 /// The PTX of a graph for one architecture.
 struct PTXModule {
   std::string arch;
+  int ptxVersion = kPTXVersion;
   /// The PTX text, headed by one comment line per plan step: its kernels,
   /// or why it has none (not element-wise yet, or a missing library).
   std::string ptx;
@@ -206,8 +212,13 @@ struct PTXModule {
 /// when found (libdevicePath()); without it, a step that needs it is listed
 /// in hostSteps with the function it lacks. `options.updates` orders the
 /// steps as the CPU plan does. CompileError when LLVM fails.
+///
+/// `ptxVersion` is the PTX ISA to write (a GPU runtime passes the minimum of
+/// kPTXVersion and what its driver reads): ValueError when it is above
+/// kPTXVersion or below minPTXVersion(arch).
 PTXModule compileForPTX(const Graph &g, const std::string &arch,
-                        const CompileOptions &options = {});
+                        const CompileOptions &options = {},
+                        int ptxVersion = kPTXVersion);
 
 /// compileForPTX(g, arch, options).ptx.
 std::string emitPTX(const Graph &g, const std::string &arch = gpuArch(),

@@ -98,10 +98,11 @@ const llvm::Target &nvptxTarget() {
   return *target;
 }
 
-std::unique_ptr<llvm::TargetMachine> targetMachine(const std::string &arch) {
+std::unique_ptr<llvm::TargetMachine> targetMachine(const std::string &arch,
+                                                   int ptxVersion) {
   llvm::TargetOptions options; // no FMA contraction, IEEE division and sqrt
   std::unique_ptr<llvm::TargetMachine> tm(nvptxTarget().createTargetMachine(
-      kNVPTXTriple, arch, "+ptx" + std::to_string(kPTXVersion), options,
+      kNVPTXTriple, arch, "+ptx" + std::to_string(ptxVersion), options,
       std::nullopt, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!tm)
     throw CompileError("LLVM cannot target " + arch);
@@ -441,6 +442,18 @@ std::vector<std::string> supportedGPUArchs() {
   return archs;
 }
 
+int minPTXVersion(const std::string &arch) {
+  static const std::map<std::string, int> oldest = {
+      {"sm_20", 32}, {"sm_21", 32}, {"sm_30", 32}, {"sm_32", 40}, {"sm_35", 32},
+      {"sm_37", 41}, {"sm_50", 40}, {"sm_52", 41}, {"sm_53", 42}, {"sm_60", 50},
+      {"sm_61", 50}, {"sm_62", 50}, {"sm_70", 60}, {"sm_72", 61}, {"sm_75", 63},
+      {"sm_80", 70}, {"sm_86", 71}, {"sm_87", 74}, {"sm_89", 78}, {"sm_90", 78},
+      {"sm_90a", 80}};
+  checkGPUArch(arch);
+  auto it = oldest.find(arch);
+  return it == oldest.end() ? kPTXVersion : it->second;
+}
+
 void checkGPUArch(const std::string &arch) {
   const std::vector<std::string> archs = supportedGPUArchs();
   if (std::find(archs.begin(), archs.end(), arch) != archs.end())
@@ -489,10 +502,16 @@ void setPTXListener(PTXListener listener) {
 }
 
 PTXModule compileForPTX(const Graph &g, const std::string &arch,
-                        const CompileOptions &options) {
-  checkGPUArch(arch);
+                        const CompileOptions &options, int ptxVersion) {
+  if (ptxVersion > kPTXVersion || ptxVersion < minPTXVersion(arch))
+    throw ValueError("PTX ISA " + std::to_string(ptxVersion / 10) + "." +
+                     std::to_string(ptxVersion % 10) + " cannot be written for " + arch +
+                     ": LLVM 19 writes " + std::to_string(minPTXVersion(arch) / 10) + "." +
+                     std::to_string(minPTXVersion(arch) % 10) + " to " +
+                     std::to_string(kPTXVersion / 10) + "." +
+                     std::to_string(kPTXVersion % 10) + " for it");
   const Plan plan = makePlan(g, options.updates, PlanTarget::GPU);
-  std::unique_ptr<llvm::TargetMachine> tm = targetMachine(arch);
+  std::unique_ptr<llvm::TargetMachine> tm = targetMachine(arch, ptxVersion);
   llvm::LLVMContext ctx;
   PTXLowering lowering(plan, ctx);
   llvm::Module &m = lowering.module();
@@ -501,6 +520,7 @@ PTXModule compileForPTX(const Graph &g, const std::string &arch,
 
   PTXModule out;
   out.arch = arch;
+  out.ptxVersion = ptxVersion;
   const int numSteps = (int)plan.steps.size();
   std::vector<std::string> comment(numSteps);
   std::map<int, std::vector<llvm::Function *>> stepFns;
@@ -672,7 +692,7 @@ PTXModule compileForPTX(const Graph &g, const std::string &arch,
   std::ostringstream os;
   os << "// thjit: " << out.kernels.size()
      << (out.kernels.size() == 1 ? " kernel" : " kernels") << " for " << arch
-     << ", PTX ISA " << kPTXVersion / 10 << '.' << kPTXVersion % 10
+     << ", PTX ISA " << ptxVersion / 10 << '.' << ptxVersion % 10
      << ", libdevice " << libdeviceNote << "\n";
   std::map<int, int> sharedWith(out.sharedKernels.begin(), out.sharedKernels.end());
   for (int s = 0; s < numSteps; ++s) {

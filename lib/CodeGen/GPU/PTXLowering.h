@@ -28,11 +28,12 @@ class TargetMachine;
 namespace thjit::codegen::gpu {
 
 /// The NVPTX target, initialized once, and a machine for `arch` with the
-/// PTX ISA kPTXVersion, O3 and no FMA contraction (CompileError when LLVM
+/// PTX ISA `ptxVersion`, O3 and no FMA contraction (CompileError when LLVM
 /// cannot). Every GPU code generator emits through these.
 constexpr const char *kNVPTXTriple = "nvptx64-nvidia-cuda";
 const llvm::Target &nvptxTarget();
-std::unique_ptr<llvm::TargetMachine> targetMachine(const std::string &arch);
+std::unique_ptr<llvm::TargetMachine> targetMachine(const std::string &arch,
+                                                   int ptxVersion = kPTXVersion);
 
 /// Global memory, where every kernel pointer points; shared memory (per
 /// block).
