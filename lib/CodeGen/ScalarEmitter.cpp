@@ -62,7 +62,14 @@ llvm::Type *ScalarEmitter::memType(DType t) const {
 }
 
 Value *ScalarEmitter::load(Value *ptr, DType t) {
-  Value *v = b.CreateLoad(memType(t), ptr);
+  return fromMemory(b.CreateLoad(memType(t), ptr), t);
+}
+
+void ScalarEmitter::store(Value *reg, Value *ptr, DType t) {
+  b.CreateStore(toMemory(reg, t), ptr);
+}
+
+Value *ScalarEmitter::fromMemory(Value *v, DType t) {
   if (t == DType::Bool)
     return b.CreateICmpNE(v, b.getInt8(0));
   if (t == DType::Float16)
@@ -70,12 +77,12 @@ Value *ScalarEmitter::load(Value *ptr, DType t) {
   return v;
 }
 
-void ScalarEmitter::store(Value *reg, Value *ptr, DType t) {
+Value *ScalarEmitter::toMemory(Value *reg, DType t) {
   if (t == DType::Bool)
-    reg = b.CreateZExt(reg, b.getInt8Ty());
-  else if (t == DType::Float16)
-    reg = b.CreateFPTrunc(reg, b.getHalfTy());
-  b.CreateStore(reg, ptr);
+    return b.CreateZExt(reg, b.getInt8Ty());
+  if (t == DType::Float16)
+    return b.CreateFPTrunc(reg, b.getHalfTy());
+  return reg;
 }
 
 Value *ScalarEmitter::constant(DType t, double v) {

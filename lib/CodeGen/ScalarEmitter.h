@@ -33,6 +33,10 @@ public:
   llvm::Type *memType(DType t) const;
   llvm::Value *load(llvm::Value *ptr, DType t);
   void store(llvm::Value *reg, llvm::Value *ptr, DType t);
+  /// What load and store do to a value besides the memory access (bool is
+  /// a byte in memory, float16 computes in float).
+  llvm::Value *fromMemory(llvm::Value *v, DType t);
+  llvm::Value *toMemory(llvm::Value *reg, DType t);
   /// NumPy's conversion (astype) between register values.
   llvm::Value *convert(llvm::Value *v, DType from, DType to);
   /// A register constant.

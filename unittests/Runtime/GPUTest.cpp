@@ -270,3 +270,23 @@ TEST_CASE("a multilayer perceptron trains on the GPU as on the CPU", "[gpu]") {
     CHECK(cpu.back() < cpu.front()); // it learns
   }
 }
+
+TEST_CASE("element-wise kernels: vector groups, tails and misaligned views", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  // The contiguous kernel takes groups of elements with vector loads when
+  // every array is aligned for them, and one element at a time otherwise
+  // (a view that starts 1 to 3 elements into its buffer) and for the tail.
+  for (DType t : {DType::Float32, DType::Float64, DType::Float16, DType::Int8}) {
+    Var a = vector("a", t), b = vector("b", t);
+    std::vector<Var> outs{a * b + a, sqr(a) - b, cast(gt(a, b), DType::Int8)};
+    for (int64_t n : {1, 3, 4, 5, 8, 9, 1001})
+      for (int64_t skip : {0, 1, 3}) {
+        INFO(dtypeName(t) << ", " << n << " elements from element " << skip);
+        const double scale = t == DType::Int8 ? 11 : 1; // wrapping products
+        NDArray x = wave(t, {n + 3}, 0.1, scale).slice(0, skip, skip + n, 1);
+        NDArray y = wave(t, {n}, 2.3, scale);
+        compareOnGPU({a, b}, outs, {x, y}, t == DType::Float16 ? 1e-3 : 1e-12);
+      }
+  }
+}

@@ -194,6 +194,8 @@ public:
 private:
   llvm::Function *buildKernel(const Step &step, const std::string &name,
                               bool contiguous);
+  int vectorWidth(const Step &step, const std::vector<bool> &read,
+                  const std::vector<bool> &full);
   Value *special(llvm::Intrinsic::ID id) { return gpu::specialReg(b, id); }
 
   const Plan &plan;
@@ -244,6 +246,34 @@ std::vector<llvm::Function *> PTXLowering::emitStep(int s,
     throw;
   }
   return fns;
+}
+
+namespace {
+
+/// Bytes of a value of memory type t (a scalar: int, half, float, double).
+uint64_t memBytes(llvm::Type *t) { return t->getPrimitiveSizeInBits() / 8; }
+
+} // namespace
+
+/// Elements per vector access of the contiguous kernel: 128 bits of the
+/// widest type it streams (operands read per element, results), at most 4
+/// (the body is emitted once per element of a group); 1 for none.
+int PTXLowering::vectorWidth(const Step &step, const std::vector<bool> &read,
+                             const std::vector<bool> &full) {
+  ScalarEmitter em(b);
+  uint64_t widest = 0;
+  auto see = [&](DType t) {
+    llvm::Type *mt = em.memType(t);
+    widest = mt->isIntegerTy() || mt->isFloatingPointTy()
+                 ? std::max(widest, memBytes(mt))
+                 : 16; // complex (a pair): no vector phase
+  };
+  for (size_t k = 0; k < step.operands.size(); ++k)
+    if (read[k] && !full[k])
+      see(plan.values[step.operands[k]].dtype);
+  for (int r : step.results)
+    see(plan.values[r].dtype);
+  return widest ? (int)std::min<uint64_t>(4, 16 / widest) : 1;
 }
 
 llvm::Function *PTXLowering::buildKernel(const Step &step, const std::string &name,
@@ -303,10 +333,79 @@ llvm::Function *PTXLowering::buildKernel(const Step &step, const std::string &na
   for (int k = 0; k < N; ++k)
     if (full[k] && read[k])
       uniform[k] = em.load(f->getArg(k), plan.values[step.operands[k]].dtype);
-  b.CreateBr(loop);
+  // The contiguous kernel first does groups of V adjacent elements with
+  // vector loads and stores (128 bits for the widest type) when every
+  // array it streams is aligned for them; the grid-stride loop below does
+  // the rest (all of it when some array is not aligned).
+  auto *tail = llvm::BasicBlock::Create(ctx, "tail", f);
+  const int V = contiguous ? vectorWidth(step, read, full) : 1;
+  Value *vectorDone = b.getInt64(0); // elements the vector loop covers
+  llvm::BasicBlock *fromPre = b.GetInsertBlock();
+  if (V > 1) {
+    Value *aligned = b.getTrue();
+    auto checkAlign = [&](Value *ptr, DType t) {
+      const uint64_t bytes = V * memBytes(em.memType(t));
+      Value *low = b.CreateAnd(b.CreatePtrToInt(ptr, i64), bytes - 1);
+      aligned = b.CreateAnd(aligned, b.CreateICmpEQ(low, b.getInt64(0)));
+    };
+    for (int k = 0; k < N; ++k)
+      if (!uniform[k] && read[k])
+        checkAlign(f->getArg(k), plan.values[step.operands[k]].dtype);
+    for (int m = 0; m < M; ++m)
+      checkAlign(f->getArg(N + m), plan.values[step.results[m]].dtype);
+    Value *groups = b.CreateSelect(aligned, b.CreateUDiv(n, b.getInt64(V)), b.getInt64(0));
+    vectorDone = b.CreateMul(groups, b.getInt64(V));
+    auto *vloop = llvm::BasicBlock::Create(ctx, "vloop", f, tail);
+    b.CreateCondBr(b.CreateICmpULT(first, groups), vloop, tail);
+    b.SetInsertPoint(vloop);
+    llvm::PHINode *g = b.CreatePHI(i64, 2, "g");
+    g->addIncoming(first, fromPre);
+    Value *base = b.CreateMul(g, b.getInt64(V));
+    std::vector<std::vector<Value *>> lanes(V, std::vector<Value *>(N, nullptr));
+    for (int k = 0; k < N; ++k) {
+      if (uniform[k] || !read[k]) {
+        for (int j = 0; j < V; ++j)
+          lanes[j][k] = uniform[k];
+        continue;
+      }
+      DType t = plan.values[step.operands[k]].dtype;
+      llvm::Type *mt = em.memType(t);
+      Value *vec = b.CreateAlignedLoad(llvm::FixedVectorType::get(mt, V),
+                                       b.CreateInBoundsGEP(mt, f->getArg(k), base),
+                                       llvm::Align(V * memBytes(mt)));
+      for (int j = 0; j < V; ++j)
+        lanes[j][k] = em.fromMemory(b.CreateExtractElement(vec, j), t);
+    }
+    std::vector<Value *> outs(M, nullptr);
+    for (int j = 0; j < V; ++j) {
+      em.resetErrorFlag();
+      std::vector<Value *> r = em.emit(*step.program, lanes[j]);
+      if (Value *e = em.errorFlag())
+        b.CreateStore(b.CreateOr(b.CreateLoad(b.getInt1Ty(), err), e), err);
+      for (int m = 0; m < M; ++m) {
+        DType t = plan.values[step.results[m]].dtype;
+        if (!outs[m])
+          outs[m] = llvm::PoisonValue::get(llvm::FixedVectorType::get(em.memType(t), V));
+        outs[m] = b.CreateInsertElement(outs[m], em.toMemory(r[m], t), j);
+      }
+    }
+    for (int m = 0; m < M; ++m) {
+      llvm::Type *mt = em.memType(plan.values[step.results[m]].dtype);
+      b.CreateAlignedStore(outs[m], b.CreateInBoundsGEP(mt, f->getArg(N + m), base),
+                           llvm::Align(V * memBytes(mt)));
+    }
+    Value *nextGroup = b.CreateAdd(g, gridSize);
+    g->addIncoming(nextGroup, b.GetInsertBlock());
+    b.CreateCondBr(b.CreateICmpULT(nextGroup, groups), vloop, tail);
+  } else {
+    b.CreateBr(tail);
+  }
+  b.SetInsertPoint(tail); // vectorDone is computed in `pre`, before both
+  Value *start = b.CreateAdd(first, vectorDone);
+  b.CreateCondBr(b.CreateICmpSLT(start, n), loop, exit);
   b.SetInsertPoint(loop);
   llvm::PHINode *i = b.CreatePHI(i64, 2, "i");
-  i->addIncoming(first, pre);
+  i->addIncoming(start, tail);
   std::vector<Value *> offset(N, nullptr);
   if (contiguous) {
     for (int k = 0; k < N; ++k)
