@@ -24,7 +24,7 @@ namespace {
 using CUresult = int;
 using CUdevice = int;
 using CUdeviceptr = unsigned long long;
-using Handle = void *; // CUcontext, CUmodule, CUfunction, CUstream
+using Handle = void *; // CUcontext, CUmodule, CUfunction, CUstream, CUevent
 
 constexpr CUresult kSuccess = 0;
 constexpr CUresult kOutOfMemory = 2;
@@ -36,6 +36,7 @@ constexpr int kAttrMaxSharedOptin = 97;
 constexpr int kJitErrorLogBuffer = 5;
 constexpr int kJitErrorLogBufferSize = 6;
 constexpr int kFuncMaxDynamicShared = 8;
+constexpr unsigned kEventDefault = 0; // CU_EVENT_DEFAULT: timing enabled
 
 /// The entry points, by the names the driver exports.
 struct Entries {
@@ -64,6 +65,11 @@ struct Entries {
   CUresult (*cuLaunchKernel)(Handle, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, unsigned, Handle, void **,
                              void **);
+  CUresult (*cuEventCreate)(Handle *, unsigned);
+  CUresult (*cuEventRecord)(Handle, Handle);
+  CUresult (*cuEventSynchronize)(Handle);
+  CUresult (*cuEventElapsedTime)(float *, Handle, Handle);
+  CUresult (*cuEventDestroy_v2)(Handle);
 };
 
 struct Driver {
@@ -112,6 +118,11 @@ std::string resolve(void *lib, Entries &fn) {
   THJIT_RESOLVE(cuModuleGetFunction)
   THJIT_RESOLVE(cuFuncSetAttribute)
   THJIT_RESOLVE(cuLaunchKernel)
+  THJIT_RESOLVE(cuEventCreate)
+  THJIT_RESOLVE(cuEventRecord)
+  THJIT_RESOLVE(cuEventSynchronize)
+  THJIT_RESOLVE(cuEventElapsedTime)
+  THJIT_RESOLVE(cuEventDestroy_v2)
 #undef THJIT_RESOLVE
   return "";
 }
@@ -519,5 +530,45 @@ void launch(void *function, unsigned gridX, unsigned gridY, unsigned gridZ,
 }
 
 void synchronize() { check(api().cuCtxSynchronize(), "cuCtxSynchronize"); }
+
+// ---- events -----------------------------------------------------------------------
+
+Event::Event() {
+  Handle e = nullptr;
+  check(api().cuEventCreate(&e, kEventDefault), "cuEventCreate");
+  handle = e;
+}
+
+Event::~Event() {
+  if (handle && available())
+    driver().fn.cuEventDestroy_v2(handle);
+}
+
+Event &Event::operator=(Event &&other) noexcept {
+  if (this != &other) {
+    if (handle && available())
+      driver().fn.cuEventDestroy_v2(handle);
+    handle = other.handle;
+    other.handle = nullptr;
+  }
+  return *this;
+}
+
+void Event::record() {
+  // The legacy default stream (null), where launch() and the copies go.
+  check(api().cuEventRecord(handle, nullptr), "cuEventRecord");
+}
+
+void Event::synchronize() const {
+  check(api().cuEventSynchronize(handle), "cuEventSynchronize");
+}
+
+float elapsedMs(const Event &start, const Event &end) {
+  Entries &fn = api();
+  check(fn.cuEventSynchronize(end.native()), "cuEventSynchronize");
+  float ms = 0;
+  check(fn.cuEventElapsedTime(&ms, start.native(), end.native()), "cuEventElapsedTime");
+  return ms;
+}
 
 } // namespace thjit::cuda

@@ -290,7 +290,7 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
     impl->profile = profile;
     FunctionProfile::registerForExit(profile);
   } else if (impl->device == "cuda") {
-    impl->gpu = std::make_shared<GPUExecutable>(impl->graph, codegenOptions);
+    impl->gpu = std::make_shared<GPUExecutable>(impl->graph, codegenOptions, &objectCache());
   } else if (impl->mode != "REFERENCE") {
     impl->native = codegen::compileForCPU(impl->graph, &objectCache(), codegenOptions);
   }

@@ -92,14 +92,15 @@ struct GPUExecutableImpl {
   }
 };
 
-GPUExecutable::GPUExecutable(const Graph &g, const codegen::CompileOptions &options)
+GPUExecutable::GPUExecutable(const Graph &g, const codegen::CompileOptions &options,
+                             const codegen::ObjectCache *cache)
     : impl(std::make_unique<GPUExecutableImpl>()) {
   impl->graph = g;
   impl->plan = codegen::makePlan(g, options.updates, codegen::PlanTarget::GPU);
   auto [arch, ptxVersion] = cuda::available()
                                 ? targetFor(cuda::currentDevice())
                                 : std::pair(codegen::gpuArch(), codegen::kPTXVersion);
-  impl->ptx = codegen::compileForPTX(g, arch, options, ptxVersion);
+  impl->ptx = codegen::compileForPTX(g, arch, options, ptxVersion, cache);
   impl->kernels.resize(impl->plan.steps.size());
   for (const codegen::GPUKernel &k : impl->ptx.kernels)
     impl->kernels[k.step].push_back(&k);

@@ -36,8 +36,10 @@ class GPUExecutable {
 public:
   /// Plans g (already transferred) and generates its PTX for the current
   /// device's architecture, or for codegen::gpuArch() when there is no
-  /// device (the PTX can still be printed; calls raise "no CUDA device").
-  GPUExecutable(const Graph &g, const codegen::CompileOptions &options);
+  /// device (the PTX can still be printed; calls raise "no CUDA device"),
+  /// or reads it from `cache` when it holds it.
+  GPUExecutable(const Graph &g, const codegen::CompileOptions &options,
+                const codegen::ObjectCache *cache = nullptr);
   ~GPUExecutable();
   /// Runs a call: one result per output of g, in GPU memory where
   /// `keepOnDevice[o]` (device shared variables' updates), else on the host.

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -654,4 +655,52 @@ TEST_CASE("Without libdevice reductions and softmax that need it have no kernel"
     REQUIRE(m.kernels.size() == 2); // max's
     CHECK(m.kernels[0].reducePart == GPUReducePart::Columns);
   }
+}
+
+TEST_CASE("PTX modules are cached: stored once, read back whole", "[ptx]") {
+  Var x = matrix("x", DType::Float32), y = matrix("y", DType::Float32);
+  Function f = function({x, y}, {sum(exp(x) * y, 1), softmax(x), dot(x, y), transpose(x) * 2});
+  std::map<std::string, std::string> store;
+  int lookups = 0, hits = 0;
+  codegen::ObjectCache cache{
+      [&](const std::string &key) -> std::optional<std::string> {
+        ++lookups;
+        auto it = store.find(key);
+        if (it == store.end())
+          return std::nullopt;
+        ++hits;
+        return it->second;
+      },
+      [&](const std::string &key, const std::string &value) { store[key] = value; }};
+  codegen::PTXModule first = codegen::compileForPTX(f.graph(), "sm_90", {}, 85, &cache);
+  REQUIRE(store.size() == 1);
+  codegen::PTXModule again = codegen::compileForPTX(f.graph(), "sm_90", {}, 85, &cache);
+  CHECK(hits == 1);
+  CHECK(codegen::serializePTXModule(again) == codegen::serializePTXModule(first));
+  CHECK(again.ptx == first.ptx);
+  REQUIRE(again.kernels.size() == first.kernels.size());
+  for (size_t i = 0; i < first.kernels.size(); ++i) {
+    CHECK(again.kernels[i].name == first.kernels[i].name);
+    CHECK(again.kernels[i].operandNdims == first.kernels[i].operandNdims);
+    CHECK(again.kernels[i].tileM == first.kernels[i].tileM);
+  }
+  CHECK(again.hostSteps == first.hostSteps);
+  CHECK(again.sharedKernels == first.sharedKernels);
+  // Another architecture or ISA is another entry.
+  codegen::compileForPTX(f.graph(), "sm_80", {}, 85, &cache);
+  codegen::compileForPTX(f.graph(), "sm_90", {}, 80, &cache);
+  CHECK(store.size() == 3);
+  // A corrupt entry is not trusted: the module is compiled again.
+  std::string &text = store.begin()->second;
+  text = text.substr(0, text.size() / 2);
+  CHECK_FALSE(codegen::parsePTXModule(text).has_value());
+  CHECK_FALSE(codegen::parsePTXModule("").has_value());
+  CHECK_FALSE(codegen::parsePTXModule(text + "x").has_value());
+  // While a listener wants each module's IR, nothing is read from the cache.
+  int heard = 0;
+  codegen::setPTXListener([&](const std::string &, const std::string &) { ++heard; });
+  codegen::compileForPTX(f.graph(), "sm_90", {}, 85, &cache);
+  codegen::setPTXListener({});
+  CHECK(heard == 1);
+  CHECK(hits == 1);
 }

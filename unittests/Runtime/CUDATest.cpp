@@ -3,7 +3,7 @@
 // thjit/Runtime/CUDA.h against FakeCUDA.cpp, a driver whose "device
 // memory" is host memory: loading and device listing, the caching
 // allocator (reuse, out-of-memory retry), device arrays and their copies,
-// PTX modules and the errors of the driver. Runs on every machine; the
+// PTX modules and the errors of the driver, events. Runs on every machine; the
 // tests that run kernels on a real GPU are GPUTest.cpp's.
 //
 //===----------------------------------------------------------------------===//
@@ -13,8 +13,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 #include <unistd.h>
 
 using namespace thjit;
@@ -231,4 +233,38 @@ TEST_CASE("a failed GPU call changes no shared variable", "[cuda]") {
   }
   CHECK(e == "function: mode REFERENCE runs on the CPU only; use FAST_RUN or "
              "FAST_COMPILE with device='cuda'");
+}
+
+TEST_CASE("events time the default stream", "[cuda]") {
+  cuda::Event start, end;
+  // Never recorded: the driver's error, naming the call.
+  CHECK(thrown([&] { cuda::elapsedMs(start, end); }) ==
+        "cuEventElapsedTime failed: CUDA_ERROR_INVALID_HANDLE (400): invalid "
+        "resource handle");
+  start.record();
+  // The fake driver's clock is the host's: 20 ms of sleep are 20 ms of its
+  // device time (work runs synchronously there).
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto a = cuda::allocate(1 << 20), b = cuda::allocate(1 << 20);
+  cuda::copyOnDevice(b->data(), a->data(), 1 << 20);
+  end.record();
+  end.synchronize();
+  float ms = cuda::elapsedMs(start, end);
+  CHECK(ms >= 19.5f);
+  CHECK(ms < 5000.0f);
+  CHECK(cuda::elapsedMs(end, start) == -ms); // order matters, as on a GPU
+  // Recorded again: the later point counts.
+  start.record();
+  end.record();
+  float again = cuda::elapsedMs(start, end);
+  CHECK(again >= 0.0f);
+  CHECK(again < ms);
+  // Moved, the event keeps its handle; the moved-from one has none.
+  cuda::Event moved = std::move(end);
+  CHECK(moved.native() != nullptr);
+  CHECK(end.native() == nullptr);
+  CHECK(cuda::elapsedMs(start, moved) == again);
+  cuda::Event other;
+  other = std::move(moved);
+  CHECK(cuda::elapsedMs(start, other) == again);
 }

@@ -18,20 +18,26 @@
 // FAKE_CUDA_CC (compute capability, default 90: sm_90),
 // FAKE_CUDA_DRIVER_VERSION (as cuDriverGetVersion gives it, default 12080).
 //
+// Events (cuEventRecord and cuEventElapsedTime) read the host's steady
+// clock when recorded: launches run to completion inside cuLaunchKernel,
+// so that clock is the fake device's timeline.
+//
 //===----------------------------------------------------------------------===//
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <map>
+#include <set>
 #include <string>
 
 namespace {
 using CUresult = int;
 constexpr CUresult kSuccess = 0, kInvalidValue = 1, kOutOfMemory = 2,
-                   kNoDevice = 100, kInvalidPTX = 218, kNotFound = 500,
-                   kNotSupported = 801, kLaunchFailed = 719;
+                   kNoDevice = 100, kInvalidPTX = 218, kInvalidHandle = 400,
+                   kNotFound = 500, kNotSupported = 801, kLaunchFailed = 719;
 
 size_t capacity() {
   const char *e = std::getenv("FAKE_CUDA_MEMORY");
@@ -79,6 +85,13 @@ struct FakeFunction {
   std::string name;
 };
 std::map<std::pair<FakeModule *, std::string>, FakeFunction *> functionsOf;
+
+/// An event: when it was last recorded, if ever.
+struct FakeEvent {
+  bool recorded = false;
+  std::chrono::steady_clock::time_point when;
+};
+std::set<FakeEvent *> events; // the live ones
 } // namespace
 
 extern "C" {
@@ -101,6 +114,7 @@ CUresult cuGetErrorName(CUresult r, const char **s) {
   case kOutOfMemory: *s = "CUDA_ERROR_OUT_OF_MEMORY"; break;
   case kNoDevice: *s = "CUDA_ERROR_NO_DEVICE"; break;
   case kInvalidPTX: *s = "CUDA_ERROR_INVALID_PTX"; break;
+  case kInvalidHandle: *s = "CUDA_ERROR_INVALID_HANDLE"; break;
   case kNotFound: *s = "CUDA_ERROR_NOT_FOUND"; break;
   case kNotSupported: *s = "CUDA_ERROR_NOT_SUPPORTED"; break;
   case kLaunchFailed: *s = "CUDA_ERROR_LAUNCH_FAILED"; break;
@@ -115,6 +129,7 @@ CUresult cuGetErrorString(CUresult r, const char **s) {
   case kOutOfMemory: *s = "out of memory"; break;
   case kNoDevice: *s = "no CUDA-capable device is detected"; break;
   case kInvalidPTX: *s = "a PTX JIT compilation failed"; break;
+  case kInvalidHandle: *s = "invalid resource handle"; break;
   case kNotFound: *s = "named symbol not found"; break;
   case kNotSupported: *s = "the fake driver cannot run kernels"; break;
   case kLaunchFailed: *s = "the emulated kernel failed (see stderr)"; break;
@@ -262,6 +277,49 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
                  error);
     return kLaunchFailed;
   }
+  return kSuccess;
+}
+
+// Events: the host clock (launches are synchronous). An event never
+// recorded, or destroyed, is an invalid handle, as in the real driver.
+CUresult cuEventCreate(void **e, unsigned flags) {
+  if (!e || flags > 0xF)
+    return kInvalidValue;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto *fake = new FakeEvent;
+  events.insert(fake);
+  *e = fake;
+  return kSuccess;
+}
+CUresult cuEventRecord(void *e, void *stream) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto *fake = (FakeEvent *)e;
+  if (!events.count(fake) || stream) // only the default stream exists here
+    return kInvalidHandle;
+  fake->recorded = true;
+  fake->when = std::chrono::steady_clock::now();
+  return kSuccess;
+}
+CUresult cuEventSynchronize(void *e) {
+  std::lock_guard<std::mutex> lock(mutex);
+  return events.count((FakeEvent *)e) ? kSuccess : kInvalidHandle;
+}
+CUresult cuEventElapsedTime(float *ms, void *start, void *end) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto *a = (FakeEvent *)start, *b = (FakeEvent *)end;
+  if (!ms)
+    return kInvalidValue;
+  if (!events.count(a) || !events.count(b) || !a->recorded || !b->recorded)
+    return kInvalidHandle;
+  *ms = std::chrono::duration<float, std::milli>(b->when - a->when).count();
+  return kSuccess;
+}
+CUresult cuEventDestroy_v2(void *e) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto *fake = (FakeEvent *)e;
+  if (!events.erase(fake))
+    return kInvalidHandle;
+  delete fake;
   return kSuccess;
 }
 

@@ -115,6 +115,7 @@
 #include "thjit/IR/Graph.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -216,9 +217,20 @@ struct PTXModule {
 /// `ptxVersion` is the PTX ISA to write (a GPU runtime passes the minimum of
 /// kPTXVersion and what its driver reads): ValueError when it is above
 /// kPTXVersion or below minPTXVersion(arch).
+///
+/// With a cache, a module compiled before for the same graph, options,
+/// architecture, ISA, libdevice file, host and versions is read from it
+/// instead (and a new one stored), except while a PTXListener is set: it
+/// sees every module compiled.
 PTXModule compileForPTX(const Graph &g, const std::string &arch,
                         const CompileOptions &options = {},
-                        int ptxVersion = kPTXVersion);
+                        int ptxVersion = kPTXVersion,
+                        const ObjectCache *cache = nullptr);
+
+/// A PTXModule as text, and back (nullopt for text that is not one: a
+/// corrupt or old cache entry).
+std::string serializePTXModule(const PTXModule &m);
+std::optional<PTXModule> parsePTXModule(const std::string &text);
 
 /// compileForPTX(g, arch, options).ptx.
 std::string emitPTX(const Graph &g, const std::string &arch = gpuArch(),

@@ -175,6 +175,42 @@ void copyToHost(void *dst, uint64_t src, size_t bytes);
 void copyOnDevice(uint64_t dst, uint64_t src, size_t bytes);
 void fillBytes(uint64_t dst, unsigned char value, size_t bytes);
 
+/// A CUDA event with timing, for measuring GPU time: record() marks a
+/// point of the default stream (the one launches and copies go to), and
+/// elapsedMs(start, end) is the device time between two such points. The
+/// event is created on construction and destroyed with this object.
+///
+///   cuda::Event start, end;
+///   start.record();
+///   f({});                   // kernels launched on the default stream
+///   end.record();
+///   float ms = cuda::elapsedMs(start, end); // waits for `end`
+class Event {
+public:
+  Event(); ///< cuEventCreate (default flags: timing enabled)
+  ~Event();
+  Event(const Event &) = delete;
+  Event &operator=(const Event &) = delete;
+  Event(Event &&other) noexcept : handle(other.handle) { other.handle = nullptr; }
+  Event &operator=(Event &&other) noexcept;
+
+  /// cuEventRecord on the default stream: the event completes when the
+  /// work launched before it has.
+  void record();
+  /// cuEventSynchronize: waits until the event has completed.
+  void synchronize() const;
+  /// The driver's CUevent.
+  void *native() const { return handle; }
+
+private:
+  void *handle = nullptr;
+};
+
+/// Milliseconds of device time between two recorded events (the driver's
+/// resolution is about half a microsecond). Waits for `end` first.
+/// RuntimeError (naming cuEventElapsedTime) when either was never recorded.
+float elapsedMs(const Event &start, const Event &end);
+
 } // namespace thjit::cuda
 
 #endif

@@ -600,8 +600,119 @@ void setPTXListener(PTXListener listener) {
   listenerFn = std::move(listener);
 }
 
+namespace {
+
+/// What identifies a file's contents cheaply: its path, size and time.
+std::string fileIdentity(const std::string &path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0)
+    return path + " absent";
+  return path + " " + std::to_string(st.st_size) + " " + std::to_string(st.st_mtime);
+}
+
+PTXModule generatePTX(const Graph &g, const std::string &arch,
+                      const CompileOptions &options, int ptxVersion);
+
+} // namespace
+
+std::string serializePTXModule(const PTXModule &m) {
+  std::ostringstream os;
+  os << "thjit-ptx-module 1\n" << m.arch << ' ' << m.ptxVersion << '\n'
+     << m.kernels.size() << '\n';
+  for (const GPUKernel &k : m.kernels) {
+    os << (int)k.kind << ' ' << k.name << ' ' << k.blockSize << ' ' << k.sharedBytes << ' '
+       << k.step << ' ' << k.contiguous << ' ' << k.numOperands << ' ' << k.numResults << ' '
+       << k.ndim << ' ' << (int)k.reducePart << ' ' << k.tileM << ' ' << k.tileN << ' '
+       << k.batched << ' ' << k.operandNdims.size();
+    for (int d : k.operandNdims)
+      os << ' ' << d;
+    os << '\n';
+  }
+  os << m.sharedKernels.size() << '\n';
+  for (auto [s, from] : m.sharedKernels)
+    os << s << ' ' << from << '\n';
+  os << m.hostSteps.size() << '\n';
+  for (const auto &[s, why] : m.hostSteps)
+    os << s << ' ' << why.size() << ' ' << why << '\n';
+  os << m.ptx.size() << '\n' << m.ptx;
+  return os.str();
+}
+
+std::optional<PTXModule> parsePTXModule(const std::string &text) {
+  std::istringstream is(text);
+  std::string magic;
+  int version = 0;
+  PTXModule m;
+  size_t count = 0;
+  if (!(is >> magic >> version >> m.arch >> m.ptxVersion >> count) ||
+      magic != "thjit-ptx-module" || version != 1)
+    return std::nullopt;
+  for (size_t i = 0; i < count; ++i) {
+    GPUKernel k;
+    int kind, part, contiguous, batched;
+    size_t ndims;
+    if (!(is >> kind >> k.name >> k.blockSize >> k.sharedBytes >> k.step >> contiguous >>
+          k.numOperands >> k.numResults >> k.ndim >> part >> k.tileM >> k.tileN >> batched >>
+          ndims))
+      return std::nullopt;
+    k.kind = GPUKernelKind(kind);
+    k.reducePart = GPUReducePart(part);
+    k.contiguous = contiguous;
+    k.batched = batched;
+    k.operandNdims.resize(ndims);
+    for (int &d : k.operandNdims)
+      if (!(is >> d))
+        return std::nullopt;
+    m.kernels.push_back(k);
+  }
+  if (!(is >> count))
+    return std::nullopt;
+  m.sharedKernels.resize(count);
+  for (auto &[s, from] : m.sharedKernels)
+    if (!(is >> s >> from))
+      return std::nullopt;
+  if (!(is >> count))
+    return std::nullopt;
+  for (size_t i = 0; i < count; ++i) {
+    int s;
+    size_t length;
+    if (!(is >> s >> length) || is.get() != ' ')
+      return std::nullopt;
+    std::string why(length, '\0');
+    if (!is.read(why.data(), (std::streamsize)length))
+      return std::nullopt;
+    m.hostSteps.push_back({s, why});
+  }
+  size_t length;
+  if (!(is >> length) || is.get() != '\n')
+    return std::nullopt;
+  m.ptx.resize(length);
+  if (!is.read(m.ptx.data(), (std::streamsize)length) || is.peek() != EOF)
+    return std::nullopt;
+  return m;
+}
+
 PTXModule compileForPTX(const Graph &g, const std::string &arch,
-                        const CompileOptions &options, int ptxVersion) {
+                        const CompileOptions &options, int ptxVersion,
+                        const ObjectCache *cache) {
+  if (!cache || !cache->lookup || currentListener())
+    return generatePTX(g, arch, options, ptxVersion);
+  const std::string key = objectKey(g, options) + "PTX for " + arch + " ISA " +
+                          std::to_string(ptxVersion) + "\nlibdevice " +
+                          fileIdentity(libdevicePath()) + "\n";
+  if (std::optional<std::string> text = cache->lookup(key))
+    if (std::optional<PTXModule> m = parsePTXModule(*text))
+      return *m;
+  PTXModule m = generatePTX(g, arch, options, ptxVersion);
+  if (cache->store)
+    cache->store(key, serializePTXModule(m));
+  return m;
+}
+
+namespace {
+
+PTXModule generatePTX(const Graph &g, const std::string &arch,
+                      const CompileOptions &options, int ptxVersion) {
   if (ptxVersion > kPTXVersion || ptxVersion < minPTXVersion(arch))
     throw ValueError("PTX ISA " + std::to_string(ptxVersion / 10) + "." +
                      std::to_string(ptxVersion % 10) + " cannot be written for " + arch +
@@ -822,6 +933,8 @@ PTXModule compileForPTX(const Graph &g, const std::string &arch,
     listener(out.ptx, listenerIR);
   return out;
 }
+
+} // namespace
 
 std::string emitPTX(const Graph &g, const std::string &arch,
                     const CompileOptions &options) {
