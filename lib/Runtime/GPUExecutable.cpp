@@ -269,6 +269,29 @@ std::vector<GPUResult> GPUExecutable::run(const std::vector<NDArray> &inputs,
           Scalar::fromInt(shapeOf(step.operands[0])[step.node->attrs().axes[0]]));
       continue;
     }
+    if (step.node->kind() == OpKind::Alloc) {
+      // A broadcast view of the value (nothing writes over a GPU value).
+      Shape shape;
+      for (size_t i = 1; i < step.operands.size(); ++i)
+        shape.push_back(onHost(step.operands[i]).item().toInt());
+      const cuda::DeviceArray &value = onDevice(step.operands[0]);
+      const TensorType *type = plan.values[step.operands[0]].var.type();
+      const int lead = (int)shape.size() - value.ndim();
+      bool fits = lead >= 0 && std::all_of(shape.begin(), shape.end(),
+                                           [](int64_t d) { return d >= 0; });
+      Shape strides(shape.size(), 0);
+      for (int a = 0; fits && a < value.ndim(); ++a) {
+        const int64_t want = shape[lead + a], have = value.shape()[a];
+        fits = have == want || (type->isBroadcastable(a) && have == 1);
+        strides[lead + a] = have == want ? value.strides()[a] : 0;
+      }
+      if (!fits) { // the reference raises the user's error
+        runOnHost(step);
+        continue;
+      }
+      slots[step.results[0]].device = value.view(shape, strides);
+      continue;
+    }
     if (kernels.empty()) {
       runOnHost(step);
       continue;

@@ -22,8 +22,10 @@ namespace thjit::codegen {
 /// (single ops and fused composites), reductions (sum, prod, max, min, all,
 /// any, argmax, argmin over any axes), softmax / log_softmax, and dot, gemm
 /// and batched_dot of float16, float32 or float64 vectors and matrices
-/// (factors of the result's dtype), over real and boolean values (complex ones stay on the host); views that only
-/// permute or broadcast (dimshuffle), and the transfers themselves.
+/// (factors of the result's dtype), over real and boolean values (complex
+/// ones stay on the host); views that only permute or broadcast
+/// (dimshuffle, and alloc: its value broadcast to sizes read on the host);
+/// and the transfers themselves.
 bool hasGPULowering(const Node &n);
 
 /// The graph with its GPU work marked by transfers. Values that live on the

@@ -14,7 +14,7 @@ bool hasGPULowering(const Node &n) {
   if (isTransfer(n.kind()))
     return true;
   const StepKind kind = stepKindFor(n);
-  if (kind == StepKind::DimShuffle)
+  if (kind == StepKind::DimShuffle || n.kind() == OpKind::Alloc) // views
     return true;
   for (const Var &v : n.operands()) // no complex kernels yet
     if (isComplex(v.dtype()))
@@ -72,8 +72,11 @@ Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice) {
     }
     const bool there = hasGPULowering(*n) && !isTransfer(n->kind());
     std::vector<Var> operands;
-    for (const Var &v : n->operands())
-      operands.push_back(there ? onGPU(v) : onHost(v));
+    for (int i = 0; i < n->numOperands(); ++i) {
+      // alloc's sizes are read on the host
+      const bool gpuOperand = there && !(n->kind() == OpKind::Alloc && i > 0);
+      operands.push_back(gpuOperand ? onGPU(n->operand(i)) : onHost(n->operand(i)));
+    }
     NodeRef rebuilt;
     {
       LocationScope scope(n->location());
