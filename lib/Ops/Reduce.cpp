@@ -39,9 +39,12 @@ static DType reduceResultDType(OpKind kind, DType in) {
   }
 }
 
-/// The reduced axes of a node: all of them for an arg-reduction without an
-/// axis.
-static std::vector<int> reducedAxes(OpKind kind, const Attrs &a, int ndim) {
+bool reductionHasIdentity(OpKind kind) {
+  return kind == OpKind::Sum || kind == OpKind::Prod || kind == OpKind::All ||
+         kind == OpKind::Any;
+}
+
+std::vector<int> reducedAxes(OpKind kind, const Attrs &a, int ndim) {
   if (isArgReduce(kind) && a.axes.empty()) {
     std::vector<int> all(ndim);
     for (int i = 0; i < ndim; ++i)

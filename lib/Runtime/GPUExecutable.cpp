@@ -114,6 +114,10 @@ const std::string &GPUExecutable::ptx() const { return impl->ptx.ptx; }
 
 namespace {
 
+using codegen::GPUKernel;
+using codegen::Step;
+using Kernels = std::vector<const GPUKernel *>;
+
 /// A value during a call: on the host, on the GPU, or both.
 struct Slot {
   NDArray host;
@@ -141,15 +145,382 @@ Shape broadcastShape(const std::vector<Shape> &shapes, int R, bool &ok) {
   return out;
 }
 
+/// An operand's strides for a kernel computing `shape` (its dims line up
+/// with the trailing ones; a dim broadcast at run time is read at 0).
+void pushStrides(cuda::KernelArgs &args, const cuda::DeviceArray &a, const Shape &shape) {
+  const size_t offset = shape.size() - a.ndim();
+  for (int j = 0; j < a.ndim(); ++j)
+    args.i64(a.shape()[j] == 1 && shape[offset + j] != 1 ? 0 : a.strides()[j]);
+}
+
+/// One call: its values, and a method per kind of step the GPU runs.
+struct Call {
+  Call(const GPUExecutableImpl &x)
+      : x(x), plan(x.plan), slots(plan.values.size()),
+        status(cuda::allocate(sizeof(int32_t))),
+        maxBlocks(32u * (unsigned)cuda::currentDevice().multiprocessors) {
+    cuda::fillBytes(status->data(), 0, sizeof(int32_t));
+  }
+
+  const NDArray &onHost(int v) {
+    Slot &s = slots[v];
+    if (!s.host.defined()) {
+      s.host = s.device.toHost();
+      s.downloaded = true;
+    }
+    return s.host;
+  }
+  const cuda::DeviceArray &onDevice(int v) {
+    Slot &s = slots[v];
+    if (s.device.defined())
+      return s.device;
+    if (plan.values[v].root == codegen::RootKind::Constant) {
+      std::lock_guard<std::mutex> lock(x.constantsMutex);
+      auto it = x.constants.find(v);
+      if (it == x.constants.end())
+        it = x.constants.emplace(v, cuda::DeviceArray::fromHost(s.host)).first;
+      return s.device = it->second;
+    }
+    return s.device = cuda::DeviceArray::fromHost(s.host);
+  }
+  /// The shape of a value, wherever it is.
+  const Shape &shapeOf(int v) const {
+    return slots[v].device.defined() ? slots[v].device.shape() : slots[v].host.shape();
+  }
+  /// A step's reference kernel on host copies of its operands.
+  void runOnHost(const Step &step) {
+    std::vector<NDArray> ops;
+    for (int v : step.operands)
+      ops.push_back(onHost(v));
+    if (step.producer) // a fused producer is evaluated first
+      ops = evaluateNode(*step.producer, ops);
+    std::vector<NDArray> rs = evaluateNode(*step.node, ops);
+    for (size_t r = 0; r < step.results.size(); ++r)
+      slots[step.results[r]].host = rs[r];
+  }
+  /// The shape of what a step computes per element (an element-wise
+  /// step's result, a fused Reduce step's source): its operands' shapes
+  /// broadcast to rank R. When they do not broadcast, the reference
+  /// kernel raises the user's error.
+  Shape elementShape(const Step &step, int R) {
+    std::vector<Shape> shapes;
+    for (int v : step.operands)
+      shapes.push_back(shapeOf(v));
+    bool ok;
+    Shape shape = broadcastShape(shapes, R, ok);
+    if (!ok) {
+      runOnHost(step);
+      throw RuntimeError(std::string(step.node->name()) +
+                         ": operands do not broadcast together");
+    }
+    return shape;
+  }
+  /// A new result in GPU memory.
+  const cuda::DeviceArray &newResult(int v, const Shape &shape) {
+    slots[v].device = cuda::DeviceArray::empty(plan.values[v].dtype, shape);
+    slots[v].fresh = true;
+    return slots[v].device;
+  }
+  /// The step's operands in GPU memory, their addresses pushed to args.
+  std::vector<const cuda::DeviceArray *> pushOperands(const Step &step,
+                                                      cuda::KernelArgs &args) {
+    std::vector<const cuda::DeviceArray *> ops;
+    for (int v : step.operands)
+      ops.push_back(&onDevice(v));
+    for (const cuda::DeviceArray *a : ops)
+      args.pointer(a->data());
+    return ops;
+  }
+  /// A grid of at most 32 blocks per multiprocessor over the work items
+  /// (the kernels loop); the kernel's block size, else kElemwiseBlock.
+  void launch(const GPUKernel *k, int64_t workItems, cuda::KernelArgs &args) {
+    const unsigned blocks =
+        (unsigned)std::clamp<int64_t>(workItems, 1, std::max(1u, maxBlocks));
+    const unsigned threads = k->blockSize ? k->blockSize : kElemwiseBlock;
+    cuda::launch(x.functions.at(k->name), blocks, 1, 1, threads, 0, args);
+  }
+
+  void step(const Step &step, const Kernels &kernels);
+  void dimShuffle(const Step &step);
+  void alloc(const Step &step);
+  void elementwise(const Step &step, const Kernels &kernels);
+  void reduce(const Step &step, const Kernels &kernels);
+  void softmax(const Step &step, const Kernels &kernels);
+  void product(const Step &step, const Kernels &kernels);
+
+  const GPUExecutableImpl &x;
+  const codegen::Plan &plan;
+  std::vector<Slot> slots;
+  /// Set to 1 by a kernel whose element failed.
+  std::shared_ptr<cuda::DeviceBuffer> status;
+  const unsigned maxBlocks;
+};
+
+void Call::step(const Step &step, const Kernels &kernels) {
+  using codegen::StepKind;
+  if (step.kind == StepKind::DimShuffle && slots[step.operands[0]].device.defined())
+    dimShuffle(step);
+  else if (step.kind == StepKind::ShapeI)
+    slots[step.results[0]].host = NDArray::scalar(
+        Scalar::fromInt(shapeOf(step.operands[0])[step.node->attrs().axes[0]]));
+  else if (step.node->kind() == OpKind::Alloc)
+    alloc(step);
+  else if (kernels.empty())
+    runOnHost(step);
+  else if (step.kind == StepKind::Reduce)
+    reduce(step, kernels);
+  else if (kernels[0]->kind == codegen::GPUKernelKind::Gemm)
+    product(step, kernels);
+  else if (kernels[0]->kind == codegen::GPUKernelKind::Softmax)
+    softmax(step, kernels);
+  else
+    elementwise(step, kernels);
+}
+
+/// A view of the operand's memory.
+void Call::dimShuffle(const Step &step) {
+  const cuda::DeviceArray &a = slots[step.operands[0]].device;
+  Shape shape, strides;
+  for (int p : step.node->attrs().axes) {
+    shape.push_back(p < 0 ? 1 : a.shape()[p]);
+    strides.push_back(p < 0 ? 0 : a.strides()[p]);
+  }
+  slots[step.results[0]].device = a.view(shape, strides);
+}
+
+/// A broadcast view of the value (nothing writes over a GPU value).
+void Call::alloc(const Step &step) {
+  Shape shape;
+  for (size_t i = 1; i < step.operands.size(); ++i)
+    shape.push_back(onHost(step.operands[i]).item().toInt());
+  const cuda::DeviceArray &value = onDevice(step.operands[0]);
+  const TensorType *type = plan.values[step.operands[0]].var.type();
+  const int lead = (int)shape.size() - value.ndim();
+  bool fits =
+      lead >= 0 && std::all_of(shape.begin(), shape.end(), [](int64_t d) { return d >= 0; });
+  Shape strides(shape.size(), 0);
+  for (int a = 0; fits && a < value.ndim(); ++a) {
+    const int64_t want = shape[lead + a], have = value.shape()[a];
+    fits = have == want || (type->isBroadcastable(a) && have == 1);
+    strides[lead + a] = have == want ? value.strides()[a] : 0;
+  }
+  if (!fits) // the reference raises the user's error
+    runOnHost(step);
+  else
+    slots[step.results[0]].device = value.view(shape, strides);
+}
+
+/// The contiguous kernel when every operand is broadcast whole by its type
+/// or contiguous with the result's elements, else the strided one.
+void Call::elementwise(const Step &step, const Kernels &kernels) {
+  const int R = plan.values[step.results[0]].ndim;
+  const Shape shape = elementShape(step, R);
+  const int64_t n = shapeSize(shape);
+  std::vector<cuda::DeviceArray> results;
+  for (int r : step.results)
+    results.push_back(newResult(r, shape));
+  if (n == 0)
+    return;
+  cuda::KernelArgs args;
+  std::vector<const cuda::DeviceArray *> ops = pushOperands(step, args);
+  const GPUKernel *kernel = kernels.back();
+  if (kernels.front()->contiguous) {
+    bool flat = true;
+    for (size_t k = 0; k < ops.size(); ++k) {
+      const TensorType *t = plan.values[step.operands[k]].var.type();
+      bool whole = true;
+      for (int j = 0; j < t->ndim(); ++j)
+        whole = whole && t->isBroadcastable(j);
+      flat = flat && (whole || (ops[k]->size() == n && ops[k]->isContiguous()));
+    }
+    if (flat)
+      kernel = kernels.front();
+  }
+  for (const cuda::DeviceArray &r : results)
+    args.pointer(r.data());
+  args.pointer(status->data());
+  args.i64(n);
+  if (!kernel->contiguous) {
+    for (int64_t d : shape)
+      args.i64(d);
+    for (const cuda::DeviceArray *a : ops)
+      pushStrides(args, *a, shape);
+  }
+  launch(kernel, (n + kElemwiseBlock - 1) / kElemwiseBlock, args);
+}
+
+/// `_rows` or `_cols`, then `_finish` when each result is split in P
+/// pieces; G threads per result (GPU.h says how to choose them).
+void Call::reduce(const Step &step, const Kernels &kernels) {
+  // x: operand 0, or what the fused producer computes from the operands.
+  const int R = plan.values[step.source].ndim;
+  const Shape xShape = step.producer ? elementShape(step, R) : shapeOf(step.operands[0]);
+  const OpKind op = step.node->kind();
+  std::vector<bool> reduced(R, false);
+  for (int a : reducedAxes(op, step.node->attrs(), R))
+    reduced[a] = true;
+  int64_t M = 1, K = 1;
+  Shape outShape;
+  for (int d = 0; d < R; ++d) {
+    (reduced[d] ? K : M) *= xShape[d];
+    if (!reduced[d] || step.node->attrs().keepdims)
+      outShape.push_back(reduced[d] ? 1 : xShape[d]);
+  }
+  if (K == 0 && !reductionHasIdentity(op)) { // the reference decides
+    runOnHost(step);
+    return;
+  }
+  const cuda::DeviceArray &out = newResult(step.results[0], outShape);
+  if (M == 0)
+    return;
+  const GPUKernel *main = kernels[0], *finish = kernels[1];
+  const int64_t perBlock = main->blockSize;
+  int64_t G = std::min<int64_t>(pow2AtLeast((K + 7) / 8), perBlock);
+  if (main->reducePart == codegen::GPUReducePart::Columns && M >= 32)
+    G = std::min<int64_t>(G, 8);
+  int64_t work = (M + perBlock / G - 1) / (perBlock / G), P = 1;
+  const int64_t S = cuda::currentDevice().multiprocessors;
+  if (work < 2 * S && K >= 4096) {
+    G = perBlock;
+    work = M;
+    P = std::min((2 * S + work - 1) / work, (K + 2047) / 2048);
+  }
+  std::shared_ptr<cuda::DeviceBuffer> scratch;
+  const bool isArg = op == OpKind::ArgMax || op == OpKind::ArgMin;
+  if (P > 1)
+    scratch = cuda::allocate(size_t(M * P) * (isArg ? 16 : 8));
+  cuda::KernelArgs args;
+  std::vector<const cuda::DeviceArray *> ops = pushOperands(step, args);
+  args.pointer(out.data());
+  args.pointer(scratch ? scratch->data() : 0);
+  args.pointer(status->data());
+  args.i64(G);
+  args.i64(P);
+  for (int64_t d : xShape)
+    args.i64(d);
+  for (const cuda::DeviceArray *a : ops)
+    pushStrides(args, *a, xShape);
+  launch(main, work * P, args);
+  if (P > 1) {
+    const int64_t finishG = std::min<int64_t>(pow2AtLeast(P), perBlock);
+    cuda::KernelArgs fargs;
+    fargs.pointer(out.data());
+    fargs.pointer(scratch->data());
+    fargs.i64(finishG);
+    fargs.i64(M);
+    fargs.i64(P);
+    launch(finish, (M + perBlock / finishG - 1) / (perBlock / finishG), fargs);
+  }
+}
+
+/// G threads per row of the last axis.
+void Call::softmax(const Step &step, const Kernels &kernels) {
+  const GPUKernel *k = kernels[0];
+  const cuda::DeviceArray &in = onDevice(step.operands[0]);
+  const Shape &shape = in.shape();
+  const cuda::DeviceArray &out = newResult(step.results[0], shape);
+  const int64_t N = shape.back(), rows = N ? in.size() / N : 0;
+  if (rows == 0)
+    return;
+  const int64_t G = std::min<int64_t>(pow2AtLeast((N + 3) / 4), k->blockSize);
+  cuda::KernelArgs args;
+  args.pointer(in.data());
+  args.pointer(out.data());
+  args.i64(G);
+  for (int64_t d : shape)
+    args.i64(d);
+  for (int64_t st : in.strides())
+    args.i64(st);
+  const int64_t perBlock = k->blockSize / G;
+  launch(k, (rows + perBlock - 1) / perBlock, args);
+}
+
+/// dot / gemm / batched_dot: C = alpha * op(A) op(B) + beta * C, with a
+/// vector factor as a matrix of one row (A) or column (B); one block per
+/// tile of C (lib/CodeGen/GPU/Gemm.h).
+void Call::product(const Step &step, const Kernels &kernels) {
+  const GPUKernel *k = kernels[0];
+  const OpKind op = step.node->kind();
+  const int first = op == OpKind::Gemm ? 2 : 0, r = step.results[0];
+  const cuda::DeviceArray &A = onDevice(step.operands[first]);
+  const cuda::DeviceArray &B = onDevice(step.operands[first + 1]);
+  const int z = k->batched ? 1 : 0; // the first matrix dim
+  const bool aMatrix = A.ndim() - z == 2, bMatrix = B.ndim() - z == 2;
+  const int64_t batch = k->batched ? A.shape()[0] : 1;
+  const int64_t M = aMatrix ? A.shape()[z] : 1, K = A.shape().back();
+  const int64_t N = bMatrix ? B.shape()[z + 1] : 1;
+  Shape outShape;
+  if (k->batched)
+    outShape.push_back(batch);
+  if (aMatrix)
+    outShape.push_back(M);
+  if (bMatrix)
+    outShape.push_back(N);
+  double alpha = 1, beta = 0;
+  const cuda::DeviceArray *C = nullptr;
+  if (op == OpKind::Gemm) {
+    alpha = onHost(step.operands[1]).item().toDouble();
+    beta = onHost(step.operands[4]).item().toDouble();
+    C = &onDevice(step.operands[0]);
+  }
+  if (B.shape()[z] != K || (k->batched && B.shape()[0] != batch) ||
+      (C && C->shape() != outShape)) {
+    runOnHost(step); // the reference raises the user's error
+    return;
+  }
+  // When beta is 0, C is not read.
+  if (C && beta != 0) {
+    slots[r].device = C->copy();
+    slots[r].fresh = true;
+  } else {
+    newResult(r, outShape);
+  }
+  const cuda::DeviceArray &out = slots[r].device;
+  if (M == 0 || N == 0 || batch == 0)
+    return;
+  const int64_t ldaR = aMatrix ? A.strides()[z] : 0, ldaC = A.strides().back();
+  const int64_t ldbR = B.strides()[z], ldbC = bMatrix ? B.strides()[z + 1] : 0;
+  const int64_t sa = k->batched ? A.strides()[0] : 0, sb = k->batched ? B.strides()[0] : 0;
+  const int64_t ldcR = N, strideC = M * N;
+  const int64_t size = (int64_t)itemSize(out.dtype());
+  // CUDA's grid is at most 65535 blocks in y (rows) and z (batches).
+  constexpr int64_t kMaxGrid = 65535;
+  const int64_t rowsPerLaunch = kMaxGrid * k->tileM;
+  for (int64_t b0 = 0; b0 < batch; b0 += kMaxGrid)
+    for (int64_t m0 = 0; m0 < M; m0 += rowsPerLaunch) {
+      const int64_t nb = std::min(kMaxGrid, batch - b0);
+      const int64_t nm = std::min(rowsPerLaunch, M - m0);
+      cuda::KernelArgs g;
+      g.pointer(A.data() + (b0 * sa + m0 * ldaR) * size);
+      g.pointer(B.data() + b0 * sb * size);
+      g.pointer(out.data() + (b0 * strideC + m0 * ldcR) * size);
+      for (int64_t v : {nm, N, K, ldaR, ldaC, ldbR, ldbC, ldcR, int64_t(1)})
+        g.i64(v);
+      if (out.dtype() == DType::Float64) {
+        g.f64(alpha);
+        g.f64(beta);
+      } else {
+        g.f32((float)alpha);
+        g.f32((float)beta);
+      }
+      if (k->batched)
+        for (int64_t v : {nb, sa, sb, strideC})
+          g.i64(v);
+      cuda::launch(x.functions.at(k->name), (unsigned)((N + k->tileN - 1) / k->tileN),
+                   (unsigned)((nm + k->tileM - 1) / k->tileM), (unsigned)nb, k->blockSize,
+                   0, g);
+    }
+}
+
 } // namespace
 
 std::vector<GPUResult> GPUExecutable::run(const std::vector<NDArray> &inputs,
                                           const std::vector<bool> &keepOnDevice) const {
-  using codegen::StepKind;
   const GPUExecutableImpl &x = *impl;
   const codegen::Plan &plan = x.plan;
   x.load();
-  std::vector<Slot> slots(plan.values.size());
+  Call call(x);
+  std::vector<Slot> &slots = call.slots;
 
   // Leaves: arguments and host shared variables on the host; shared
   // variables that live on the GPU there (uploaded once after a set).
@@ -175,349 +546,13 @@ std::vector<GPUResult> GPUExecutable::run(const std::vector<NDArray> &inputs,
   for (size_t i = 0; i < plan.constantValues.size(); ++i)
     slots[plan.constantValues[i]].host = plan.constants[i];
 
-  auto onHost = [&](int v) -> const NDArray & {
-    Slot &s = slots[v];
-    if (!s.host.defined()) {
-      s.host = s.device.toHost();
-      s.downloaded = true;
-    }
-    return s.host;
-  };
-  auto onDevice = [&](int v) -> const cuda::DeviceArray & {
-    Slot &s = slots[v];
-    if (s.device.defined())
-      return s.device;
-    if (plan.values[v].root == codegen::RootKind::Constant) {
-      std::lock_guard<std::mutex> lock(x.constantsMutex);
-      auto it = x.constants.find(v);
-      if (it == x.constants.end())
-        it = x.constants.emplace(v, cuda::DeviceArray::fromHost(s.host)).first;
-      return s.device = it->second;
-    }
-    return s.device = cuda::DeviceArray::fromHost(s.host);
-  };
-  auto runOnHost = [&](const codegen::Step &step) {
-    std::vector<NDArray> ops;
-    for (int v : step.operands)
-      ops.push_back(onHost(v));
-    if (step.producer) // a fused producer is evaluated first
-      ops = evaluateNode(*step.producer, ops);
-    std::vector<NDArray> rs = evaluateNode(*step.node, ops);
-    for (size_t r = 0; r < step.results.size(); ++r)
-      slots[step.results[r]].host = rs[r];
-  };
-
-  std::shared_ptr<cuda::DeviceBuffer> status = cuda::allocate(sizeof(int32_t));
-  cuda::fillBytes(status->data(), 0, sizeof(int32_t));
-  const unsigned maxBlocks = 32u * (unsigned)cuda::currentDevice().multiprocessors;
-
-  // The shape of a value, wherever it is.
-  auto shapeOf = [&](int v) -> const Shape & {
-    return slots[v].device.defined() ? slots[v].device.shape() : slots[v].host.shape();
-  };
-  // The shape of what a step computes per element (an element-wise
-  // step's result, a fused Reduce step's source): its operands' shapes
-  // broadcast to rank R. When they do not broadcast, the reference
-  // kernel raises the user's error.
-  auto elementShape = [&](const codegen::Step &step, int R) {
-    std::vector<Shape> shapes;
-    for (int v : step.operands)
-      shapes.push_back(shapeOf(v));
-    bool ok;
-    Shape shape = broadcastShape(shapes, R, ok);
-    if (!ok) {
-      runOnHost(step);
-      throw RuntimeError(std::string(step.node->name()) +
-                         ": operands do not broadcast together");
-    }
-    return shape;
-  };
-  // A new result in GPU memory.
-  auto newResult = [&](int v, const Shape &shape) -> const cuda::DeviceArray & {
-    slots[v].device = cuda::DeviceArray::empty(plan.values[v].dtype, shape);
-    slots[v].fresh = true;
-    return slots[v].device;
-  };
-  // An operand's strides for a kernel computing `shape` (its dims line up
-  // with the trailing ones; a dim broadcast at run time is read at 0).
-  auto pushStrides = [](cuda::KernelArgs &args, const cuda::DeviceArray &a,
-                        const Shape &shape) {
-    const size_t offset = shape.size() - a.ndim();
-    for (int j = 0; j < a.ndim(); ++j)
-      args.i64(a.shape()[j] == 1 && shape[offset + j] != 1 ? 0 : a.strides()[j]);
-  };
-  auto fn = [&](const codegen::GPUKernel *k) { return x.functions.at(k->name); };
-  auto blocksFor = [&](int64_t workItems) {
-    return (unsigned)std::clamp<int64_t>(workItems, 1, std::max(1u, maxBlocks));
-  };
-
-  for (size_t s = 0; s < plan.steps.size(); ++s) {
-    const codegen::Step &step = plan.steps[s];
-    const std::vector<const codegen::GPUKernel *> &kernels = x.kernels[s];
-    if (step.kind == StepKind::DimShuffle && slots[step.operands[0]].device.defined()) {
-      const cuda::DeviceArray &a = slots[step.operands[0]].device;
-      Shape shape, strides;
-      for (int p : step.node->attrs().axes) {
-        shape.push_back(p < 0 ? 1 : a.shape()[p]);
-        strides.push_back(p < 0 ? 0 : a.strides()[p]);
-      }
-      slots[step.results[0]].device = a.view(shape, strides);
-      continue;
-    }
-    if (step.kind == StepKind::ShapeI) {
-      slots[step.results[0]].host = NDArray::scalar(
-          Scalar::fromInt(shapeOf(step.operands[0])[step.node->attrs().axes[0]]));
-      continue;
-    }
-    if (step.node->kind() == OpKind::Alloc) {
-      // A broadcast view of the value (nothing writes over a GPU value).
-      Shape shape;
-      for (size_t i = 1; i < step.operands.size(); ++i)
-        shape.push_back(onHost(step.operands[i]).item().toInt());
-      const cuda::DeviceArray &value = onDevice(step.operands[0]);
-      const TensorType *type = plan.values[step.operands[0]].var.type();
-      const int lead = (int)shape.size() - value.ndim();
-      bool fits = lead >= 0 && std::all_of(shape.begin(), shape.end(),
-                                           [](int64_t d) { return d >= 0; });
-      Shape strides(shape.size(), 0);
-      for (int a = 0; fits && a < value.ndim(); ++a) {
-        const int64_t want = shape[lead + a], have = value.shape()[a];
-        fits = have == want || (type->isBroadcastable(a) && have == 1);
-        strides[lead + a] = have == want ? value.strides()[a] : 0;
-      }
-      if (!fits) { // the reference raises the user's error
-        runOnHost(step);
-        continue;
-      }
-      slots[step.results[0]].device = value.view(shape, strides);
-      continue;
-    }
-    if (kernels.empty()) {
-      runOnHost(step);
-      continue;
-    }
-    std::vector<const cuda::DeviceArray *> ops;
-    cuda::KernelArgs args;
-
-    if (step.kind == StepKind::Reduce) {
-      // x: operand 0, or what the fused producer computes from the operands.
-      const int R = plan.values[step.source].ndim;
-      const Shape xShape = step.producer ? elementShape(step, R) : shapeOf(step.operands[0]);
-      std::vector<int> axes = step.node->attrs().axes;
-      const OpKind op = step.node->kind();
-      const bool isArg = op == OpKind::ArgMax || op == OpKind::ArgMin;
-      if (isArg && axes.empty()) // over every axis (the flat index)
-        for (int d = 0; d < R; ++d)
-          axes.push_back(d);
-      std::vector<bool> reduced(R, false);
-      for (int a : axes)
-        reduced[a] = true;
-      int64_t M = 1, K = 1;
-      Shape outShape;
-      const bool keepDims = plan.values[step.results[0]].ndim == R;
-      for (int d = 0; d < R; ++d) {
-        (reduced[d] ? K : M) *= xShape[d];
-        if (!reduced[d] || keepDims)
-          outShape.push_back(reduced[d] ? 1 : xShape[d]);
-      }
-      const bool needsElements = op == OpKind::Max || op == OpKind::Min || isArg;
-      if (K == 0 && needsElements) { // no identity: the reference decides
-        runOnHost(step);
-        continue;
-      }
-      const cuda::DeviceArray &out = newResult(step.results[0], outShape);
-      if (M == 0)
-        continue;
-      // G threads per result, P pieces per result (see GPU.h).
-      const codegen::GPUKernel *main = kernels[0], *finish = kernels[1];
-      const int64_t perBlock = main->blockSize;
-      int64_t G = std::min<int64_t>(pow2AtLeast((K + 7) / 8), perBlock);
-      if (main->reducePart == codegen::GPUReducePart::Columns && M >= 32)
-        G = std::min<int64_t>(G, 8);
-      int64_t work = (M + perBlock / G - 1) / (perBlock / G), P = 1;
-      const int64_t S = cuda::currentDevice().multiprocessors;
-      if (work < 2 * S && K >= 4096) {
-        G = perBlock;
-        work = M;
-        P = std::min((2 * S + work - 1) / work, (K + 2047) / 2048);
-      }
-      std::shared_ptr<cuda::DeviceBuffer> scratch;
-      if (P > 1)
-        scratch = cuda::allocate(size_t(M * P) * (isArg ? 16 : 8));
-      for (int v : step.operands)
-        ops.push_back(&onDevice(v));
-      for (const cuda::DeviceArray *a : ops)
-        args.pointer(a->data());
-      args.pointer(out.data());
-      args.pointer(scratch ? scratch->data() : 0);
-      args.pointer(status->data());
-      args.i64(G);
-      args.i64(P);
-      for (int64_t d : xShape)
-        args.i64(d);
-      for (const cuda::DeviceArray *a : ops)
-        pushStrides(args, *a, xShape);
-      cuda::launch(fn(main), blocksFor(work * P), 1, 1, perBlock, 0, args);
-      if (P > 1) {
-        const int64_t finishG = std::min<int64_t>(pow2AtLeast(P), perBlock);
-        cuda::KernelArgs fargs;
-        fargs.pointer(out.data());
-        fargs.pointer(scratch->data());
-        fargs.i64(finishG);
-        fargs.i64(M);
-        fargs.i64(P);
-        const int64_t finishWork = (M + perBlock / finishG - 1) / (perBlock / finishG);
-        cuda::launch(fn(finish), blocksFor(finishWork), 1, 1, perBlock, 0, fargs);
-      }
-      continue;
-    }
-
-    if (kernels[0]->kind == codegen::GPUKernelKind::Gemm) {
-      // dot / gemm / batched_dot: C = alpha * op(A) op(B) + beta * C, with
-      // a vector factor as a matrix of one row (A) or column (B).
-      const codegen::GPUKernel *k = kernels[0];
-      const OpKind op = step.node->kind();
-      const int first = op == OpKind::Gemm ? 2 : 0, r = step.results[0];
-      const cuda::DeviceArray &A = onDevice(step.operands[first]);
-      const cuda::DeviceArray &B = onDevice(step.operands[first + 1]);
-      const int z = k->batched ? 1 : 0; // the first matrix dim
-      const bool aMatrix = A.ndim() - z == 2, bMatrix = B.ndim() - z == 2;
-      const int64_t batch = k->batched ? A.shape()[0] : 1;
-      const int64_t M = aMatrix ? A.shape()[z] : 1, K = A.shape().back();
-      const int64_t N = bMatrix ? B.shape()[z + 1] : 1;
-      Shape outShape;
-      if (k->batched)
-        outShape.push_back(batch);
-      if (aMatrix)
-        outShape.push_back(M);
-      if (bMatrix)
-        outShape.push_back(N);
-      double alpha = 1, beta = 0;
-      const cuda::DeviceArray *C = nullptr;
-      if (op == OpKind::Gemm) {
-        alpha = onHost(step.operands[1]).item().toDouble();
-        beta = onHost(step.operands[4]).item().toDouble();
-        C = &onDevice(step.operands[0]);
-      }
-      if (B.shape()[z] != K || (k->batched && B.shape()[0] != batch) ||
-          (C && C->shape() != outShape)) {
-        runOnHost(step); // the reference raises the user's error
-        continue;
-      }
-      // When beta is 0, C is not read.
-      if (C && beta != 0) {
-        slots[r].device = C->copy();
-        slots[r].fresh = true;
-      } else {
-        newResult(r, outShape);
-      }
-      const cuda::DeviceArray &out = slots[r].device;
-      if (M == 0 || N == 0 || batch == 0)
-        continue;
-      const int64_t ldaR = aMatrix ? A.strides()[z] : 0, ldaC = A.strides().back();
-      const int64_t ldbR = B.strides()[z], ldbC = bMatrix ? B.strides()[z + 1] : 0;
-      const int64_t ldcR = N, strideC = M * N;
-      const int64_t size = (int64_t)itemSize(out.dtype());
-      // CUDA's grid is at most 65535 blocks in y (rows) and z (batches).
-      constexpr int64_t kMaxGrid = 65535;
-      const int64_t rowsPerLaunch = kMaxGrid * k->tileM;
-      for (int64_t b0 = 0; b0 < batch; b0 += kMaxGrid)
-        for (int64_t m0 = 0; m0 < M; m0 += rowsPerLaunch) {
-          const int64_t nb = std::min(kMaxGrid, batch - b0);
-          const int64_t nm = std::min(rowsPerLaunch, M - m0);
-          const int64_t sa = k->batched ? A.strides()[0] : 0;
-          const int64_t sb = k->batched ? B.strides()[0] : 0;
-          cuda::KernelArgs g;
-          g.pointer(A.data() + (b0 * sa + m0 * ldaR) * size);
-          g.pointer(B.data() + b0 * sb * size);
-          g.pointer(out.data() + (b0 * strideC + m0 * ldcR) * size);
-          for (int64_t v : {nm, N, K, ldaR, ldaC, ldbR, ldbC, ldcR, int64_t(1)})
-            g.i64(v);
-          if (out.dtype() == DType::Float64) {
-            g.f64(alpha);
-            g.f64(beta);
-          } else {
-            g.f32((float)alpha);
-            g.f32((float)beta);
-          }
-          if (k->batched)
-            for (int64_t v : {nb, sa, sb, strideC})
-              g.i64(v);
-          cuda::launch(fn(k), (unsigned)((N + k->tileN - 1) / k->tileN),
-                       (unsigned)((nm + k->tileM - 1) / k->tileM), (unsigned)nb,
-                       k->blockSize, 0, g);
-        }
-      continue;
-    }
-
-    if (kernels[0]->kind == codegen::GPUKernelKind::Softmax) {
-      const codegen::GPUKernel *k = kernels[0];
-      const cuda::DeviceArray &in = onDevice(step.operands[0]);
-      const Shape &shape = in.shape();
-      const cuda::DeviceArray &out = newResult(step.results[0], shape);
-      const int64_t N = shape.back(), rows = N ? in.size() / N : 0;
-      if (rows == 0 || N == 0)
-        continue;
-      const int64_t G = std::min<int64_t>(pow2AtLeast((N + 3) / 4), k->blockSize);
-      args.pointer(in.data());
-      args.pointer(out.data());
-      args.i64(G);
-      for (int64_t d : shape)
-        args.i64(d);
-      for (int64_t st : in.strides())
-        args.i64(st);
-      const int64_t perBlock = k->blockSize / G;
-      cuda::launch(fn(k), blocksFor((rows + perBlock - 1) / perBlock), 1, 1, k->blockSize,
-                   0, args);
-      continue;
-    }
-
-    // An element-wise kernel: the result's shape by broadcasting.
-    const int R = plan.values[step.results[0]].ndim;
-    const Shape shape = elementShape(step, R);
-    const int64_t n = shapeSize(shape);
-    std::vector<cuda::DeviceArray> results;
-    for (int r : step.results)
-      results.push_back(newResult(r, shape));
-    if (n == 0)
-      continue;
-    // The contiguous kernel when every operand is broadcast whole by its
-    // type or contiguous with the result's elements.
-    const codegen::GPUKernel *kernel = kernels.back();
-    for (int v : step.operands)
-      ops.push_back(&onDevice(v));
-    if (kernels.front()->contiguous) {
-      bool flat = true;
-      for (size_t k = 0; k < ops.size(); ++k) {
-        const TensorType *t = plan.values[step.operands[k]].var.type();
-        bool whole = true;
-        for (int j = 0; j < t->ndim(); ++j)
-          whole = whole && t->isBroadcastable(j);
-        flat = flat && (whole || (ops[k]->size() == n && ops[k]->isContiguous()));
-      }
-      if (flat)
-        kernel = kernels.front();
-    }
-    for (const cuda::DeviceArray *a : ops)
-      args.pointer(a->data());
-    for (const cuda::DeviceArray &r : results)
-      args.pointer(r.data());
-    args.pointer(status->data());
-    args.i64(n);
-    if (!kernel->contiguous) {
-      for (int64_t d : shape)
-        args.i64(d);
-      for (const cuda::DeviceArray *a : ops)
-        pushStrides(args, *a, shape);
-    }
-    cuda::launch(fn(kernel), blocksFor((n + kElemwiseBlock - 1) / kElemwiseBlock), 1, 1,
-                 kElemwiseBlock, 0, args);
-  }
+  for (size_t s = 0; s < plan.steps.size(); ++s)
+    call.step(plan.steps[s], x.kernels[s]);
 
   // An element that failed (an integer to a negative power): the reference
   // evaluation of the whole call raises the error the user's code gets.
   int32_t failed = 0;
-  cuda::copyToHost(&failed, status->data(), sizeof failed);
+  cuda::copyToHost(&failed, call.status->data(), sizeof failed);
   if (failed) {
     evaluateGraph(x.graph, inputs);
     throw RuntimeError("a GPU kernel reported an invalid element, but the "
@@ -529,7 +564,7 @@ std::vector<GPUResult> GPUExecutable::run(const std::vector<NDArray> &inputs,
     int v = plan.outputValues[o];
     Slot &s = slots[v];
     if (o < keepOnDevice.size() && keepOnDevice[o]) {
-      cuda::DeviceArray a = onDevice(v);
+      cuda::DeviceArray a = call.onDevice(v);
       if (!s.fresh || !a.isContiguous())
         a = a.copy();
       s.fresh = false; // a second output of the same value copies
@@ -538,7 +573,7 @@ std::vector<GPUResult> GPUExecutable::run(const std::vector<NDArray> &inputs,
     }
     // Results own their memory: no aliasing of arguments, shared values,
     // constants or one another.
-    NDArray h = onHost(v);
+    NDArray h = call.onHost(v);
     if (!s.downloaded)
       h = h.copy();
     s.downloaded = false;

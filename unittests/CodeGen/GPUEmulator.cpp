@@ -1480,15 +1480,24 @@ void GPUEmulator::Impl::runBlocks(Worker &w, const LaunchState &L, std::atomic<u
   tWorker = nullptr;
 }
 
+namespace {
+/// The kernel named `kernel`, or EmulatorError.
+const KernelInfo &findKernel(const std::vector<KernelInfo> &kernels,
+                             const std::string &kernel) {
+  auto it = std::find_if(kernels.begin(), kernels.end(),
+                         [&](const KernelInfo &k) { return k.name == kernel; });
+  if (it == kernels.end())
+    throw EmulatorError("GPU emulator: no kernel " + kernel + " in the module");
+  return *it;
+}
+} // namespace
+
 void GPUEmulator::launchParams(const std::string &kernel, Dim3 grid, Dim3 block,
                                size_t dynamicSharedBytes, void *const *params) {
-  auto it = std::find_if(impl->kernels.begin(), impl->kernels.end(),
-                         [&](const KernelInfo &k) { return k.name == kernel; });
-  if (it == impl->kernels.end())
-    throw EmulatorError("GPU emulator: no kernel " + kernel + " in the module");
+  const KernelInfo &k = findKernel(impl->kernels, kernel);
   std::vector<KernelArg> args;
-  for (size_t i = 0; i < it->params.size(); ++i) {
-    auto [kind, bits] = it->params[i];
+  for (size_t i = 0; i < k.params.size(); ++i) {
+    auto [kind, bits] = k.params[i];
     const void *p = params[i];
     switch (kind) {
     case 'p':
@@ -1512,11 +1521,7 @@ void GPUEmulator::launchParams(const std::string &kernel, Dim3 grid, Dim3 block,
 
 void GPUEmulator::launch(const std::string &kernel, Dim3 grid, Dim3 block,
                          size_t dynamicSharedBytes, const std::vector<KernelArg> &args) {
-  auto it = std::find_if(impl->kernels.begin(), impl->kernels.end(),
-                         [&](const KernelInfo &k) { return k.name == kernel; });
-  if (it == impl->kernels.end())
-    throw EmulatorError("GPU emulator: no kernel " + kernel + " in the module");
-  const KernelInfo &k = *it;
+  const KernelInfo &k = findKernel(impl->kernels, kernel);
   auto bad = [&](const std::string &why) {
     throw EmulatorError("GPU emulator: launch of " + kernel + ": " + why);
   };

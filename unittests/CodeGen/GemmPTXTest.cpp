@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "../../lib/CodeGen/GPU/Gemm.h"
+#include "PTXTestUtil.h"
 #include "thjit/Support/Error.h"
 
 #include <catch2/catch.hpp>
@@ -29,48 +30,14 @@ using Path = GemmKernelSpec::Path;
 
 namespace {
 
-const std::vector<std::string> kArchs{"sm_80", "sm_90"};
-
-std::string ptxasPath() {
-  const char *e = std::getenv("THJIT_PTXAS");
-  std::string p = e && *e ? e : "/usr/local/cuda/bin/ptxas";
-  return access(p.c_str(), X_OK) == 0 ? p : "";
-}
+using test::paramCount;
+using test::ptxasPath;
+const std::vector<std::string> &kArchs = test::kPTXArchs;
 
 /// Runs `ptxas -v -arch=arch` on ptx: (exit status, its messages).
 std::pair<int, std::string> ptxas(const std::string &tool, const std::string &ptx,
                                   const std::string &arch) {
-  std::string path = (std::filesystem::temp_directory_path() /
-                      ("thjit-gemm-test-" + std::to_string(getpid()) + ".ptx"))
-                         .string();
-  {
-    std::ofstream out(path);
-    out << ptx;
-  }
-  std::string cmd = "'" + tool + "' -v -arch=" + arch + " '" + path +
-                    "' -o /dev/null 2>&1";
-  std::string messages;
-  FILE *p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-    messages.append(buf, n);
-  int status = pclose(p);
-  std::filesystem::remove(path);
-  return {status, messages};
-}
-
-/// The parameters of entry `name` in ptx, or -1 without it.
-int paramCount(const std::string &ptx, const std::string &name) {
-  size_t at = ptx.find(".visible .entry " + name + "(");
-  if (at == std::string::npos)
-    return -1;
-  size_t end = ptx.find(')', at);
-  int count = 0;
-  for (size_t p = ptx.find(".param", at); p < end; p = ptx.find(".param", p + 1))
-    ++count;
-  return count;
+  return test::runPtxas(tool, ptx, arch, "-v");
 }
 
 bool has(const std::string &text, const std::string &what) {

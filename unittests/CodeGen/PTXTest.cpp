@@ -10,6 +10,7 @@
 // warning; nothing here runs a kernel.
 //
 //===----------------------------------------------------------------------===//
+#include "PTXTestUtil.h"
 #include "thjit/CodeGen/GPU.h"
 #include "thjit/thjit.h"
 
@@ -30,50 +31,17 @@ using namespace thjit::codegen;
 
 namespace {
 
-const std::vector<std::string> kArchs{"sm_80", "sm_90"};
-
-std::string ptxasPath() {
-  const char *e = std::getenv("THJIT_PTXAS");
-  std::string p = e && *e ? e : "/usr/local/cuda/bin/ptxas";
-  return access(p.c_str(), X_OK) == 0 ? p : "";
-}
+using test::paramCount;
+using test::ptxasPath;
+const std::vector<std::string> &kArchs = test::kPTXArchs;
 
 /// Assembles `ptx` for `arch` with ptxas: its messages, empty on success.
 std::string ptxasErrors(const std::string &ptxas, const std::string &ptx,
                         const std::string &arch) {
-  std::string path = (std::filesystem::temp_directory_path() /
-                      ("thjit-ptx-test-" + std::to_string(getpid()) + ".ptx"))
-                         .string();
-  {
-    std::ofstream out(path);
-    out << ptx;
-  }
-  std::string cmd = "'" + ptxas + "' -arch=" + arch + " '" + path +
-                    "' -o /dev/null 2>&1";
-  std::string messages;
-  FILE *p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-    messages.append(buf, n);
-  int status = pclose(p);
-  std::filesystem::remove(path);
+  auto [status, messages] = test::runPtxas(ptxas, ptx, arch);
   if (status != 0 && messages.empty())
     messages = "ptxas failed (status " + std::to_string(status) + ")";
   return status == 0 ? "" : messages;
-}
-
-/// The parameters kernel `name` declares in `ptx`, or -1 without it.
-int paramCount(const std::string &ptx, const std::string &name) {
-  size_t at = ptx.find(".visible .entry " + name + "(");
-  if (at == std::string::npos)
-    return -1;
-  size_t end = ptx.find(')', at);
-  int count = 0;
-  for (size_t p = ptx.find(".param", at); p < end; p = ptx.find(".param", p + 1))
-    ++count;
-  return count;
 }
 
 /// The text of kernel `name` in `ptx`, from its entry to the next one.

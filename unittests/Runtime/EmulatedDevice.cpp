@@ -1,6 +1,7 @@
 //===- EmulatedDevice.cpp - The SIMT emulator as the fake driver's executor ===//
 #include "EmulatedDevice.h"
 #include "../CodeGen/GPUEmulator.h"
+#include "FakeCUDAExecutor.h"
 #include "thjit/CodeGen/GPU.h"
 #include "thjit/Runtime/CUDA.h"
 
@@ -17,16 +18,6 @@
 namespace thjit::test {
 
 namespace {
-
-/// The fake driver's executor interface (FakeCUDA.cpp).
-struct FakeCudaExecutor {
-  void *(*load)(void *self, const char *ptx);
-  void (*unload)(void *self, void *module);
-  int (*launch)(void *self, void *module, const char *kernel, const unsigned grid[3],
-                const unsigned block[3], unsigned sharedBytes, void **params,
-                char *error, size_t errorBytes);
-  void *self;
-};
 
 /// LLVM IR by PTX text, from every compileForPTX of the process.
 std::mutex irMutex;
@@ -92,8 +83,7 @@ bool installEmulator() {
   void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!lib)
     return false;
-  using SetExecutor = void (*)(const FakeCudaExecutor *);
-  auto set = reinterpret_cast<SetExecutor>(dlsym(lib, "fake_cuda_set_executor"));
+  auto set = reinterpret_cast<FakeCudaSetExecutor>(dlsym(lib, "fake_cuda_set_executor"));
   if (!set)
     return false; // a real driver
   codegen::setPTXListener([](const std::string &ptx, const std::string &ir) {

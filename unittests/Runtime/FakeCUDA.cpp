@@ -23,6 +23,8 @@
 // so that clock is the fake device's timeline.
 //
 //===----------------------------------------------------------------------===//
+#include "FakeCUDAExecutor.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -56,22 +58,6 @@ int context = 42;
 
 } // namespace
 
-extern "C" {
-
-/// Runs kernels for the fake driver. load returns a handle for a module's
-/// PTX, or null when it cannot run it (its launches then fail with
-/// CUDA_ERROR_NOT_SUPPORTED); launch runs a kernel to completion and
-/// returns 0, or writes why it failed into error and returns nonzero.
-struct FakeCudaExecutor {
-  void *(*load)(void *self, const char *ptx);
-  void (*unload)(void *self, void *module);
-  int (*launch)(void *self, void *module, const char *kernel, const unsigned grid[3],
-                const unsigned block[3], unsigned sharedBytes, void **params,
-                char *error, size_t errorBytes);
-  void *self;
-};
-
-} // extern "C"
 
 namespace {
 const FakeCudaExecutor *executor = nullptr;

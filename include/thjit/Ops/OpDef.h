@@ -141,6 +141,14 @@ struct ElemwiseDTypes {
 ElemwiseDTypes elemwiseDTypes(OpKind kind, const std::vector<DType> &operands,
                               std::optional<DType> castTo = {});
 
+/// Which of x's `ndim` axes a reduction (sum, prod, max, min, all, any,
+/// argmax, argmin) of x reduces: attrs.axes, or every axis for an
+/// arg-reduction without one (its index is then flat).
+std::vector<int> reducedAxes(OpKind kind, const Attrs &attrs, int ndim);
+/// Whether a reduction of no elements has a value (the identity of sum,
+/// prod, all, any); max, min, argmax and argmin raise ValueError.
+bool reductionHasIdentity(OpKind kind);
+
 /// Element-wise nodes that compiled code can fuse: one result, no complex
 /// values.
 bool isFusible(const Node &n);

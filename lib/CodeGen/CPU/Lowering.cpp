@@ -882,12 +882,8 @@ std::vector<llvm::Function *> Lowering::buildReduce(const Step &step,
   }
   const Desc xDesc = descOf(X);
   const bool isArg = kind == OpKind::ArgMax || kind == OpKind::ArgMin;
-  std::vector<int> axes = step.node->attrs().axes;
-  if (isArg && axes.empty())
-    for (int i = 0; i < R; ++i)
-      axes.push_back(i);
   std::vector<bool> reduced(R, false);
-  for (int a : axes)
+  for (int a : reducedAxes(kind, step.node->attrs(), R))
     reduced[a] = true;
   std::vector<int> kept, red;
   for (int d = 0; d < R; ++d)
@@ -908,8 +904,7 @@ std::vector<llvm::Function *> Lowering::buildReduce(const Step &step,
     }
   }
   allocate(descs[N], outType, stepF->getArg(2), outShape, 0);
-  bool needsElements = kind == OpKind::Max || kind == OpKind::Min || isArg;
-  if (needsElements) // "zero-size array to a reduction with no identity"
+  if (!reductionHasIdentity(kind)) // "zero-size array to a reduction with no identity"
     check(b.CreateOr(b.CreateICmpSGT(redSize, b.getInt64(0)),
                      b.CreateICmpEQ(outTotal, b.getInt64(0))),
           0);

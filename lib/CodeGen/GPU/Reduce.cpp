@@ -309,12 +309,8 @@ ReduceEmitter::ReduceEmitter(const Plan &plan, const Step &step, llvm::Module &m
   // ones have 29 bits to spare in a double and are summed plainly.
   compensated = kind == OpKind::Sum && inType == DType::Float64;
   accMem = em.memType(acc);
-  std::vector<int> axes = step.node->attrs().axes;
-  if (isArg && axes.empty()) // over every axis, the flat index
-    for (int i = 0; i < R; ++i)
-      axes.push_back(i);
   std::vector<bool> reduced(R, false);
-  for (int a : axes)
+  for (int a : reducedAxes(kind, step.node->attrs(), R))
     reduced[a] = true;
   for (int d = 0; d < R; ++d)
     (reduced[d] ? red : kept).push_back(d);
