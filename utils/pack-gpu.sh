@@ -4,7 +4,8 @@
 # Configures and builds into build-static/ with THJIT_STATIC_LLVM=ON (LLVM,
 # OpenBLAS and libstdc++ linked into one lib/libthjit_all.so), strips, and
 # writes pack/thjit-gpu.tar.xz:
-#   thjit-gpu/bin/      thjit, RuntimeTests, DifferentialTests, CUDATests
+#   thjit-gpu/bin/      thjit, RuntimeTests, DifferentialTests, CUDATests,
+#                       gpu_bench (for benchmarks/gpu_run.sh --bench)
 #   thjit-gpu/lib/      libthjit_all.so, libthjitFakeCUDA.so (the fake driver)
 #   thjit-gpu/share/    libdevice.10.bc (NVIDIA's, from this machine's CUDA)
 #   thjit-gpu/run-gpu-tests.sh
@@ -23,12 +24,12 @@ JOBS="${THJIT_PACK_JOBS:-2}"
 
 cmake -S "$THJIT_ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
       -DTHJIT_STATIC_LLVM=ON -DTHJIT_BUILD_TESTS=ON >/dev/null
-cmake --build "$BUILD" -j"$JOBS" --target thjit "${TESTS[@]}" thjitFakeCUDA
+cmake --build "$BUILD" -j"$JOBS" --target thjit gpu_bench "${TESTS[@]}" thjitFakeCUDA
 
 stage="$BUILD/pack/$NAME"
 rm -rf "$BUILD/pack"
 mkdir -p "$stage/bin" "$stage/lib" "$stage/share"
-install -m755 "$BUILD/bin/thjit" "$stage/bin/"
+install -m755 "$BUILD/bin/thjit" "$BUILD/bin/gpu_bench" "$stage/bin/"
 for t in "${TESTS[@]}"; do install -m755 "$BUILD/unittests/$t" "$stage/bin/"; done
 install -m755 "$BUILD/lib/libthjit_all.so" "$BUILD/unittests/libthjitFakeCUDA.so" "$stage/lib/"
 strip "$stage"/bin/*
