@@ -290,8 +290,7 @@ NDArray NDArray::broadcastTo(const Shape &shape) const {
   return NDArray(buf, start, type, shape, strides);
 }
 
-// Resolves a -1 entry and checks the element count.
-static Shape resolveReshape(const Shape &from, const Shape &to) {
+Shape resolveReshape(const Shape &from, const Shape &to) {
   Shape out = to;
   int64_t known = 1;
   int unknown = -1;
@@ -321,15 +320,14 @@ static Shape resolveReshape(const Shape &from, const Shape &to) {
   return out;
 }
 
-// Strides for viewing `a` with a new shape without copying, in C order, or
-// false when the memory layout does not allow it (NumPy's attempt_nocopy).
-static bool reshapeStrides(const NDArray &a, const Shape &to, Shape &strides) {
+bool reshapeStrides(const Shape &dims, const Shape &steps, const Shape &to,
+                    Shape &strides) {
   // Drop length-1 axes of the source; they never constrain the layout.
   Shape oldDims, oldStrides;
-  for (int i = 0; i < a.ndim(); ++i)
-    if (a.dim(i) != 1) {
-      oldDims.push_back(a.dim(i));
-      oldStrides.push_back(a.strides()[i]);
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (dims[i] != 1) {
+      oldDims.push_back(dims[i]);
+      oldStrides.push_back(steps[i]);
     }
   strides.assign(to.size(), 0);
   size_t oi = 0, ni = 0;
@@ -374,7 +372,7 @@ NDArray NDArray::reshape(const Shape &shape) const {
   if (size() == 0)
     return NDArray::empty(type, to);
   Shape strides;
-  if (reshapeStrides(*this, to, strides))
+  if (reshapeStrides(dims, steps, to, strides))
     return NDArray(buf, start, type, to, strides);
   return copy().reshape(to);
 }

@@ -24,10 +24,8 @@ namespace thjit {
 
 static constexpr int64_t kUnknown = TensorType::kUnknown;
 
-// Python's slice.indices: clamps start and stop into range for the step.
-static void sliceIndices(int64_t len, std::optional<int64_t> start,
-                         std::optional<int64_t> stop, int64_t step,
-                         int64_t &first, int64_t &last) {
+void sliceIndices(int64_t len, std::optional<int64_t> start, std::optional<int64_t> stop,
+                  int64_t step, int64_t &first, int64_t &last) {
   auto clamp = [&](std::optional<int64_t> v, int64_t dflt) {
     if (!v)
       return dflt;
@@ -119,42 +117,6 @@ static const TensorType *indexedType(const Var &x,
   for (; axis < t->ndim(); ++axis)
     shape.push_back(t->size(axis));
   return TensorType::get(t->dtype(), shape);
-}
-
-NDArray applyIndex(const NDArray &x, const std::vector<IndexEntry> &spec,
-                   const std::vector<NDArray> &values) {
-  NDArray r = x;
-  int axis = 0, next = 0; // axis of r being indexed
-  for (const IndexEntry &e : spec) {
-    if (e.kind == IndexEntry::NewAxis) {
-      r = r.expandDims(axis++);
-      continue;
-    }
-    int64_t len = r.dim(axis);
-    if (e.kind == IndexEntry::Int) {
-      int64_t i = values[next++].item().toInt();
-      if (i < -len || i >= len)
-        throw IndexError("index " + std::to_string(i) +
-                         " is out of bounds for axis " + std::to_string(axis) +
-                         " with size " + std::to_string(len));
-      r = r.select(axis, i < 0 ? i + len : i);
-      continue;
-    }
-    std::optional<int64_t> start, stop;
-    int64_t step = 1;
-    if (e.hasStart)
-      start = values[next++].item().toInt();
-    if (e.hasStop)
-      stop = values[next++].item().toInt();
-    if (e.hasStep)
-      step = values[next++].item().toInt();
-    if (step == 0)
-      throw ValueError("slice step cannot be zero");
-    int64_t first, last;
-    sliceIndices(len, start, stop, step, first, last);
-    r = r.slice(axis++, first, last, step);
-  }
-  return r;
 }
 
 // ---- Subtensor --------------------------------------------------------------

@@ -444,6 +444,32 @@ DeviceArray DeviceArray::view(const Shape &shape, const Shape &strides,
   return v;
 }
 
+DeviceArray DeviceArray::slice(int axis, int64_t first, int64_t stop, int64_t step) const {
+  int64_t n = 0;
+  if (step > 0 && stop > first)
+    n = (stop - first + step - 1) / step;
+  else if (step < 0 && stop < first)
+    n = (first - stop - step - 1) / -step;
+  Shape shape = dims, strides = steps;
+  shape[axis] = n;
+  strides[axis] *= step;
+  return view(shape, strides, n ? first * steps[axis] : 0);
+}
+
+DeviceArray DeviceArray::select(int axis, int64_t index) const {
+  Shape shape = dims, strides = steps;
+  shape.erase(shape.begin() + axis);
+  strides.erase(strides.begin() + axis);
+  return view(shape, strides, index * steps[axis]);
+}
+
+DeviceArray DeviceArray::expandDims(int axis) const {
+  Shape shape = dims, strides = steps;
+  shape.insert(shape.begin() + axis, 1);
+  strides.insert(strides.begin() + axis, 0);
+  return view(shape, strides);
+}
+
 NDArray DeviceArray::toHost() const {
   NDArray out = NDArray::empty(type, dims);
   if (size() == 0)

@@ -1,7 +1,9 @@
 //===- GPUExecutable.cpp - Running a transferred graph on the GPU ---------===//
 #include "GPUExecutable.h"
+#include "GPUKernels.h"
 #include "thjit/CodeGen/GPU.h"
 #include "thjit/CodeGen/Plan.h"
+#include "thjit/CodeGen/Transfer.h"
 #include "thjit/Ops/OpDef.h"
 #include "thjit/Runtime/CUDA.h"
 #include "thjit/Support/Error.h"
@@ -9,6 +11,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
 
 namespace thjit {
 
@@ -20,39 +23,6 @@ struct DeviceArrayValue : DeviceValue {
   NDArray toHost() const override { return array.toHost(); }
   cuda::DeviceArray array;
 };
-
-/// The architecture and PTX ISA to generate for: the newest architecture
-/// LLVM 19 targets at or below the device's (PTX runs on later GPUs,
-/// compiled by the driver) that the driver's PTX ISA has, and that ISA or
-/// LLVM's, the older. The kernels need PTX ISA 7.0 (CUDA 11) or later.
-std::pair<std::string, int> targetFor(const cuda::DeviceInfo &device) {
-  const int ptx = std::min(codegen::kPTXVersion, cuda::ptxVersionForDriver());
-  if (ptx < 70)
-    throw RuntimeError("the CUDA driver " + std::to_string(cuda::driverVersion() / 1000) +
-                       "." + std::to_string(cuda::driverVersion() % 1000 / 10) +
-                       " is too old: thjit's GPU kernels need CUDA 11.0 or later "
-                       "(PTX ISA 7.0); update the NVIDIA driver");
-  const int want = device.major * 10 + device.minor;
-  std::string best = "sm_70"; // PTX ISA 6.0
-  for (const std::string &a : codegen::supportedGPUArchs())
-    if (a.back() != 'a' && std::atoi(a.c_str() + 3) <= want &&
-        codegen::minPTXVersion(a) <= ptx)
-      best = a;
-  return {best, ptx};
-}
-
-/// Functions with the same PTX share one loaded module (the driver
-/// compiles PTX to machine code at load: once per process is enough).
-std::shared_ptr<cuda::Module> loadShared(const std::string &ptx) {
-  static std::mutex mutex;
-  static std::map<std::string, std::weak_ptr<cuda::Module>> loaded;
-  std::lock_guard<std::mutex> lock(mutex);
-  std::weak_ptr<cuda::Module> &slot = loaded[ptx];
-  std::shared_ptr<cuda::Module> m = slot.lock();
-  if (!m)
-    slot = m = cuda::Module::load(ptx);
-  return m;
-}
 
 /// Threads per block of the grid-stride element-wise kernels.
 constexpr unsigned kElemwiseBlock = 256;
@@ -69,6 +39,8 @@ int64_t pow2AtLeast(int64_t n) {
 
 struct GPUExecutableImpl {
   Graph graph;
+  /// The nodes whose results live in GPU memory (codegen::nodesOnGPU).
+  std::set<const Node *> onGPU;
   codegen::Plan plan;
   codegen::PTXModule ptx;
   /// For each step, its kernels (contiguous first), or none.
@@ -85,7 +57,7 @@ struct GPUExecutableImpl {
   void load() const {
     cuda::requireDevice();
     std::call_once(loaded, [&] {
-      module = loadShared(ptx.ptx);
+      module = gpu::loadShared(ptx.ptx);
       for (const codegen::GPUKernel &k : ptx.kernels)
         functions[k.name] = module->function(k.name);
     });
@@ -96,9 +68,10 @@ GPUExecutable::GPUExecutable(const Graph &g, const codegen::CompileOptions &opti
                              const codegen::ObjectCache *cache)
     : impl(std::make_unique<GPUExecutableImpl>()) {
   impl->graph = g;
+  impl->onGPU = codegen::nodesOnGPU(g);
   impl->plan = codegen::makePlan(g, options.updates, codegen::PlanTarget::GPU);
   auto [arch, ptxVersion] = cuda::available()
-                                ? targetFor(cuda::currentDevice())
+                                ? gpu::targetFor(cuda::currentDevice())
                                 : std::pair(codegen::gpuArch(), codegen::kPTXVersion);
   impl->ptx = codegen::compileForPTX(g, arch, options, ptxVersion, cache);
   impl->kernels.resize(impl->plan.steps.size());
@@ -240,9 +213,28 @@ struct Call {
     cuda::launch(x.functions.at(k->name), blocks, 1, 1, threads, 0, args);
   }
 
+  /// A new contiguous result holding a's elements.
+  const cuda::DeviceArray &copyResult(int v, const cuda::DeviceArray &a) {
+    slots[v].device = gpu::contiguousCopy(a);
+    slots[v].fresh = true;
+    return slots[v].device;
+  }
+  /// The values of operands [first, end) on the host (sizes, indices).
+  std::vector<NDArray> hostValues(const Step &step, size_t first) {
+    std::vector<NDArray> values;
+    for (size_t i = first; i < step.operands.size(); ++i)
+      values.push_back(onHost(step.operands[i]));
+    return values;
+  }
+
   void step(const Step &step, const Kernels &kernels);
   void dimShuffle(const Step &step);
   void alloc(const Step &step);
+  void subtensor(const Step &step);
+  void setSubtensor(const Step &step);
+  void reshape(const Step &step);
+  void join(const Step &step);
+  void split(const Step &step);
   void elementwise(const Step &step, const Kernels &kernels);
   void reduce(const Step &step, const Kernels &kernels);
   void softmax(const Step &step, const Kernels &kernels);
@@ -258,13 +250,27 @@ struct Call {
 
 void Call::step(const Step &step, const Kernels &kernels) {
   using codegen::StepKind;
-  if (step.kind == StepKind::DimShuffle && slots[step.operands[0]].device.defined())
-    dimShuffle(step);
-  else if (step.kind == StepKind::ShapeI)
+  // Where the transfer pass put the step (kernels are only for those on
+  // the GPU).
+  const bool onGPU = x.onGPU.count(step.node) > 0;
+  const OpKind op = step.node->kind();
+  if (step.kind == StepKind::ShapeI)
     slots[step.results[0]].host = NDArray::scalar(
         Scalar::fromInt(shapeOf(step.operands[0])[step.node->attrs().axes[0]]));
-  else if (step.node->kind() == OpKind::Alloc)
+  else if (onGPU && op == OpKind::Alloc)
     alloc(step);
+  else if (onGPU && op == OpKind::DimShuffle)
+    dimShuffle(step);
+  else if (onGPU && op == OpKind::Subtensor)
+    subtensor(step);
+  else if (onGPU && op == OpKind::SetSubtensor)
+    setSubtensor(step);
+  else if (onGPU && op == OpKind::Reshape)
+    reshape(step);
+  else if (onGPU && op == OpKind::Join)
+    join(step);
+  else if (onGPU && op == OpKind::Split)
+    split(step);
   else if (kernels.empty())
     runOnHost(step);
   else if (step.kind == StepKind::Reduce)
@@ -279,7 +285,7 @@ void Call::step(const Step &step, const Kernels &kernels) {
 
 /// A view of the operand's memory.
 void Call::dimShuffle(const Step &step) {
-  const cuda::DeviceArray &a = slots[step.operands[0]].device;
+  const cuda::DeviceArray &a = onDevice(step.operands[0]);
   Shape shape, strides;
   for (int p : step.node->attrs().axes) {
     shape.push_back(p < 0 ? 1 : a.shape()[p]);
@@ -308,6 +314,128 @@ void Call::alloc(const Step &step) {
     runOnHost(step);
   else
     slots[step.results[0]].device = value.view(shape, strides);
+}
+
+/// Whether an array of this shape can be a value of type t (the reference
+/// kernels raise the user's error when not).
+bool fitsType(const Shape &shape, const TensorType *t) {
+  if ((int)shape.size() != t->ndim())
+    return false;
+  for (int d = 0; d < t->ndim(); ++d)
+    if (t->size(d) != TensorType::kUnknown && shape[d] != t->size(d))
+      return false;
+  return true;
+}
+
+/// x[index]: a view; the index values are read on the host.
+void Call::subtensor(const Step &step) {
+  const std::vector<NDArray> index = hostValues(step, 1);
+  try {
+    slots[step.results[0]].device =
+        applyIndex(onDevice(step.operands[0]), step.node->attrs().index, index);
+  } catch (const Error &) {
+    runOnHost(step); // raises the reference's error, where the user's code is
+    throw;
+  }
+}
+
+/// set_subtensor(x[index], y): a copy of x, then y copied into the view.
+void Call::setSubtensor(const Step &step) {
+  const cuda::DeviceArray &x = onDevice(step.operands[0]);
+  const cuda::DeviceArray &y = onDevice(step.operands[1]);
+  const std::vector<NDArray> index = hostValues(step, 2);
+  cuda::DeviceArray view;
+  try {
+    view = applyIndex(x, step.node->attrs().index, index);
+  } catch (const Error &) {
+    runOnHost(step);
+    throw;
+  }
+  // y fits the selection where its type broadcasts or its sizes agree.
+  const TensorType *yt = plan.values[step.operands[1]].var.type();
+  const int lead = view.ndim() - y.ndim();
+  bool fits = lead >= 0;
+  for (int i = 0; fits && i < y.ndim(); ++i)
+    fits = y.shape()[i] == view.shape()[lead + i] || yt->isBroadcastable(i);
+  if (!fits) {
+    runOnHost(step);
+    throw RuntimeError("set_subtensor: the value does not fit the selection");
+  }
+  const cuda::DeviceArray &out = copyResult(step.results[0], x);
+  gpu::copyInto(applyIndex(out, step.node->attrs().index, index), y);
+}
+
+/// A view when x's layout allows (as NumPy's), else a contiguous copy.
+void Call::reshape(const Step &step) {
+  const cuda::DeviceArray &x = onDevice(step.operands[0]);
+  Shape to;
+  for (const Scalar &v : onHost(step.operands[1]).values())
+    to.push_back(v.toInt());
+  Shape shape, strides;
+  try {
+    shape = resolveReshape(x.shape(), to);
+  } catch (const Error &) {
+    runOnHost(step);
+    throw;
+  }
+  const int r = step.results[0];
+  if (!fitsType(shape, plan.values[r].var.type())) {
+    runOnHost(step);
+    throw RuntimeError("reshape: the result does not fit its type");
+  }
+  if (x.size() == 0)
+    newResult(r, shape);
+  else if (reshapeStrides(x.shape(), x.strides(), shape, strides))
+    slots[r].device = x.view(shape, strides);
+  else
+    slots[r].device = copyResult(r, x).view(shape, contiguousStrides(shape));
+}
+
+/// concatenate: each operand copied into its slice of the result.
+void Call::join(const Step &step) {
+  const int axis = step.node->attrs().axes[0];
+  std::vector<const cuda::DeviceArray *> ops;
+  for (int v : step.operands)
+    ops.push_back(&onDevice(v));
+  Shape shape = ops[0]->shape();
+  shape[axis] = 0;
+  for (const cuda::DeviceArray *a : ops) {
+    for (int d = 0; d < a->ndim(); ++d)
+      if (d != axis && a->shape()[d] != shape[d]) {
+        runOnHost(step); // raises the reference's ShapeError
+        throw RuntimeError("join: operand shapes differ");
+      }
+    shape[axis] += a->shape()[axis];
+  }
+  const cuda::DeviceArray &out = newResult(step.results[0], shape);
+  int64_t at = 0;
+  for (const cuda::DeviceArray *a : ops) {
+    gpu::copyInto(out.slice(axis, at, at + a->shape()[axis], 1), *a);
+    at += a->shape()[axis];
+  }
+}
+
+/// split: views of consecutive slices; the sizes are read on the host.
+void Call::split(const Step &step) {
+  const int axis = step.node->attrs().axes[0];
+  const cuda::DeviceArray &x = onDevice(step.operands[0]);
+  std::vector<int64_t> sizes;
+  int64_t total = 0;
+  bool valid = true;
+  for (const Scalar &v : onHost(step.operands[1]).values()) {
+    sizes.push_back(v.toInt());
+    valid = valid && sizes.back() >= 0;
+    total += sizes.back();
+  }
+  if (!valid || total != x.shape()[axis]) {
+    runOnHost(step); // raises the reference's ValueError
+    throw RuntimeError("split: the sizes do not add up");
+  }
+  int64_t at = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    slots[step.results[i]].device = x.slice(axis, at, at + sizes[i], 1);
+    at += sizes[i];
+  }
 }
 
 /// The contiguous kernel when every operand is broadcast whole by its type
@@ -341,10 +469,29 @@ void Call::elementwise(const Step &step, const Kernels &kernels) {
   args.pointer(status->data());
   args.i64(n);
   if (!kernel->contiguous) {
-    for (int64_t d : shape)
+    // Each operand's strides over the result's dims (0 where it is
+    // broadcast), dims merged, then padded back to rank R (GPU.h).
+    std::vector<Shape> strides;
+    for (const cuda::DeviceArray *a : ops) {
+      Shape st(R, 0);
+      for (int j = 0, lead = R - a->ndim(); j < a->ndim(); ++j)
+        if (!(a->shape()[j] == 1 && shape[lead + j] != 1))
+          st[lead + j] = a->strides()[j];
+      strides.push_back(st);
+    }
+    Shape merged = shape;
+    gpu::mergeDims(merged, strides);
+    const size_t pad = R - merged.size();
+    merged.insert(merged.begin(), pad, 1);
+    for (int64_t d : merged)
       args.i64(d);
-    for (const cuda::DeviceArray *a : ops)
-      pushStrides(args, *a, shape);
+    for (int64_t d : merged)
+      args.i64((int64_t)codegen::gpuDivider(d));
+    for (Shape &st : strides) {
+      st.insert(st.begin(), pad, 0);
+      for (int64_t v : st)
+        args.i64(v);
+    }
   }
   launch(kernel, (n + kElemwiseBlock - 1) / kElemwiseBlock, args);
 }
@@ -470,8 +617,7 @@ void Call::product(const Step &step, const Kernels &kernels) {
   }
   // When beta is 0, C is not read.
   if (C && beta != 0) {
-    slots[r].device = C->copy();
-    slots[r].fresh = true;
+    copyResult(r, *C);
   } else {
     newResult(r, outShape);
   }
@@ -566,7 +712,7 @@ std::vector<GPUResult> GPUExecutable::run(const std::vector<NDArray> &inputs,
     if (o < keepOnDevice.size() && keepOnDevice[o]) {
       cuda::DeviceArray a = call.onDevice(v);
       if (!s.fresh || !a.isContiguous())
-        a = a.copy();
+        a = gpu::contiguousCopy(a);
       s.fresh = false; // a second output of the same value copies
       out[o].device = std::make_shared<DeviceArrayValue>(a);
       continue;

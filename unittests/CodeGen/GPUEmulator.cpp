@@ -1193,6 +1193,11 @@ bool Lowering::lowerNVVM(llvm::CallInst *c, llvm::StringRef name) {
     std::vector<llvm::Value *> ins(c->arg_begin(), c->arg_end());
     return done(warpCall(kMma | it->second << 8 | kWholeWarp, b.getInt32(-1), ins, c->getType()));
   }
+  if (name == "llvm.nvvm.mulhi.ui") {
+    auto *i64 = b.getInt64Ty();
+    llvm::Value *product = b.CreateMul(b.CreateZExt(arg(0), i64), b.CreateZExt(arg(1), i64));
+    return done(b.CreateTrunc(b.CreateLShr(product, 32), i32));
+  }
   if (name == "llvm.nvvm.f2tf32.rna")
     return done(b.CreateCall(runtime("__thjit_emu_f2tf32", i32, {b.getFloatTy()}), {arg(0)}));
   if (name.starts_with("llvm.nvvm.ldg.global.")) {

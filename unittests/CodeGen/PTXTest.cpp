@@ -70,11 +70,8 @@ void checkModule(const PTXModule &m, const std::string &arch) {
     switch (k.kind) {
     case GPUKernelKind::Elemwise:
       expected = k.numOperands + k.numResults + 2; // + status, n
-      if (!k.contiguous) {
-        expected += k.ndim;
-        for (int nd : k.operandNdims)
-          expected += nd;
-      }
+      if (!k.contiguous) // sizes, dividers, each operand's strides
+        expected += (2 + k.numOperands) * k.ndim;
       CHECK(k.blockSize == 0);
       CHECK(k.reducePart == GPUReducePart::None);
       break;
@@ -104,10 +101,14 @@ void checkModule(const PTXModule &m, const std::string &arch) {
     case GPUKernelKind::Gemm: // GemmPTXTest's
       expected = paramCount(m.ptx, k.name);
       break;
+    case GPUKernelKind::Copy:
+      expected = 3 + 4 * k.ndim; // src, dst, n, sizes, dividers, strides
+      break;
     }
     CHECK(k.sharedBytes == 0);
     CHECK(paramCount(m.ptx, k.name) == expected);
-    CHECK(m.ptx.find("// step " + std::to_string(k.step) + ": ") != std::string::npos);
+    if (k.kind != GPUKernelKind::Copy) // the runtime's, of no step
+      CHECK(m.ptx.find("// step " + std::to_string(k.step) + ": ") != std::string::npos);
     if (k.kind == GPUKernelKind::Reduce || k.kind == GPUKernelKind::Softmax) {
       // A block stage: a barrier, and static shared memory of its own.
       std::string body = kernelBody(m.ptx, k.name);
@@ -671,4 +672,85 @@ TEST_CASE("PTX modules are cached: stored once, read back whole", "[ptx]") {
   codegen::setPTXListener({});
   CHECK(heard == 1);
   CHECK(hits == 1);
+}
+
+TEST_CASE("Strided kernels divide by multiply-high while indices fit 31 bits", "[ptx]") {
+  // The kernel's quotient, computed as the narrow path does.
+  auto quotient = [](uint32_t i, uint64_t divider) {
+    const uint32_t magic = (uint32_t)divider, shift = (uint32_t)(divider >> 32);
+    const uint32_t high = (uint32_t)(((uint64_t)i * magic) >> 32);
+    return (high + i) >> shift;
+  };
+  std::vector<int64_t> sizes;
+  for (int64_t d = 1; d <= 1000; ++d)
+    sizes.push_back(d);
+  for (int s = 10; s <= 31; ++s)
+    for (int64_t delta : {-3, -1, 0, 1, 7})
+      sizes.push_back((int64_t(1) << s) + delta);
+  sizes.push_back(int64_t(1) << 31);
+  sizes.push_back(1000003);
+  sizes.push_back(65521 * 3);
+  uint64_t state = 12345;
+  auto random = [&] { // xorshift: indices below 2^31
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+    return (uint32_t)(state & 0x7fffffff);
+  };
+  for (int64_t d : sizes) {
+    if (d > (int64_t(1) << 31))
+      continue;
+    const uint64_t divider = gpuDivider(d);
+    REQUIRE(divider != 0);
+    std::vector<uint32_t> indices = {0, 1, 0x7fffffff, 0x7ffffffe};
+    for (int64_t k : {int64_t(1), int64_t(2), int64_t(1000), int64_t(1) << 20})
+      for (int64_t delta : {-1, 0, 1}) {
+        const int64_t i = k * d + delta;
+        if (i >= 0 && i < (int64_t(1) << 31))
+          indices.push_back((uint32_t)i);
+      }
+    for (int r = 0; r < 200; ++r)
+      indices.push_back(random());
+    for (uint32_t i : indices) {
+      INFO("size " << d << ", index " << i);
+      REQUIRE(quotient(i, divider) == i / (uint64_t)d);
+    }
+  }
+  CHECK(gpuDivider(0) == 0);
+  CHECK(gpuDivider((int64_t(1) << 31) + 1) == 0);
+
+  // The strided kernel has both loops: 32-bit multiply-high, and 64-bit
+  // division for n >= 2^31.
+  Var x = matrix("x", DType::Float32);
+  Var b = vector("b", DType::Float32);
+  for (const PTXModule &m : ptxOf(compile({x, b}, {x * b + 1}))) {
+    REQUIRE(m.kernels.size() == 1);
+    const std::string body = kernelBody(m.ptx, m.kernels[0].name);
+    CHECK(body.find("mul.hi.u32") != std::string::npos);
+    CHECK(body.find("div.u64") != std::string::npos);
+  }
+}
+
+TEST_CASE("PTX of the runtime's copy kernels", "[ptx]") {
+  int heard = 0;
+  codegen::setPTXListener([&](const std::string &, const std::string &ir) {
+    ++heard;
+    CHECK(ir.find("define ptx_kernel void @thjit_b16_r4_copy") != std::string::npos);
+  });
+  for (const std::string &arch : kArchs) {
+    PTXModule m = compileCopyKernels(arch);
+    checkModule(m, arch);
+    CHECK(m.kernels.size() == 5 * kCopyRank);
+    for (int bytes : {1, 2, 4, 8, 16})
+      for (int rank = 1; rank <= kCopyRank; ++rank) {
+        const std::string name = copyKernelName(bytes, rank);
+        INFO(name);
+        const std::string body = kernelBody(m.ptx, name);
+        REQUIRE_FALSE(body.empty());
+        INFO(body);
+        CHECK(body.find("ld.global.nc") != std::string::npos);
+        if (rank > 1)
+          CHECK(body.find("mul.hi.u32") != std::string::npos);
+      }
+  }
+  codegen::setPTXListener({});
+  CHECK(heard == (int)kArchs.size());
 }

@@ -290,3 +290,107 @@ TEST_CASE("element-wise kernels: vector groups, tails and misaligned views", "[g
       }
   }
 }
+
+namespace {
+
+/// Launches of kernels whose name ends in `_<suffix>` so far (0 on a real
+/// device, where nothing counts them).
+int launches(const std::string &suffix) {
+  std::map<std::string, int> counts = test::emulatedLaunches();
+  return counts.count(suffix) ? counts[suffix] : 0;
+}
+
+} // namespace
+
+TEST_CASE("views, joins and copies of GPU memory agree with the CPU", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  // Shared variables on the GPU: what indexes, reshapes, joins or splits
+  // them runs there (on host values it would stay on the host).
+  Var A = shared(wave(DType::Float32, {4, 6}, 0.2), "A", {}, "cuda");
+  Var B = shared(wave(DType::Float64, {3, 4, 5}, 0.7), "B", {}, "cuda");
+  Var E = shared(wave(DType::Float32, {2, 3, 2, 3, 3}, 1.1), "E", {}, "cuda");
+  Var I = shared(wave(DType::Int8, {5, 3}, 0.4, 100), "I", {}, "cuda");
+  Var H = shared(wave(DType::Float16, {4, 4}, 0.9), "H", {}, "cuda");
+  Var v = shared(wave(DType::Float32, {3}, 2.1), "v", {}, "cuda");
+  Var C = shared(NDArray::fromValues(DType::Complex128,
+                                     {Scalar(std::complex<double>(1, 2)),
+                                      Scalar(std::complex<double>(-3, 0.5)),
+                                      Scalar(std::complex<double>(0, -1)),
+                                      Scalar(std::complex<double>(4, 4))},
+                                     {2, 2}),
+                 "C", {}, "cuda");
+  Var k = scalar("k", DType::Int32);
+  std::vector<Var> splitA = split(A, makeVector({2, 4}), 2, 1);
+  std::vector<Var> outs{
+      subtensor(A, {Index::slice(1, {}, {}), Index::slice({}, {}, 2)}) * 2.0f, // view
+      subtensor(A, {Index::slice({}, {}, -1), Index::at(2)}),     // negative step
+      subtensor(A, {Index::at(k), Index::slice(k, {}, {})}),      // index from the host
+      reshape(A, {6, 4}),                                         // a view
+      reshape(transpose(A), {-1}),                                // a copy
+      reshape(transpose(E, {4, 3, 2, 1, 0}), {-1}),               // a copy of rank 5
+      concatenate({A, A * 2.0f}, 0),
+      concatenate({transpose(A), transpose(subtensor(A, {Index::all(), Index::slice(0, 4)}))}, 0),
+      concatenate({I, subtensor(I, {Index::slice({}, {}, -1)})}, 1), // int8
+      concatenate({H, transpose(H)}, 1),                          // float16
+      concatenate({C, transpose(C)}, 0),                          // complex128: 16 bytes
+      splitA[0] + 1.0f,
+      splitA[1],
+      setSubtensor(subtensor(A, {Index::slice(1, 3), Index::slice({}, {}, 2)}), v),
+      // Element-wise with dims merged: a transposed 3-d operand, a partial
+      // broadcast, a 5-d one.
+      transpose(B, {0, 2, 1}) * dimshuffle(subtensor(B, {Index::at(0), Index::at(0)}),
+                                           {-1, 0, -1}),
+      B + dimshuffle(subtensor(B, {Index::at(1), Index::all(), Index::at(2)}), {-1, 0, -1}),
+      transpose(E, {0, 1, 2, 4, 3}) - E * E,
+  };
+  FunctionOptions c;
+  c.device = "cpu";
+  c.onUnusedInput = OnUnusedInput::Ignore;
+  FunctionOptions o = c;
+  o.device = "cuda";
+  const int copiesBefore = launches("copy");
+  Function cpu = function({k}, outs, c), gpu = function({k}, outs, o);
+  for (int64_t at : {0, 1, 3}) {
+    NDArray arg = NDArray::scalar(Scalar::fromInt(at)).astype(DType::Int32);
+    std::vector<NDArray> h = cpu({arg}), g = gpu({arg});
+    for (size_t i = 0; i < outs.size(); ++i) {
+      INFO("output " << i << " with k = " << at);
+      CHECK(g[i].repr() == h[i].repr());
+    }
+  }
+  if (test::gpuEmulated())
+    CHECK(launches("copy") > copiesBefore); // joins and copies ran on the device
+
+  // The user's errors, as on the CPU; the shared values are untouched.
+  const std::string before = A.getValue().repr();
+  NDArray big = NDArray::scalar(Scalar::fromInt(7)).astype(DType::Int32);
+  CHECK_THROWS_AS(gpu({big}), IndexError);
+  CHECK_THROWS_AS(cpu({big}), IndexError);
+  Var n = scalar("n", DType::Int32);
+  FunctionOptions r = o;
+  Function badReshape = function({n}, {reshape(A, {n, -1}) + 1.0f}, r);
+  CHECK(badReshape({NDArray::scalar(Scalar::fromInt(3)).astype(DType::Int32)})[0].shape() ==
+        Shape{3, 8});
+  CHECK_THROWS_AS(badReshape({NDArray::scalar(Scalar::fromInt(5)).astype(DType::Int32)}),
+                  ValueError);
+  CHECK(A.getValue().repr() == before);
+}
+
+TEST_CASE("updates of GPU shared variables with views are copied on the device", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  NDArray s0 = wave(DType::Float64, {5, 5}, 0.3), t0 = wave(DType::Float64, {5, 5}, 1.3);
+  Var S = shared(s0, "S", {}, "cuda"), T = shared(t0, "T", {}, "cuda");
+  FunctionOptions o;
+  o.updates = {{S, transpose(T)}, {T, subtensor(S, {Index::slice({}, {}, -1)})}};
+  Function swap = function({}, {}, o);
+  REQUIRE(swap.device() == "cuda");
+  const int copiesBefore = launches("copy");
+  swap({});
+  CHECK(S.getValue().repr() == t0.transpose().repr());
+  CHECK(T.getValue().repr() == s0.slice(0, 4, -1, -1).repr());
+  CHECK(S.getValue().isContiguous());
+  if (test::gpuEmulated())
+    CHECK(launches("copy") >= copiesBefore + 2);
+}

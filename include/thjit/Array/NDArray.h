@@ -155,6 +155,15 @@ private:
 /// NumPy's broadcast of two shapes; ValueError naming both when impossible.
 Shape broadcastShapes(const Shape &a, const Shape &b);
 
+/// The shape a reshape of `from` to `to` gives: `to` with its -1 entry (at
+/// most one) resolved; ValueError when the element counts differ.
+Shape resolveReshape(const Shape &from, const Shape &to);
+/// Strides (in C order) for viewing an array of shape `dims` and strides
+/// `steps` with the shape `to` (resolved) without copying, or false when its
+/// memory layout does not allow it (NumPy's attempt_nocopy).
+bool reshapeStrides(const Shape &dims, const Shape &steps, const Shape &to,
+                    Shape &strides);
+
 } // namespace thjit
 
 #endif

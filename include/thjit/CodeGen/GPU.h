@@ -10,8 +10,8 @@
 /// type appears here, as in CPU.h.
 ///
 /// Every element-wise step gets a grid-stride kernel over the flat index of
-/// its result (64-bit indices), and also a contiguous one unless an operand
-/// is broadcast along some of its dims but not all. Kernel parameters, in
+/// its result, and also a contiguous one unless an operand is broadcast
+/// along some of its dims but not all. Kernel parameters, in
 /// order (pointers are global memory, elements of the value's dtype; bool is
 /// one byte):
 ///
@@ -22,15 +22,20 @@
 ///                 fails (a signed integer to a negative power); else
 ///                 untouched
 ///   n             i64, the number of elements of the result
-///   strided only: shape[ndim] of the result (i64 each), then for each
-///                 operand, its strides in elements (i64, one per dim of the
-///                 operand; any sign). Operands of lower rank line up with
-///                 the result's trailing dims; dims the operand's type says
-///                 are broadcast are not read.
+///   strided only: the result's shape as a strided index of rank R, the
+///                 result's rank: sizes[R], then dividers[R] (i64 each; see
+///                 gpuDivider), then for each operand R strides in elements
+///                 (i64, any sign; 0 along a dim it is broadcast in).
 ///
 /// The contiguous kernel reads operand k at the flat index (element 0 for an
 /// operand broadcast along every dim): the launcher uses it when every
-/// operand is contiguous or a single element.
+/// operand is contiguous or a single element. The strided kernel reads
+/// operand k at the sum of coordinate * stride over the dims, so a launcher
+/// may pass any shape of the same flat order: with dims merged where every
+/// operand steps through them as one, and padded with leading dims of size
+/// 1, which keeps the divisions per element few. While n < 2^31 the
+/// coordinates take 32-bit multiply-high and shift instructions, not
+/// division.
 ///
 /// Reductions (GPUKernelKind::Reduce, lib/CodeGen/GPU/Reduce.cpp). A Reduce
 /// step reduces x: operand 0, or the element-wise producer fused into the
@@ -155,6 +160,7 @@ enum class GPUKernelKind {
   Reduce,   ///< a reduction step (lib/CodeGen/GPU/Reduce.cpp)
   Softmax,  ///< softmax / log_softmax rows (lib/CodeGen/GPU/Reduce.cpp)
   Gemm,     ///< a matrix product (lib/CodeGen/GPU/Gemm.cpp)
+  Copy,     ///< a strided copy (compileCopyKernels)
 };
 
 /// Which of a Reduce step's kernels a kernel is (see the reductions' ABI
@@ -235,6 +241,31 @@ std::optional<PTXModule> parsePTXModule(const std::string &text);
 /// compileForPTX(g, arch, options).ptx.
 std::string emitPTX(const Graph &g, const std::string &arch = gpuArch(),
                     const CompileOptions &options = {});
+
+/// A strided kernel's divider of a dim of `size` elements, for sizes 1 to
+/// 2^31 (else 0, which a kernel reads only when n >= 2^31): the magic
+/// number m in the low 32 bits and the shift s in the high ones, such that
+/// q = (umulhi(i, m) + i) >> s is i / size for every i < 2^31
+/// (Granlund and Montgomery's round-up method).
+uint64_t gpuDivider(int64_t size);
+
+/// The runtime's copy kernels, the same for every graph: for each element
+/// size in bytes (1, 2, 4, 8, 16) and rank R from 1 to kCopyRank, a kernel
+/// copyKernelName(bytes, R) (GPUKernelKind::Copy, any launch shape, a
+/// grid-stride loop) with the parameters
+///
+///   src           pointer, read only
+///   dst           pointer, overlapping no element of src
+///   n             i64, the elements to copy
+///   sizes[R], dividers[R]   the shape, as the strided element-wise kernel's
+///   srcStrides[R], dstStrides[R]   in elements, any sign (0 broadcasts src)
+///
+/// which copies src's element at each coordinate to dst's. A launcher
+/// copies arrays of higher rank (after merging dims) in pieces. The same
+/// listener as compileForPTX's sees the module.
+constexpr int kCopyRank = 4;
+std::string copyKernelName(int bytes, int rank);
+PTXModule compileCopyKernels(const std::string &arch, int ptxVersion = kPTXVersion);
 
 /// Where libdevice is read from: $THJIT_LIBDEVICE when set, else
 /// $CUDA_HOME/nvvm/libdevice/libdevice.10.bc when it exists, else

@@ -14,6 +14,7 @@
 
 #include "thjit/IR/Graph.h"
 
+#include <set>
 #include <vector>
 
 namespace thjit::codegen {
@@ -23,19 +24,36 @@ namespace thjit::codegen {
 /// any, argmax, argmin over any axes), softmax / log_softmax, and dot, gemm
 /// and batched_dot of float16, float32 or float64 vectors and matrices
 /// (factors of the result's dtype), over real and boolean values (complex
-/// ones stay on the host); views that only permute or broadcast
-/// (dimshuffle, and alloc: its value broadcast to sizes read on the host);
-/// and the transfers themselves.
+/// ones stay on the host); alloc (its value broadcast to sizes read on the
+/// host); what only rearranges or copies memory: dimshuffle, subtensor
+/// (basic indexing), reshape, split, and join and set_subtensor of one
+/// dtype; and the transfers themselves.
 bool hasGPULowering(const Node &n);
+
+/// Whether the GPU runtime reads operand `operand` of a node it runs on the
+/// host: sizes and indices (of alloc, reshape, split, subtensor and
+/// set_subtensor).
+bool readOnHost(const Node &n, int operand);
 
 /// The graph with its GPU work marked by transfers. Values that live on the
 /// GPU: results of nodes with a GPU lowering, shared variables whose device
-/// is "cuda", and gpu_from_host results. Each value crosses at most once
+/// is "cuda", and gpu_from_host results. Nodes that only rearrange or copy
+/// memory, and arithmetic on scalars, go to the GPU only when an operand is
+/// there already (so slicing a host array never uploads all of it). Each value crosses at most once
 /// each way (one transfer node per value and direction); constants are
 /// uploaded by the runtime and never wrapped (0-d constants stay foldable).
 /// Outputs come back to the host, except `onDevice[o]` ones (the updates of
 /// shared variables living on the GPU), which stay there.
 Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice = {});
+
+/// The nodes of a graph transferToGPU made whose results live in GPU
+/// memory: shared variables on the GPU, gpu_from_host, and the nodes the
+/// GPU runs (the runtime and the PTX follow this).
+std::set<const Node *> nodesOnGPU(const Graph &g);
+
+/// Whether g is one transferToGPU made, or could be (it moves a value, or
+/// reads a shared variable on the GPU): else no node of g is placed yet.
+bool isTransferred(const Graph &g);
 
 /// Whether a function reading these shared variables runs on the GPU (one
 /// of them lives there).

@@ -12,8 +12,11 @@
 #define THJIT_OPS_OPDEF_H
 
 #include "thjit/IR/Graph.h"
+#include "thjit/Support/Error.h"
 
 #include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace thjit {
@@ -210,10 +213,50 @@ std::optional<int64_t> staticInt(const Var &v);
 /// the leading axes `g` has in excess and the axes `x` broadcasts (size 1)
 /// where `g` does not, then casts to x's dtype.
 Var fitGradient(const Var &g, const Var &x);
+/// Python's slice.indices: start and stop (absent: the default for the
+/// step's sign) clamped into range for an axis of `len` elements.
+void sliceIndices(int64_t len, std::optional<int64_t> start, std::optional<int64_t> stop,
+                  int64_t step, int64_t &first, int64_t &last);
+
 /// The basic index `spec` applied to `x` with the values of its operands:
 /// a view. IndexError for an index out of range, ValueError for a zero step.
-NDArray applyIndex(const NDArray &x, const std::vector<IndexEntry> &spec,
-                   const std::vector<NDArray> &indexValues);
+/// Array is NDArray, or any array type with the same dim, select, slice
+/// and expandDims (the GPU runtime's device arrays).
+template <class Array>
+Array applyIndex(const Array &x, const std::vector<IndexEntry> &spec,
+                 const std::vector<NDArray> &indexValues) {
+  Array r = x;
+  int axis = 0, next = 0; // axis of r being indexed
+  for (const IndexEntry &e : spec) {
+    if (e.kind == IndexEntry::NewAxis) {
+      r = r.expandDims(axis++);
+      continue;
+    }
+    const int64_t len = r.dim(axis);
+    if (e.kind == IndexEntry::Int) {
+      const int64_t i = indexValues[next++].item().toInt();
+      if (i < -len || i >= len)
+        throw IndexError("index " + std::to_string(i) + " is out of bounds for axis " +
+                         std::to_string(axis) + " with size " + std::to_string(len));
+      r = r.select(axis, i < 0 ? i + len : i);
+      continue;
+    }
+    std::optional<int64_t> start, stop;
+    int64_t step = 1;
+    if (e.hasStart)
+      start = indexValues[next++].item().toInt();
+    if (e.hasStop)
+      stop = indexValues[next++].item().toInt();
+    if (e.hasStep)
+      step = indexValues[next++].item().toInt();
+    if (step == 0)
+      throw ValueError("slice step cannot be zero");
+    int64_t first, last;
+    sliceIndices(len, start, stop, step, first, last);
+    r = r.slice(axis++, first, last, step);
+  }
+  return r;
+}
 
 /// What set_subtensor or inc_subtensor node n writes into x (the memory of
 /// its operand in[0], or a copy of it): prepareSubtensorWrite checks the

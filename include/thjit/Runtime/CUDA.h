@@ -117,10 +117,19 @@ public:
   /// A view with other shape and strides over the same memory.
   DeviceArray view(const Shape &shape, const Shape &strides,
                    int64_t offsetElements = 0) const;
+  /// Views as NDArray's (applyIndex indexes device arrays with them):
+  /// elements first, first + step, ... before stop along `axis`; the
+  /// element `index` of `axis` (dropping it); a new axis of size 1. The
+  /// caller has checked the axis and the index.
+  int64_t dim(int axis) const { return dims[axis]; }
+  DeviceArray slice(int axis, int64_t first, int64_t stop, int64_t step) const;
+  DeviceArray select(int axis, int64_t index) const;
+  DeviceArray expandDims(int axis) const;
   /// A contiguous host copy (waits for the kernels writing it).
   NDArray toHost() const;
   /// A contiguous device copy (through the host when this is a strided
-  /// view: no copy kernel yet).
+  /// view: GPU calls copy views with the copy kernels instead,
+  /// lib/Runtime/GPUKernels.h).
   DeviceArray copy() const;
 
 private:

@@ -32,12 +32,8 @@
 
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/IntrinsicsNVPTX.h"
-#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
-#include "llvm/MC/TargetRegistry.h"
-#include "llvm/Passes/PassBuilder.h"
-#include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 
 #include <cstdlib>
@@ -910,19 +906,8 @@ std::unique_ptr<llvm::Module> gemmModule(const GemmKernelSpec &spec, llvm::Targe
   llvm::raw_string_ostream brokenOS(broken);
   if (llvm::verifyModule(*m, &brokenOS))
     throw CompileError("the GEMM kernel generator made a broken module: " + broken);
-  if (optimized) {
-    llvm::LoopAnalysisManager lam;
-    llvm::FunctionAnalysisManager fam;
-    llvm::CGSCCAnalysisManager cgam;
-    llvm::ModuleAnalysisManager mam;
-    llvm::PassBuilder pb(&tm);
-    pb.registerModuleAnalyses(mam);
-    pb.registerCGSCCAnalyses(cgam);
-    pb.registerFunctionAnalyses(fam);
-    pb.registerLoopAnalyses(lam);
-    pb.crossRegisterProxies(lam, fam, cgam, mam);
-    pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(*m, mam);
-  }
+  if (optimized)
+    gpu::optimize(*m, tm);
   return m;
 }
 
@@ -952,17 +937,8 @@ std::string gemmLLVMIR(const GemmKernelSpec &spec, const std::string &arch,
 std::string gemmPTX(const GemmKernelSpec &spec, const std::string &arch) {
   std::unique_ptr<llvm::TargetMachine> tm = checkedTarget(spec, arch);
   llvm::LLVMContext ctx;
-  std::unique_ptr<llvm::Module> mod = gemmModule(spec, *tm, ctx, true);
-  llvm::Module &m = *mod;
-  llvm::SmallVector<char, 0> buffer;
-  {
-    llvm::raw_svector_ostream os(buffer);
-    llvm::legacy::PassManager pm;
-    if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
-      throw CompileError("the NVPTX back end cannot emit PTX");
-    pm.run(m);
-  }
-  return std::string(buffer.begin(), buffer.end());
+  std::unique_ptr<llvm::Module> m = gemmModule(spec, *tm, ctx, true);
+  return gpu::printPTX(*m, *tm);
 }
 
 } // namespace thjit::codegen

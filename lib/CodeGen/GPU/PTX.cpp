@@ -13,6 +13,7 @@
 #include "PTXLowering.h"
 #include "Gemm.h"
 #include "thjit/CodeGen/Plan.h"
+#include "thjit/CodeGen/Transfer.h"
 #include "thjit/Ops/OpDef.h"
 #include "thjit/Support/Error.h"
 
@@ -107,6 +108,30 @@ std::unique_ptr<llvm::TargetMachine> targetMachine(const std::string &arch,
   if (!tm)
     throw CompileError("LLVM cannot target " + arch);
   return tm;
+}
+
+void optimize(llvm::Module &m, llvm::TargetMachine &tm) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(&tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
+}
+
+std::string printPTX(llvm::Module &m, llvm::TargetMachine &tm) {
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
+    throw CompileError("the NVPTX back end cannot emit PTX");
+  pm.run(m);
+  return std::string(buffer.begin(), buffer.end());
 }
 
 } // namespace gpu
@@ -282,38 +307,29 @@ llvm::Function *PTXLowering::buildKernel(const Step &step, const std::string &na
   const int M = (int)step.results.size();
   const int R = plan.values[step.results[0]].ndim;
   llvm::Type *i64 = b.getInt64Ty();
-  int scalars = 1; // n
-  if (!contiguous) {
-    scalars += R;
-    for (int v : step.operands)
-      scalars += plan.values[v].ndim;
-  }
+  // n; the strided kernel's index and each operand's strides (GPU.h).
+  const int scalars = contiguous ? 1 : 1 + 2 * R + N * R;
   llvm::Function *f = gpu::newKernel(*mod, name, N + M + 1, N, scalars);
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
   ScalarEmitter em(b);
   Value *n = f->getArg(N + M + 1);
-  std::vector<Value *> shape;
-  std::vector<std::vector<Value *>> strides(N); // by result dim; null: unread
+  gpu::StridedIndex index;
+  std::vector<std::vector<Value *>> strides(N); // by result dim
+  if (!contiguous) {
+    index = gpu::StridedIndex::fromParams(f, N + M + 2, R);
+    for (int k = 0; k < N; ++k)
+      for (int d = 0; d < R; ++d)
+        strides[k].push_back(f->getArg(N + M + 2 + 2 * R + k * R + d));
+  }
   std::vector<bool> read = step.program->inputsRead();
-  std::vector<bool> full(N, true); // broadcast along every dim
-  {
-    int p = N + M + 2;
-    for (int d = 0; d < R && !contiguous; ++d)
-      shape.push_back(f->getArg(p++));
-    for (int k = 0; k < N; ++k) {
-      const TensorType *t = plan.values[step.operands[k]].var.type();
-      strides[k].assign(R, nullptr);
-      for (int j = 0; j < t->ndim(); ++j) {
-        Value *st = contiguous ? nullptr : f->getArg(p++);
-        if (!t->isBroadcastable(j)) {
-          full[k] = false;
-          strides[k][R - t->ndim() + j] = st;
-        }
-      }
-    }
+  std::vector<bool> full(N, true); // broadcast along every dim by its type
+  for (int k = 0; k < N; ++k) {
+    const TensorType *t = plan.values[step.operands[k]].var.type();
+    for (int j = 0; j < t->ndim(); ++j)
+      full[k] = full[k] && t->isBroadcastable(j);
   }
 
-  // Grid-stride loop over i in [first, n), 64-bit.
+  // Grid-stride loops over i in [first, n).
   Value *first = b.CreateAdd(
       b.CreateMul(special(llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x),
                   special(llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x)),
@@ -324,7 +340,6 @@ llvm::Function *PTXLowering::buildKernel(const Step &step, const std::string &na
   llvm::AllocaInst *err = b.CreateAlloca(b.getInt1Ty());
   b.CreateStore(b.getFalse(), err);
   auto *pre = llvm::BasicBlock::Create(ctx, "pre", f);
-  auto *loop = llvm::BasicBlock::Create(ctx, "loop", f);
   auto *exit = llvm::BasicBlock::Create(ctx, "exit", f);
   b.CreateCondBr(b.CreateICmpSLT(first, n), pre, exit);
   // An operand of one element is loaded once, by threads with work only.
@@ -402,48 +417,34 @@ llvm::Function *PTXLowering::buildKernel(const Step &step, const std::string &na
   }
   b.SetInsertPoint(tail); // vectorDone is computed in `pre`, before both
   Value *start = b.CreateAdd(first, vectorDone);
-  b.CreateCondBr(b.CreateICmpSLT(start, n), loop, exit);
-  b.SetInsertPoint(loop);
-  llvm::PHINode *i = b.CreatePHI(i64, 2, "i");
-  i->addIncoming(start, tail);
-  std::vector<Value *> offset(N, nullptr);
-  if (contiguous) {
-    for (int k = 0; k < N; ++k)
-      offset[k] = i;
-  } else {
-    // The result's coordinates from the flat index, last dim fastest.
-    for (int k = 0; k < N; ++k)
-      offset[k] = b.getInt64(0);
-    Value *rem = i;
-    for (int d = R - 1; d >= 0; --d) {
-      Value *idx = d ? b.CreateURem(rem, shape[d]) : rem;
-      if (d)
-        rem = b.CreateUDiv(rem, shape[d]);
-      for (int k = 0; k < N; ++k)
-        if (strides[k][d])
-          offset[k] = b.CreateAdd(offset[k], b.CreateMul(idx, strides[k][d]));
+  gpu::gridStrideLoops(b, start, gridSize, n, exit, !contiguous, [&](Value *i, bool narrow) {
+    std::vector<Value *> offset(N, i);
+    if (!contiguous) {
+      std::vector<Value *> c = index.coordinates(b, i, narrow);
+      for (int k = 0; k < N; ++k) {
+        offset[k] = b.getInt64(0);
+        for (int d = 0; d < R && !uniform[k] && read[k]; ++d)
+          offset[k] = b.CreateAdd(offset[k], b.CreateMul(c[d], strides[k][d]));
+      }
     }
-  }
-  std::vector<Value *> in(N, nullptr);
-  for (int k = 0; k < N; ++k) {
-    if (uniform[k] || !read[k]) {
-      in[k] = uniform[k];
-      continue;
+    std::vector<Value *> in(N, nullptr);
+    for (int k = 0; k < N; ++k) {
+      if (uniform[k] || !read[k]) {
+        in[k] = uniform[k];
+        continue;
+      }
+      DType t = plan.values[step.operands[k]].dtype;
+      in[k] = em.load(b.CreateInBoundsGEP(em.memType(t), f->getArg(k), offset[k]), t);
     }
-    DType t = plan.values[step.operands[k]].dtype;
-    in[k] = em.load(b.CreateInBoundsGEP(em.memType(t), f->getArg(k), offset[k]), t);
-  }
-  em.resetErrorFlag();
-  std::vector<Value *> r = em.emit(*step.program, in);
-  if (Value *e = em.errorFlag())
-    b.CreateStore(b.CreateOr(b.CreateLoad(b.getInt1Ty(), err), e), err);
-  for (int m = 0; m < M; ++m) {
-    DType t = plan.values[step.results[m]].dtype;
-    em.store(r[m], b.CreateInBoundsGEP(em.memType(t), f->getArg(N + m), i), t);
-  }
-  Value *next = b.CreateAdd(i, gridSize);
-  i->addIncoming(next, b.GetInsertBlock());
-  b.CreateCondBr(b.CreateICmpSLT(next, n), loop, exit);
+    em.resetErrorFlag();
+    std::vector<Value *> r = em.emit(*step.program, in);
+    if (Value *e = em.errorFlag())
+      b.CreateStore(b.CreateOr(b.CreateLoad(b.getInt1Ty(), err), e), err);
+    for (int m = 0; m < M; ++m) {
+      DType t = plan.values[step.results[m]].dtype;
+      em.store(r[m], b.CreateInBoundsGEP(em.memType(t), f->getArg(N + m), i), t);
+    }
+  });
 
   b.SetInsertPoint(exit);
   auto *fail = llvm::BasicBlock::Create(ctx, "fail", f);
@@ -595,6 +596,8 @@ PTXListener currentListener() {
 }
 } // namespace
 
+PTXListener gpu::currentPTXListener() { return currentListener(); }
+
 void setPTXListener(PTXListener listener) {
   std::lock_guard<std::mutex> lock(listenerMutex);
   listenerFn = std::move(listener);
@@ -736,8 +739,16 @@ PTXModule generatePTX(const Graph &g, const std::string &arch,
   std::map<int, std::vector<llvm::Function *>> stepFns;
   std::map<std::string, int> firstWithKey;
   std::map<std::string, int> gemmStep; // the step of each GEMM kernel
+  // In a transferred graph the steps the GPU does not run get no kernel;
+  // in any other, PTX shows what each step's kernels would be.
+  const bool placed = isTransferred(g);
+  const std::set<const Node *> onGPU = nodesOnGPU(g);
   for (int s = 0; s < numSteps; ++s) {
     const Step &step = plan.steps[s];
+    if (placed && !onGPU.count(step.node)) {
+      comment[s] = "runs on the host";
+      continue;
+    }
     switch (step.kind) {
     case StepKind::Elemwise:
     case StepKind::Reduce:
@@ -769,7 +780,12 @@ PTXModule generatePTX(const Graph &g, const std::string &arch,
         out.kernels.push_back(info);
         continue;
       }
-      comment[s] = "no GPU kernel yet, runs on the host";
+      if (step.node->kind() == OpKind::Alloc)
+        comment[s] = "a broadcast view: no kernel";
+      else if (placed)
+        comment[s] = "views or copies GPU memory: no kernel of its own";
+      else
+        comment[s] = "no GPU kernel yet, runs on the host";
       continue;
     }
     auto [it, isNew] = firstWithKey.try_emplace(kernelKey(plan, step), s);
@@ -874,29 +890,8 @@ PTXModule generatePTX(const Graph &g, const std::string &arch,
   if (llvm::verifyModule(m, &brokenOS))
     throw CompileError("the GPU back end made a broken module: " + broken);
 
-  // O3 with the target's passes (NVVMReflect answers libdevice's questions
-  // about the architecture and flush-to-zero).
-  {
-    llvm::LoopAnalysisManager lam;
-    llvm::FunctionAnalysisManager fam;
-    llvm::CGSCCAnalysisManager cgam;
-    llvm::ModuleAnalysisManager mam;
-    llvm::PassBuilder pb(tm.get());
-    pb.registerModuleAnalyses(mam);
-    pb.registerCGSCCAnalyses(cgam);
-    pb.registerFunctionAnalyses(fam);
-    pb.registerLoopAnalyses(lam);
-    pb.crossRegisterProxies(lam, fam, cgam, mam);
-    pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
-  }
-  llvm::SmallVector<char, 0> buffer;
-  {
-    llvm::raw_svector_ostream os(buffer);
-    llvm::legacy::PassManager pm;
-    if (tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
-      throw CompileError("the NVPTX back end cannot emit PTX");
-    pm.run(m);
-  }
+  gpu::optimize(m, *tm);
+  const std::string assembly = gpu::printPTX(m, *tm);
 
   // One comment line per step, then the PTX.
   std::ostringstream os;
@@ -927,7 +922,7 @@ PTXModule generatePTX(const Graph &g, const std::string &arch,
       std::remove_if(out.sharedKernels.begin(), out.sharedKernels.end(),
                      [&](const std::pair<int, int> &p) { return !comment[p.second].empty(); }),
       out.sharedKernels.end());
-  os << "\n" << std::string(buffer.begin(), buffer.end());
+  os << "\n" << assembly;
   out.ptx = os.str();
   if (PTXListener listener = currentListener())
     listener(out.ptx, listenerIR);

@@ -16,6 +16,7 @@
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Module.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +55,39 @@ llvm::Function *newKernel(llvm::Module &m, const std::string &name,
 
 /// A special register (tid.x, ctaid.x, ...) as an i64.
 llvm::Value *specialReg(llvm::IRBuilder<> &b, llvm::Intrinsic::ID id);
+
+/// LLVM's O3 pipeline with the target's passes (NVVMReflect answers
+/// libdevice's questions about the architecture and flush-to-zero).
+void optimize(llvm::Module &m, llvm::TargetMachine &tm);
+
+/// m as PTX assembly (CompileError when the back end cannot).
+std::string printPTX(llvm::Module &m, llvm::TargetMachine &tm);
+
+/// The listener compileForPTX's modules go to (GPU.h), or an empty one.
+PTXListener currentPTXListener();
+
+/// A kernel's view of a row-major shape of rank R (Strided.cpp): each
+/// dim's size, and its divider (GPU.h's gpuDivider; dim 0's is unused):
+/// the parameters of strided kernels.
+struct StridedIndex {
+  std::vector<llvm::Value *> sizes, dividers;
+  /// The R parameters of sizes, then R of dividers, from parameter `first`.
+  static StridedIndex fromParams(llvm::Function *f, int first, int R);
+  /// The coordinates (i64) of flat index i, last dim fastest. Narrow: i
+  /// and every size are below 2^31, and each division is a 32-bit multiply-
+  /// high and shift by the divider; else 64-bit division.
+  std::vector<llvm::Value *> coordinates(llvm::IRBuilder<> &b, llvm::Value *i,
+                                         bool narrow) const;
+};
+
+/// `for (i = start; i < n; i += step) body(i, narrow)`, from the current
+/// block, going on at `exit` (start, step and n are i64, n >= 0). With
+/// `split`, the loop is emitted twice, narrow (taken when n < 2^31, so the
+/// body may use 32-bit index math) and wide; else once, wide. The body may
+/// add blocks.
+void gridStrideLoops(llvm::IRBuilder<> &b, llvm::Value *start, llvm::Value *step,
+                     llvm::Value *n, llvm::BasicBlock *exit, bool split,
+                     const std::function<void(llvm::Value *i, bool narrow)> &body);
 
 /// Reduce.cpp: whether a Runtime step is a softmax or log_softmax that
 /// gets a kernel (every Reduce step gets kernels).

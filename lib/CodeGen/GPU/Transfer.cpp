@@ -5,16 +5,57 @@
 #include "thjit/Ops/Ops.h"
 
 #include <map>
+#include <set>
 
 namespace thjit::codegen {
+
+namespace {
+
+/// Whether the runtime does n by rearranging or copying memory on the GPU
+/// (no kernel of its own): a view (dimshuffle, subtensor, split, a reshape
+/// that can be one) or copies with the copy kernels (join, set_subtensor,
+/// other reshapes). Any dtype; joins and writes of one dtype only (the
+/// copies do not convert).
+bool isGPULayoutOp(const Node &n) {
+  switch (n.kind()) {
+  case OpKind::DimShuffle:
+  case OpKind::Subtensor:
+  case OpKind::Reshape:
+  case OpKind::Split:
+    return true;
+  case OpKind::Join:
+  case OpKind::SetSubtensor: {
+    const int values = n.kind() == OpKind::Join ? n.numOperands() : 2;
+    for (int i = 0; i < values; ++i)
+      if (n.operand(i).dtype() != n.resultTypes()[0]->dtype())
+        return false;
+    return true;
+  }
+  default:
+    return false;
+  }
+}
+
+} // namespace
+
+bool readOnHost(const Node &n, int operand) {
+  switch (n.kind()) {
+  case OpKind::Alloc:
+  case OpKind::Reshape:
+  case OpKind::Split:
+  case OpKind::Subtensor:
+    return operand > 0;
+  case OpKind::SetSubtensor:
+    return operand > 1;
+  default:
+    return false;
+  }
+}
 
 bool hasGPULowering(const Node &n) {
   if (n.isLeaf())
     return false;
-  if (isTransfer(n.kind()))
-    return true;
-  const StepKind kind = stepKindFor(n);
-  if (kind == StepKind::DimShuffle || n.kind() == OpKind::Alloc) // views
+  if (isTransfer(n.kind()) || isGPULayoutOp(n) || n.kind() == OpKind::Alloc)
     return true;
   for (const Var &v : n.operands()) // no complex kernels yet
     if (isComplex(v.dtype()))
@@ -22,7 +63,7 @@ bool hasGPULowering(const Node &n) {
   for (const TensorType *t : n.resultTypes())
     if (isComplex(t->dtype()))
       return false;
-  switch (kind) {
+  switch (stepKindFor(n)) {
   case StepKind::Elemwise:
   case StepKind::Reduce:
     return true;
@@ -32,6 +73,63 @@ bool hasGPULowering(const Node &n) {
   default:
     return false;
   }
+}
+
+namespace {
+
+bool allScalars(const Node &n) {
+  for (const Var &v : n.operands())
+    if (v.ndim() != 0)
+      return false;
+  for (const TensorType *t : n.resultTypes())
+    if (t->ndim() != 0)
+      return false;
+  return true;
+}
+
+/// Where the transfer pass puts n, given whether an operand it reads on
+/// the device is in GPU memory already. Theano's rule where memory is only
+/// rearranged: go where the memory is (slicing a host array on the GPU
+/// would upload all of it). Arithmetic on host scalars (an index, a size)
+/// stays there too: a launch and a transfer each way cost more than it.
+bool runsOnGPU(const Node &n, bool operandThere) {
+  if (!hasGPULowering(n) || isTransfer(n.kind()))
+    return false;
+  return operandThere || !(isGPULayoutOp(n) || allScalars(n));
+}
+
+/// Whether an operand of n that it reads on the device is in `there`.
+template <class Set> bool operandIn(const Node &n, const Set &there) {
+  for (int i = 0; i < n.numOperands(); ++i)
+    if (!readOnHost(n, i) && there.count(n.operand(i)))
+      return true;
+  return false;
+}
+
+} // namespace
+
+bool isTransferred(const Graph &g) {
+  for (Node *n : g.nodes())
+    if (isTransfer(n->kind()) ||
+        (n->isLeaf() && n->result(0).isShared() && n->sharedStorage()->device() == "cuda"))
+      return true;
+  return false;
+}
+
+std::set<const Node *> nodesOnGPU(const Graph &g) {
+  std::set<Var, VarLess> there;
+  std::set<const Node *> nodes;
+  for (Node *n : g.nodes()) {
+    const bool on = n->isLeaf() ? n->result(0).isShared() && n->sharedStorage()->device() == "cuda"
+                    : n->kind() == OpKind::GpuFromHost ? true
+                                                       : runsOnGPU(*n, operandIn(*n, there));
+    if (!on)
+      continue;
+    nodes.insert(n);
+    for (int r = 0; r < n->numResults(); ++r)
+      there.insert(n->result(r));
+  }
+  return nodes;
 }
 
 bool anyOnGPU(const std::vector<Var> &shared) {
@@ -70,11 +168,10 @@ Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice) {
         host[v] = v;
       continue;
     }
-    const bool there = hasGPULowering(*n) && !isTransfer(n->kind());
+    const bool there = runsOnGPU(*n, operandIn(*n, gpu));
     std::vector<Var> operands;
     for (int i = 0; i < n->numOperands(); ++i) {
-      // alloc's sizes are read on the host
-      const bool gpuOperand = there && !(n->kind() == OpKind::Alloc && i > 0);
+      const bool gpuOperand = there && !readOnHost(*n, i);
       operands.push_back(gpuOperand ? onGPU(n->operand(i)) : onHost(n->operand(i)));
     }
     NodeRef rebuilt;

@@ -1,0 +1,206 @@
+//===- Strided.cpp - Strided indexing, and the runtime's copy kernels -----===//
+//
+// A strided kernel turns a flat index into coordinates, then into an offset
+// per array (sum of coordinate * stride). The division by each dim's size
+// is the costly part: while every index fits in 31 bits it is a 32-bit
+// multiply-high, an add and a shift by a divider the launcher computed on
+// the host (gpuDivider), else a 64-bit division. The copy kernels the
+// runtime uses for strided device copies (joins, reshapes of views,
+// contiguous copies of results) are built from the same pieces. ABI in
+// GPU.h.
+//
+//===----------------------------------------------------------------------===//
+#include "PTXLowering.h"
+#include "thjit/CodeGen/GPU.h"
+#include "thjit/Support/Error.h"
+
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/IntrinsicsNVPTX.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+
+namespace thjit::codegen {
+
+using llvm::Value;
+
+uint64_t gpuDivider(int64_t size) {
+  if (size < 1 || size > (int64_t(1) << 31))
+    return 0;
+  unsigned shift = 0; // the least s with 2^s >= size
+  while ((int64_t(1) << shift) < size)
+    ++shift;
+  // m = floor(2^32 (2^s - size) / size) + 1 < 2^32, as 2^s < 2 size; the
+  // product fits 64 bits, as 2^s <= 2^31.
+  const uint64_t d = (uint64_t)size;
+  const uint64_t magic = ((uint64_t(1) << 32) * ((uint64_t(1) << shift) - d)) / d + 1;
+  return uint64_t(shift) << 32 | magic;
+}
+
+namespace gpu {
+
+StridedIndex StridedIndex::fromParams(llvm::Function *f, int first, int R) {
+  StridedIndex x;
+  for (int d = 0; d < R; ++d)
+    x.sizes.push_back(f->getArg(first + d));
+  for (int d = 0; d < R; ++d)
+    x.dividers.push_back(f->getArg(first + R + d));
+  return x;
+}
+
+std::vector<Value *> StridedIndex::coordinates(llvm::IRBuilder<> &b, Value *i,
+                                               bool narrow) const {
+  const int R = (int)sizes.size();
+  std::vector<Value *> c(R, nullptr);
+  llvm::Type *i32 = b.getInt32Ty(), *i64 = b.getInt64Ty();
+  if (narrow) {
+    Value *rem = b.CreateTrunc(i, i32);
+    for (int d = R - 1; d > 0; --d) {
+      Value *size = b.CreateTrunc(sizes[d], i32);
+      Value *magic = b.CreateTrunc(dividers[d], i32);
+      Value *shift = b.CreateTrunc(b.CreateLShr(dividers[d], 32), i32);
+      // mul.hi.u32 (LLVM would widen the pattern written out in i64).
+      Value *high = b.CreateIntrinsic(llvm::Intrinsic::nvvm_mulhi_ui, {}, {rem, magic});
+      // high <= rem < 2^31: the sum does not wrap as unsigned.
+      Value *q = b.CreateLShr(b.CreateAdd(high, rem), shift);
+      c[d] = b.CreateZExt(b.CreateSub(rem, b.CreateMul(q, size)), i64);
+      rem = q;
+    }
+    if (R > 0)
+      c[0] = b.CreateZExt(rem, i64);
+    return c;
+  }
+  Value *rem = i;
+  for (int d = R - 1; d > 0; --d) {
+    Value *q = b.CreateUDiv(rem, sizes[d]);
+    c[d] = b.CreateSub(rem, b.CreateMul(q, sizes[d]));
+    rem = q;
+  }
+  if (R > 0)
+    c[0] = rem;
+  return c;
+}
+
+void gridStrideLoops(llvm::IRBuilder<> &b, Value *start, Value *step, Value *n,
+                     llvm::BasicBlock *exit, bool split,
+                     const std::function<void(Value *i, bool narrow)> &body) {
+  llvm::Function *f = b.GetInsertBlock()->getParent();
+  llvm::LLVMContext &ctx = f->getContext();
+  auto loop = [&](bool narrow) {
+    auto *header = llvm::BasicBlock::Create(ctx, narrow ? "narrow" : "wide", f, exit);
+    auto *bodyBlock = llvm::BasicBlock::Create(ctx, narrow ? "narrow.i" : "wide.i", f, exit);
+    b.CreateBr(header);
+    b.SetInsertPoint(header);
+    b.CreateCondBr(b.CreateICmpSLT(start, n), bodyBlock, exit);
+    b.SetInsertPoint(bodyBlock);
+    llvm::PHINode *i = b.CreatePHI(b.getInt64Ty(), 2, "i");
+    i->addIncoming(start, header);
+    body(i, narrow);
+    Value *next = b.CreateAdd(i, step);
+    i->addIncoming(next, b.GetInsertBlock());
+    b.CreateCondBr(b.CreateICmpSLT(next, n), bodyBlock, exit);
+  };
+  if (!split) {
+    loop(false);
+    return;
+  }
+  auto *narrow = llvm::BasicBlock::Create(ctx, "pick.narrow", f, exit);
+  auto *wide = llvm::BasicBlock::Create(ctx, "pick.wide", f, exit);
+  b.CreateCondBr(b.CreateICmpULT(n, b.getInt64(int64_t(1) << 31)), narrow, wide);
+  b.SetInsertPoint(narrow);
+  loop(true);
+  b.SetInsertPoint(wide);
+  loop(false);
+}
+
+namespace {
+
+/// copyKernelName(bytes, R): copies src's elements to dst's over a strided
+/// index of rank R, as raw bits.
+void emitCopyKernel(llvm::Module &m, int bytes, int R) {
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Function *f = newKernel(m, copyKernelName(bytes, R), 2, 1, 1 + 4 * R);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", f));
+  llvm::Type *element =
+      bytes == 16 ? (llvm::Type *)llvm::FixedVectorType::get(b.getInt64Ty(), 2)
+                  : (llvm::Type *)b.getIntNTy(8 * bytes);
+  const llvm::Align align(std::min(bytes, 8)); // complex128: two doubles
+  Value *src = f->getArg(0), *dst = f->getArg(1), *n = f->getArg(2);
+  const StridedIndex index = StridedIndex::fromParams(f, 3, R);
+  auto strides = [&](int first) {
+    std::vector<Value *> s;
+    for (int d = 0; d < R; ++d)
+      s.push_back(f->getArg(first + d));
+    return s;
+  };
+  const std::vector<Value *> srcStrides = strides(3 + 2 * R), dstStrides = strides(3 + 3 * R);
+  Value *first = b.CreateAdd(
+      b.CreateMul(specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x),
+                  specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x)),
+      specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x));
+  Value *gridSize = b.CreateMul(specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x),
+                                specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x));
+  auto *exit = llvm::BasicBlock::Create(ctx, "exit", f);
+  gridStrideLoops(b, first, gridSize, n, exit, true, [&](Value *i, bool narrow) {
+    std::vector<Value *> c = index.coordinates(b, i, narrow);
+    Value *from = b.getInt64(0), *to = b.getInt64(0);
+    for (int d = 0; d < R; ++d) {
+      from = b.CreateAdd(from, b.CreateMul(c[d], srcStrides[d]));
+      to = b.CreateAdd(to, b.CreateMul(c[d], dstStrides[d]));
+    }
+    Value *v = b.CreateAlignedLoad(element, b.CreateGEP(element, src, from), align);
+    b.CreateAlignedStore(v, b.CreateGEP(element, dst, to), align);
+  });
+  b.SetInsertPoint(exit);
+  b.CreateRetVoid();
+}
+
+} // namespace
+
+} // namespace gpu
+
+std::string copyKernelName(int bytes, int rank) {
+  return "thjit_b" + std::to_string(bytes) + "_r" + std::to_string(rank) + "_copy";
+}
+
+PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
+  checkGPUArch(arch);
+  std::unique_ptr<llvm::TargetMachine> tm = gpu::targetMachine(arch, ptxVersion);
+  llvm::LLVMContext ctx;
+  llvm::Module m("thjit_copy", ctx);
+  m.setTargetTriple(gpu::kNVPTXTriple);
+  m.setDataLayout(tm->createDataLayout());
+  PTXModule out;
+  out.arch = arch;
+  out.ptxVersion = ptxVersion;
+  for (int bytes : {1, 2, 4, 8, 16})
+    for (int R = 1; R <= kCopyRank; ++R) {
+      gpu::emitCopyKernel(m, bytes, R);
+      GPUKernel k;
+      k.kind = GPUKernelKind::Copy;
+      k.name = copyKernelName(bytes, R);
+      k.numOperands = k.numResults = 1;
+      k.ndim = R;
+      out.kernels.push_back(k);
+    }
+  std::string broken;
+  llvm::raw_string_ostream brokenOS(broken);
+  if (llvm::verifyModule(m, &brokenOS))
+    throw CompileError("the GPU back end made a broken copy module: " + broken);
+  std::string ir;
+  PTXListener listener = gpu::currentPTXListener();
+  if (listener) {
+    llvm::raw_string_ostream irOS(ir);
+    m.print(irOS, nullptr);
+  }
+  gpu::optimize(m, *tm);
+  out.ptx = "// thjit: " + std::to_string(out.kernels.size()) + " copy kernels for " + arch +
+            ", PTX ISA " + std::to_string(ptxVersion / 10) + "." +
+            std::to_string(ptxVersion % 10) + "\n\n" + gpu::printPTX(m, *tm);
+  if (listener)
+    listener(out.ptx, ir);
+  return out;
+}
+
+} // namespace thjit::codegen

@@ -1,0 +1,48 @@
+//===- GPUKernels.h - What the GPU runtime's calls share --------*- C++ -*-===//
+///
+/// \file
+/// The target to generate PTX for on the current device, loaded modules
+/// shared by every function with the same PTX, dimension merging for
+/// strided kernels, and device copies with the copy kernels
+/// (codegen::compileCopyKernels), compiled and loaded once per process.
+/// Internal to lib/Runtime.
+///
+//===----------------------------------------------------------------------===//
+#ifndef THJIT_LIB_RUNTIME_GPUKERNELS_H
+#define THJIT_LIB_RUNTIME_GPUKERNELS_H
+
+#include "thjit/Runtime/CUDA.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace thjit::gpu {
+
+/// The architecture and PTX ISA to generate for the device: the newest
+/// architecture LLVM 19 targets at or below the device's (PTX runs on
+/// later GPUs) whose PTX ISA the driver reads, and that ISA or LLVM's, the
+/// older. RuntimeError for drivers before CUDA 11 (PTX ISA 7.0).
+std::pair<std::string, int> targetFor(const cuda::DeviceInfo &device);
+
+/// PTX loaded once per process: functions with the same PTX share the
+/// module (the driver compiles PTX to machine code at load).
+std::shared_ptr<cuda::Module> loadShared(const std::string &ptx);
+
+/// Merges adjacent dims that every array steps through as one, and drops
+/// dims of size 1: the same elements in the same row-major order in fewer
+/// dims. `strides` holds one stride per dim of `shape` for each array.
+void mergeDims(Shape &shape, std::vector<Shape> &strides);
+
+/// Writes src, broadcast to dst's shape by NumPy's rule (the caller has
+/// checked that it is), into dst's elements, on the device. They have the
+/// same dtype and do not overlap.
+void copyInto(const cuda::DeviceArray &dst, const cuda::DeviceArray &src);
+
+/// A contiguous device copy of a.
+cuda::DeviceArray contiguousCopy(const cuda::DeviceArray &a);
+
+} // namespace thjit::gpu
+
+#endif
