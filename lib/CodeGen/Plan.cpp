@@ -605,7 +605,7 @@ static const char *stepKindName(StepKind k) {
   return "?";
 }
 
-std::string printPlan(const Plan &p) {
+std::string printPlan(const Plan &p, const std::vector<std::string> &where) {
   auto name = [&](int v) {
     const Var &var = p.values[v].var;
     return var.name().empty() ? "%" + std::to_string(v) : var.name();
@@ -641,6 +641,10 @@ std::string printPlan(const Plan &p) {
     for (size_t k = 0; k < s.operands.size(); ++k)
       os << (k ? ", " : "") << name(s.operands[k]);
     os << ')';
+    if (i < where.size()) {
+      os << "  " << where[i] << '\n';
+      continue;
+    }
     if (s.inPlace >= 0) {
       int v = s.operands[s.inPlace];
       os << "  in place of " << name(v);

@@ -326,6 +326,8 @@ std::vector<GraphResult> Function::Impl::results(const Graph &g) const {
 }
 
 std::string Function::emit(const std::string &what) const {
+  if (what == "plan" && impl->gpu)
+    return impl->gpu->plan();
   if (what == "plan")
     return codegen::emitPlan(impl->graph, impl->codegenOptions);
   if (what == "llvm")

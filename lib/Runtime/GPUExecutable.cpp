@@ -85,6 +85,21 @@ GPUExecutable::~GPUExecutable() = default;
 
 const std::string &GPUExecutable::ptx() const { return impl->ptx.ptx; }
 
+std::string GPUExecutable::plan() const {
+  const codegen::Plan &plan = impl->plan;
+  std::vector<std::string> where(plan.steps.size());
+  for (const auto &[s, why] : impl->ptx.hostSteps)
+    where[s] = why;
+  for (size_t s = 0; s < plan.steps.size(); ++s) {
+    if (impl->kernels[s].empty())
+      continue;
+    where[s] = "GPU:";
+    for (const codegen::GPUKernel *k : impl->kernels[s])
+      where[s] += " " + k->name;
+  }
+  return codegen::printPlan(plan, where);
+}
+
 namespace {
 
 using codegen::GPUKernel;

@@ -47,6 +47,9 @@ public:
                              const std::vector<bool> &keepOnDevice) const;
   /// The PTX it loads.
   const std::string &ptx() const;
+  /// Its plan (`--emit=plan`): each step with its kernels, or why it has
+  /// none (a view, or it runs on the host).
+  std::string plan() const;
 
 private:
   std::unique_ptr<GPUExecutableImpl> impl;

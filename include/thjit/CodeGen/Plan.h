@@ -192,8 +192,10 @@ Plan makePlan(const Graph &g, const std::vector<Var> &updates = {},
               PlanTarget target = PlanTarget::CPU);
 
 /// The plan as text, one line per step: what it computes, how, and where
-/// its result lives (`--emit=plan`).
-std::string printPlan(const Plan &plan);
+/// its result lives (`--emit=plan`). With `where` (one entry per step: a
+/// GPU function's plan), each step ends with its entry instead: where it
+/// runs and with which kernels.
+std::string printPlan(const Plan &plan, const std::vector<std::string> &where = {});
 
 } // namespace thjit::codegen
 
