@@ -39,7 +39,9 @@ bool readOnHost(const Node &n, int operand);
 /// GPU: results of nodes with a GPU lowering, shared variables whose device
 /// is "cuda", and gpu_from_host results. Nodes that only rearrange or copy
 /// memory, and arithmetic on scalars, go to the GPU only when an operand is
-/// there already (so slicing a host array never uploads all of it). Each value crosses at most once
+/// there already (so slicing a host array never uploads all of it).
+/// inc_subtensor(x[index], y) of an x on the GPU (real, y of its dtype)
+/// becomes set_subtensor(x[index], x[index] + y) there. Each value crosses at most once
 /// each way (one transfer node per value and direction); constants are
 /// uploaded by the runtime and never wrapped (0-d constants stay foldable).
 /// Outputs come back to the host, except `onDevice[o]` ones (the updates of

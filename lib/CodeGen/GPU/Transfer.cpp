@@ -168,6 +168,25 @@ Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice) {
         host[v] = v;
       continue;
     }
+    if (n->kind() == OpKind::IncSubtensor && gpu.count(n->operand(0)) &&
+        !isComplex(n->operand(0).dtype()) &&
+        n->operand(1).dtype() == n->operand(0).dtype()) {
+      // x[index] += y as set_subtensor(x[index], x[index] + y): a view, a
+      // kernel and a copy (basic indices select each element once).
+      LocationScope scope(n->location());
+      std::vector<Var> index;
+      for (int i = 2; i < n->numOperands(); ++i)
+        index.push_back(onHost(n->operand(i)));
+      const Var x = onGPU(n->operand(0)), y = onGPU(n->operand(1));
+      std::vector<Var> viewOperands{x};
+      viewOperands.insert(viewOperands.end(), index.begin(), index.end());
+      const Attrs &indexOnly = n->attrs();
+      const Var view = makeOp(OpKind::Subtensor, viewOperands, indexOnly)[0];
+      std::vector<Var> setOperands{x, makeOp(OpKind::Add, {view, y})[0]};
+      setOperands.insert(setOperands.end(), index.begin(), index.end());
+      gpu[n->result(0)] = makeOp(OpKind::SetSubtensor, setOperands, indexOnly)[0];
+      continue;
+    }
     const bool there = runsOnGPU(*n, operandIn(*n, gpu));
     std::vector<Var> operands;
     for (int i = 0; i < n->numOperands(); ++i) {

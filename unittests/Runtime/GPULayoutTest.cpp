@@ -1,0 +1,105 @@
+//===- GPULayoutTest.cpp - Writes into GPU memory ([gpu]) -----------------===//
+//
+// inc_subtensor of a value on the GPU becomes set_subtensor(x[i], x[i] + y)
+// there (a view, an element-wise kernel and a device copy), so gradients of
+// indexing run on the GPU; the results must equal the CPU's. These run
+// kernels: without a CUDA device each case says why it is skipped.
+//
+//===----------------------------------------------------------------------===//
+#include "EmulatedDevice.h"
+#include "thjit/thjit.h"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+using namespace thjit;
+
+namespace {
+
+NDArray ramp(DType t, const Shape &shape, double phase, double scale = 1) {
+  std::vector<Scalar> v;
+  for (int64_t i = 0; i < shapeSize(shape); ++i)
+    v.push_back(Scalar(scale * std::cos(0.41 * double(i) + phase)));
+  return NDArray::fromValues(t, v, shape);
+}
+
+int launches(const std::string &suffix) {
+  std::map<std::string, int> counts = test::emulatedLaunches();
+  return counts.count(suffix) ? counts[suffix] : 0;
+}
+
+} // namespace
+
+TEST_CASE("inc_subtensor of GPU memory runs on the GPU as on the CPU", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  for (DType t : {DType::Float32, DType::Float64, DType::Int32}) {
+    INFO(dtypeName(t));
+    const double scale = t == DType::Int32 ? 50 : 1;
+    Var X = shared(ramp(t, {5, 6}, 0.3, scale), "X", {}, "cuda");
+    Var y = matrix("y", t), r = vector("r", t);
+    Var k = scalar("k", DType::Int64);
+    std::vector<Var> outs{
+        incSubtensor(subtensor(X, {Index::slice(1, 4), Index::slice({}, {}, 2)}), y),
+        incSubtensor(subtensor(X, {Index::slice({}, {}, -1)}), r), // r along every row
+        incSubtensor(subtensor(X, {Index::at(k)}), r),
+        incSubtensor(subtensor(X, {Index::slice(k, {}, {}), Index::at(-1)}), 2),
+    };
+    FunctionOptions c;
+    c.device = "cpu";
+    FunctionOptions g = c;
+    g.device = "cuda";
+    Function cpu = function({y, r, k}, outs, c), gpu = function({y, r, k}, outs, g);
+    // Written as set_subtensor on the GPU: no inc_subtensor is left.
+    const std::string printed = gpu.str();
+    CHECK(printed.find("inc_subtensor") == std::string::npos);
+    CHECK(printed.find("set_subtensor") != std::string::npos);
+    const int adds = launches("contiguous") + launches("strided");
+    for (int64_t at : {0, 2, 4}) {
+      std::vector<NDArray> args{ramp(t, {3, 3}, 1.1, scale), ramp(t, {6}, 2.2, scale),
+                                NDArray::scalar(Scalar::fromInt(at))};
+      std::vector<NDArray> h = cpu(args), d = gpu(args);
+      for (size_t i = 0; i < outs.size(); ++i) {
+        INFO("output " << i << ", k = " << at);
+        CHECK(d[i].repr() == h[i].repr());
+      }
+    }
+    if (test::gpuEmulated())
+      CHECK(launches("contiguous") + launches("strided") > adds);
+    // The user's errors, as on the CPU.
+    std::vector<NDArray> bad{ramp(t, {2, 3}, 0, scale), ramp(t, {6}, 0, scale),
+                             NDArray::scalar(Scalar::fromInt(9))};
+    CHECK_THROWS_AS(cpu(bad), ShapeError);
+    CHECK_THROWS_AS(gpu(bad), ShapeError);
+  }
+}
+
+TEST_CASE("gradients through indexing of GPU parameters match the CPU", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  // An embedding-like lookup of rows of a parameter by slices: the
+  // gradient is an inc_subtensor of zeros.
+  auto train = [](const std::string &device) {
+    Var E = shared(ramp(DType::Float64, {8, 4}, 0.5), "E", {}, device);
+    Var target = vector("target", DType::Float64);
+    Var k = scalar("k", DType::Int64);
+    Var picked = subtensor(E, {Index::slice(k, k + 3), Index::all()});
+    Var cost = sum(sqr(sum(picked, 0) - target));
+    FunctionOptions o;
+    o.updates = {{E, E - 0.05 * grad(cost, std::vector<Var>{E})[0]}};
+    Function step = function({target, k}, {cost}, o);
+    std::vector<double> losses;
+    for (int i = 0; i < 12; ++i)
+      losses.push_back(step({ramp(DType::Float64, {4}, 0.1 * i),
+                             NDArray::scalar(Scalar::fromInt(i % 6))})[0]
+                           .item()
+                           .toDouble());
+    return losses;
+  };
+  std::vector<double> cpu = train("cpu"), gpu = train("cuda");
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    INFO("step " << i << ": CPU " << cpu[i] << ", GPU " << gpu[i]);
+    CHECK(std::abs(cpu[i] - gpu[i]) <= 1e-12 * (1 + std::abs(cpu[i])));
+  }
+}
