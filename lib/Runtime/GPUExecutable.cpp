@@ -45,6 +45,9 @@ struct GPUExecutableImpl {
   codegen::PTXModule ptx;
   /// For each step, its kernels (contiguous first), or none.
   std::vector<std::vector<const codegen::GPUKernel *>> kernels;
+  /// Whether a kernel can flag an element in the status word: only a
+  /// signed integer raised to a power can (NumPy refuses negative ones).
+  bool canFlag = false;
 
   // Loaded at the first call.
   mutable std::once_flag loaded;
@@ -79,6 +82,10 @@ GPUExecutable::GPUExecutable(const Graph &g, const codegen::CompileOptions &opti
     impl->kernels[k.step].push_back(&k);
   for (auto [step, from] : impl->ptx.sharedKernels)
     impl->kernels[step] = impl->kernels[from];
+  for (size_t s = 0; s < impl->plan.steps.size(); ++s)
+    if (const auto &program = impl->plan.steps[s].program; program && !impl->kernels[s].empty())
+      for (const ScalarProgram::Op &op : program->ops)
+        impl->canFlag = impl->canFlag || (op.kind == OpKind::Pow && isSignedInt(op.dtype));
 }
 
 GPUExecutable::~GPUExecutable() = default;
@@ -712,8 +719,11 @@ std::vector<GPUResult> GPUExecutable::run(const std::vector<NDArray> &inputs,
 
   // An element that failed (an integer to a negative power): the reference
   // evaluation of the whole call raises the error the user's code gets.
+  // Reading the status waits for the kernels; where none can fail, a call
+  // whose results all stay on the GPU returns without waiting.
   int32_t failed = 0;
-  cuda::copyToHost(&failed, call.status->data(), sizeof failed);
+  if (x.canFlag)
+    cuda::copyToHost(&failed, call.status->data(), sizeof failed);
   if (failed) {
     evaluateGraph(x.graph, inputs);
     throw RuntimeError("a GPU kernel reported an invalid element, but the "

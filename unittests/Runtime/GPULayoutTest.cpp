@@ -1,8 +1,9 @@
-//===- GPULayoutTest.cpp - Writes into GPU memory ([gpu]) -----------------===//
+//===- GPULayoutTest.cpp - Writes into GPU memory, failing elements -------===//
 //
 // inc_subtensor of a value on the GPU becomes set_subtensor(x[i], x[i] + y)
 // there (a view, an element-wise kernel and a device copy), so gradients of
-// indexing run on the GPU; the results must equal the CPU's. These run
+// indexing run on the GPU; the results must equal the CPU's. An element a
+// kernel flags raises the CPU's error and updates nothing. These run
 // kernels: without a CUDA device each case says why it is skipped.
 //
 //===----------------------------------------------------------------------===//
@@ -102,4 +103,37 @@ TEST_CASE("gradients through indexing of GPU parameters match the CPU", "[gpu]")
     INFO("step " << i << ": CPU " << cpu[i] << ", GPU " << gpu[i]);
     CHECK(std::abs(cpu[i] - gpu[i]) <= 1e-12 * (1 + std::abs(cpu[i])));
   }
+}
+
+TEST_CASE("a GPU element that fails raises the CPU's error; nothing is updated", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  // A signed integer to a negative power: the kernel flags it in the
+  // status word the call reads at its end.
+  NDArray start = NDArray::fromValues(DType::Int32, {Scalar::fromInt(2), Scalar::fromInt(3)},
+                                      {2});
+  Var acc = shared(start, "acc", {}, "cuda");
+  Var k = vector("k", DType::Int32);
+  FunctionOptions o;
+  o.updates = {{acc, acc + pow(acc, k)}};
+  Function f = function({k}, {}, o);
+  REQUIRE(f.device() == "cuda");
+  NDArray ok = NDArray::fromValues(DType::Int32, {Scalar::fromInt(2), Scalar::fromInt(0)}, {2});
+  f({ok});
+  CHECK(acc.getValue().repr() ==
+        NDArray::fromValues(DType::Int32, {Scalar::fromInt(6), Scalar::fromInt(4)}, {2}).repr());
+  const std::string before = acc.getValue().repr();
+  NDArray negative =
+      NDArray::fromValues(DType::Int32, {Scalar::fromInt(1), Scalar::fromInt(-1)}, {2});
+  CHECK_THROWS_AS(f({negative}), ValueError);
+  CHECK(acc.getValue().repr() == before);
+  // A call whose kernels cannot fail (no integer power), with every result
+  // kept on the GPU, does not wait for them; reading the value does.
+  Var w = shared(NDArray::zeros(DType::Float32, {1000}), "w", {}, "cuda");
+  FunctionOptions p;
+  p.updates = {{w, w + 1.5f}};
+  Function inc = function({}, {}, p);
+  for (int i = 0; i < 4; ++i)
+    inc({});
+  CHECK(w.getValue().repr() == NDArray::full(DType::Float32, {1000}, Scalar(6.0)).repr());
 }
