@@ -628,7 +628,10 @@ std::string printPlan(const Plan &p, const std::vector<std::string> &where) {
     return "?";
   };
   std::ostringstream os;
-  os << p.steps.size() << " steps, " << p.numSlots << " buffers\n";
+  os << p.steps.size() << " steps";
+  if (where.empty()) // a GPU call allocates its results itself
+    os << ", " << p.numSlots << " buffers";
+  os << '\n';
   for (size_t i = 0; i < p.steps.size(); ++i) {
     const Step &s = p.steps[i];
     if ((int)i == p.firstCommit)
