@@ -152,10 +152,13 @@ void pushStrides(cuda::KernelArgs &args, const cuda::DeviceArray &a, const Shape
 struct Call {
   Call(const GPUExecutableImpl &x)
       : x(x), plan(x.plan), slots(plan.values.size()),
-        status(cuda::allocate(sizeof(int32_t))),
+        status(x.canFlag ? cuda::allocate(sizeof(int32_t)) : nullptr),
         maxBlocks(32u * (unsigned)cuda::currentDevice().multiprocessors) {
-    cuda::fillBytes(status->data(), 0, sizeof(int32_t));
+    if (status)
+      cuda::fillBytes(status->data(), 0, sizeof(int32_t));
   }
+  /// The status word's address (0 when no kernel can write it).
+  uint64_t statusWord() const { return status ? status->data() : 0; }
 
   const NDArray &onHost(int v) {
     Slot &s = slots[v];
@@ -265,7 +268,7 @@ struct Call {
   const GPUExecutableImpl &x;
   const codegen::Plan &plan;
   std::vector<Slot> slots;
-  /// Set to 1 by a kernel whose element failed.
+  /// Set to 1 by a kernel whose element failed; only where one can.
   std::shared_ptr<cuda::DeviceBuffer> status;
   const unsigned maxBlocks;
 };
@@ -488,7 +491,7 @@ void Call::elementwise(const Step &step, const Kernels &kernels) {
   }
   for (const cuda::DeviceArray &r : results)
     args.pointer(r.data());
-  args.pointer(status->data());
+  args.pointer(statusWord());
   args.i64(n);
   if (!kernel->contiguous) {
     // Each operand's strides over the result's dims (0 where it is
@@ -562,7 +565,7 @@ void Call::reduce(const Step &step, const Kernels &kernels) {
   std::vector<const cuda::DeviceArray *> ops = pushOperands(step, args);
   args.pointer(out.data());
   args.pointer(scratch ? scratch->data() : 0);
-  args.pointer(status->data());
+  args.pointer(statusWord());
   args.i64(G);
   args.i64(P);
   for (int64_t d : xShape)
