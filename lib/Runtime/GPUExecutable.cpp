@@ -282,6 +282,13 @@ void Call::step(const Step &step, const Kernels &kernels) {
   if (step.kind == StepKind::ShapeI)
     slots[step.results[0]].host = NDArray::scalar(
         Scalar::fromInt(shapeOf(step.operands[0])[step.node->attrs().axes[0]]));
+  else if (op == OpKind::Shape) { // read where the operand is
+    std::vector<Scalar> sizes;
+    for (int64_t d : shapeOf(step.operands[0]))
+      sizes.push_back(Scalar::fromInt(d));
+    slots[step.results[0]].host =
+        NDArray::fromValues(DType::Int64, sizes, {(int64_t)sizes.size()});
+  }
   else if (onGPU && op == OpKind::Alloc)
     alloc(step);
   else if (onGPU && op == OpKind::DimShuffle)

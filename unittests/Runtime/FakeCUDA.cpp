@@ -16,7 +16,10 @@
 // with CUDA_ERROR_NO_DEVICE), FAKE_CUDA_MEMORY (bytes the device has,
 // default 1 GiB: allocations beyond it fail with out of memory),
 // FAKE_CUDA_CC (compute capability, default 90: sm_90),
-// FAKE_CUDA_DRIVER_VERSION (as cuDriverGetVersion gives it, default 12080).
+// FAKE_CUDA_DRIVER_VERSION (as cuDriverGetVersion gives it, default 12080),
+// FAKE_CUDA_SKIP_KERNELS=1 (launches, device-to-device copies and fills
+// succeed and do nothing: what is left of a call is the host's part of it,
+// which a benchmark can time).
 //
 // Events (cuEventRecord and cuEventElapsedTime) read the host's steady
 // clock when recorded: launches run to completion inside cuLaunchKernel,
@@ -190,12 +193,23 @@ CUresult cuMemcpyDtoH_v2(void *dst, unsigned long long src, size_t n) {
   std::memcpy(dst, (const void *)(uintptr_t)src, n);
   return kSuccess;
 }
+/// FAKE_CUDA_SKIP_KERNELS=1: work on the device (kernels, device copies
+/// and fills) is skipped.
+static bool skipDeviceWork() {
+  static const bool skip = [] {
+    const char *v = std::getenv("FAKE_CUDA_SKIP_KERNELS");
+    return v && std::strcmp(v, "1") == 0;
+  }();
+  return skip;
+}
 CUresult cuMemcpyDtoD_v2(unsigned long long dst, unsigned long long src, size_t n) {
-  std::memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, n);
+  if (!skipDeviceWork())
+    std::memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, n);
   return kSuccess;
 }
 CUresult cuMemsetD8_v2(unsigned long long dst, unsigned char v, size_t n) {
-  std::memset((void *)(uintptr_t)dst, v, n);
+  if (!skipDeviceWork())
+    std::memset((void *)(uintptr_t)dst, v, n);
   return kSuccess;
 }
 
@@ -253,6 +267,8 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
     std::lock_guard<std::mutex> lock(mutex);
     e = executor;
   }
+  if (skipDeviceWork())
+    return kSuccess;
   if (!e || !fn->module->executed)
     return kNotSupported;
   const unsigned grid[3] = {gx, gy, gz}, block[3] = {bx, by, bz};

@@ -137,3 +137,23 @@ TEST_CASE("a GPU element that fails raises the CPU's error; nothing is updated",
     inc({});
   CHECK(w.getValue().repr() == NDArray::full(DType::Float32, {1000}, Scalar(6.0)).repr());
 }
+
+TEST_CASE("shapes of GPU values are read where they are", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  NDArray start = ramp(DType::Float32, {3, 4}, 0.2);
+  Var Y = shared(start, "Y", {}, "cuda");
+  std::vector<Var> outs{Y * cast(shapeOf(Y, 0), DType::Float32), shape(Y),
+                        shape(transpose(Y))};
+  FunctionOptions c;
+  c.device = "cpu";
+  FunctionOptions g;
+  g.device = "cuda";
+  Function cpu = function({}, outs, c), gpu = function({}, outs, g);
+  CHECK(gpu.str().find("host_from_gpu(Y)") == std::string::npos);
+  std::vector<NDArray> h = cpu({}), d = gpu({});
+  for (size_t i = 0; i < outs.size(); ++i) {
+    INFO("output " << i);
+    CHECK(d[i].repr() == h[i].repr());
+  }
+}

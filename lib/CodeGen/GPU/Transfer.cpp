@@ -168,6 +168,15 @@ Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice) {
         host[v] = v;
       continue;
     }
+    if (n->kind() == OpKind::Shape || n->kind() == OpKind::ShapeI) {
+      // Only the operand's shape is read, on the host, wherever its
+      // memory is: nothing moves.
+      const Var &x = n->operand(0);
+      const Var from = host.count(x) || x.isConstant() ? onHost(x) : gpu.at(x);
+      LocationScope scope(n->location());
+      host[n->result(0)] = makeNode(n->kind(), {from}, n->attrs(), n->resultTypes())->result(0);
+      continue;
+    }
     if (n->kind() == OpKind::IncSubtensor && gpu.count(n->operand(0)) &&
         !isComplex(n->operand(0).dtype()) &&
         n->operand(1).dtype() == n->operand(0).dtype()) {
