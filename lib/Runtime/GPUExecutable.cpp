@@ -9,6 +9,7 @@
 #include "thjit/Support/Error.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
@@ -45,6 +46,8 @@ struct GPUExecutableImpl {
   codegen::PTXModule ptx;
   /// For each step, its kernels (contiguous first), or none.
   std::vector<std::vector<const codegen::GPUKernel *>> kernels;
+  /// The host scalars kernels take by value (codegen::scalarsByValue).
+  std::vector<bool> byValue;
   /// Whether a kernel can flag an element in the status word: only a
   /// signed integer raised to a power can (NumPy refuses negative ones).
   bool canFlag = false;
@@ -73,6 +76,7 @@ GPUExecutable::GPUExecutable(const Graph &g, const codegen::CompileOptions &opti
   impl->graph = g;
   impl->onGPU = codegen::nodesOnGPU(g);
   impl->plan = codegen::makePlan(g, options.updates, codegen::PlanTarget::GPU);
+  impl->byValue = codegen::scalarsByValue(impl->plan, g);
   auto [arch, ptxVersion] = cuda::available()
                                 ? gpu::targetFor(cuda::currentDevice())
                                 : std::pair(codegen::gpuArch(), codegen::kPTXVersion);
@@ -220,13 +224,24 @@ struct Call {
     return slots[v].device;
   }
   /// The step's operands in GPU memory, their addresses pushed to args.
+  /// (A scalar the kernel takes by value is pushed as its bits, and stands
+  /// in `ops` as an empty 0-d array: it has no strides.)
   std::vector<const cuda::DeviceArray *> pushOperands(const Step &step,
                                                       cuda::KernelArgs &args) {
+    static const cuda::DeviceArray scalar{};
     std::vector<const cuda::DeviceArray *> ops;
-    for (int v : step.operands)
+    for (int v : step.operands) {
+      if (x.byValue[v]) {
+        const NDArray &h = onHost(v);
+        uint64_t bits = 0;
+        std::memcpy(&bits, h.data(), itemSize(h.dtype()));
+        args.i64((int64_t)bits);
+        ops.push_back(&scalar);
+        continue;
+      }
       ops.push_back(&onDevice(v));
-    for (const cuda::DeviceArray *a : ops)
-      args.pointer(a->data());
+      args.pointer(ops.back()->data());
+    }
     return ops;
   }
   /// A grid of at most 32 blocks per multiprocessor over the work items

@@ -157,3 +157,39 @@ TEST_CASE("shapes of GPU values are read where they are", "[gpu]") {
     CHECK(d[i].repr() == h[i].repr());
   }
 }
+
+TEST_CASE("host scalars are passed to GPU kernels by value", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  for (DType t : {DType::Float16, DType::Float32, DType::Float64, DType::Int8, DType::Int32,
+                  DType::Int64, DType::UInt8, DType::Bool}) {
+    INFO(dtypeName(t));
+    const double scale = isFloat(t) ? 1 : 9;
+    Var X = shared(ramp(t, {4, 5}, 0.7, scale), "X", {}, "cuda");
+    Var k = scalar("k", t), j = scalar("j", DType::Float64);
+    // Element-wise (alone and fused into a reduction) with scalar
+    // arguments, and a scalar computed on the host from them.
+    std::vector<Var> outs{X * k + X, sum(cast(X, DType::Float64) * j, Axes({1})),
+                          maximum(X, k), cast(X, DType::Float64) - (j * 2.0 + 1.0)};
+    FunctionOptions c;
+    c.device = "cpu";
+    FunctionOptions g = c;
+    g.device = "cuda";
+    Function cpu = function({k, j}, outs, c), gpu = function({k, j}, outs, g);
+    const std::string printed = gpu.str();
+    INFO(printed);
+    CHECK(printed.find("gpu_from_host(k)") == std::string::npos);
+    CHECK(printed.find("gpu_from_host(j)") == std::string::npos);
+    for (double kv : {3.0, -2.0, 0.0}) {
+      if ((isUnsignedInt(t) || t == DType::Bool) && kv < 0)
+        continue;
+      std::vector<NDArray> args{NDArray::scalar(Scalar(kv)).astype(t),
+                                NDArray::scalar(Scalar(0.25 * kv + 0.5))};
+      std::vector<NDArray> h = cpu(args), d = gpu(args);
+      for (size_t i = 0; i < outs.size(); ++i) {
+        INFO("output " << i << ", k = " << kv);
+        CHECK(d[i].repr() == h[i].repr());
+      }
+    }
+  }
+}

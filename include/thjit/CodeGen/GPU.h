@@ -15,7 +15,9 @@
 /// order (pointers are global memory, elements of the value's dtype; bool is
 /// one byte):
 ///
-///   operands...   one pointer per operand, read only
+///   operands...   one pointer per operand, read only; or, for a scalar
+///                 on the host the plan passes by value (scalarsByValue in
+///                 Transfer.h), its bits zero-extended to an i64
 ///   results...    one pointer per result: contiguous, row-major, never
 ///                 overlapping an operand
 ///   status        pointer to an i32 the kernel sets to 1 when an element
@@ -49,7 +51,8 @@
 /// Any grid of >= 1 blocks is correct (grid-stride loops over work items).
 /// The main kernel's parameters, in order:
 ///
-///   operands...   one pointer per operand, read only
+///   operands...   one pointer per operand, read only (or by value, as
+///                 for element-wise kernels)
 ///   out           M elements of the result's dtype, contiguous, in the
 ///                 row-major order of x's kept dims (keepdims or not)
 ///   scratch       when P > 1: 8 * M * P bytes (16 * M * P for argmax and

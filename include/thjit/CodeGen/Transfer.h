@@ -12,6 +12,7 @@
 #ifndef THJIT_CODEGEN_TRANSFER_H
 #define THJIT_CODEGEN_TRANSFER_H
 
+#include "thjit/CodeGen/Plan.h"
 #include "thjit/IR/Graph.h"
 
 #include <set>
@@ -52,6 +53,14 @@ Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice = {});
 /// memory: shared variables on the GPU, gpu_from_host, and the nodes the
 /// GPU runs (the runtime and the PTX follow this).
 std::set<const Node *> nodesOnGPU(const Graph &g);
+
+/// The values of a GPU plan of g (transferred) that its kernels take by
+/// value: scalars (0-d) that live on the host (arguments, results of host
+/// steps) and that an element-wise or reduction step on the GPU reads.
+/// transferToGPU leaves them on the host (no gpu_from_host) where an
+/// element-wise node reads them; their kernel parameter holds the value's
+/// bits, zero-extended to 64, in place of a pointer (GPU.h).
+std::vector<bool> scalarsByValue(const Plan &plan, const Graph &g);
 
 /// Whether g is one transferToGPU made, or could be (it moves a value, or
 /// reads a shared variable on the GPU): else no node of g is placed yet.

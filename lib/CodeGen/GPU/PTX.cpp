@@ -61,9 +61,14 @@ std::string kernelBaseName(const Plan &plan, int s) {
 }
 
 llvm::Function *newKernel(llvm::Module &m, const std::string &name,
-                          int pointers, int readOnly, int scalars) {
+                          int pointers, int readOnly, int scalars,
+                          const std::vector<bool> &byValue) {
   llvm::LLVMContext &ctx = m.getContext();
-  std::vector<llvm::Type *> params(pointers, llvm::PointerType::get(ctx, kGlobal));
+  auto value = [&](int p) { return p < (int)byValue.size() && byValue[p]; };
+  std::vector<llvm::Type *> params;
+  for (int p = 0; p < pointers; ++p)
+    params.push_back(value(p) ? (llvm::Type *)llvm::Type::getInt64Ty(ctx)
+                              : llvm::PointerType::get(ctx, kGlobal));
   params.insert(params.end(), scalars, llvm::Type::getInt64Ty(ctx));
   auto *f = llvm::Function::Create(
       llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
@@ -73,11 +78,20 @@ llvm::Function *newKernel(llvm::Module &m, const std::string &name,
   f->setCallingConv(llvm::CallingConv::PTX_Kernel);
   f->addFnAttr(llvm::Attribute::NoUnwind);
   for (int p = 0; p < pointers; ++p) {
+    if (value(p))
+      continue;
     f->addParamAttr(p, llvm::Attribute::NoAlias);
     if (p < readOnly)
       f->addParamAttr(p, llvm::Attribute::ReadOnly); // ld.global.nc
   }
   return f;
+}
+
+llvm::Value *scalarFromBits(llvm::IRBuilder<> &b, llvm::Value *bits, DType t) {
+  ScalarEmitter em(b);
+  llvm::Type *mt = em.memType(t);
+  Value *v = b.CreateTrunc(bits, b.getIntNTy((unsigned)mt->getPrimitiveSizeInBits()));
+  return em.fromMemory(mt->isIntegerTy() ? v : b.CreateBitCast(v, mt), t);
 }
 
 llvm::Value *specialReg(llvm::IRBuilder<> &b, llvm::Intrinsic::ID id) {
@@ -183,7 +197,7 @@ const std::set<std::string> &libmNames() {
 /// Everything a step's kernels depend on: its kind, op and (Reduce) axes,
 /// its program bit for bit, and the types of its operands, results and
 /// (Reduce) source. Steps with equal keys share kernels.
-std::string kernelKey(const Plan &plan, const Step &step) {
+std::string kernelKey(const Plan &plan, const Step &step, const std::vector<bool> &byValue) {
   std::ostringstream os;
   os << (int)step.kind;
   if (step.kind != StepKind::Elemwise) {
@@ -195,7 +209,7 @@ std::string kernelKey(const Plan &plan, const Step &step) {
   if (step.program)
     os << ' ' << programKey(*step.program);
   for (int v : step.operands)
-    os << ' ' << plan.values[v].var.type()->str();
+    os << ' ' << plan.values[v].var.type()->str() << (byValue[v] ? " by value" : "");
   os << " ->";
   for (int v : step.results)
     os << ' ' << plan.values[v].var.type()->str();
@@ -206,8 +220,8 @@ std::string kernelKey(const Plan &plan, const Step &step) {
 
 class PTXLowering {
 public:
-  PTXLowering(const Plan &plan, llvm::LLVMContext &ctx)
-      : plan(plan), ctx(ctx), mod(std::make_unique<llvm::Module>("thjit", ctx)),
+  PTXLowering(const Plan &plan, const std::vector<bool> &byValue, llvm::LLVMContext &ctx)
+      : plan(plan), byValue(byValue), ctx(ctx), mod(std::make_unique<llvm::Module>("thjit", ctx)),
         b(ctx) {}
 
   /// The kernels of element-wise step s (contiguous first when there is
@@ -224,6 +238,7 @@ private:
   Value *special(llvm::Intrinsic::ID id) { return gpu::specialReg(b, id); }
 
   const Plan &plan;
+  const std::vector<bool> &byValue; ///< scalarsByValue of the plan
   llvm::LLVMContext &ctx;
   std::unique_ptr<llvm::Module> mod;
   llvm::IRBuilder<> b;
@@ -309,7 +324,10 @@ llvm::Function *PTXLowering::buildKernel(const Step &step, const std::string &na
   llvm::Type *i64 = b.getInt64Ty();
   // n; the strided kernel's index and each operand's strides (GPU.h).
   const int scalars = contiguous ? 1 : 1 + 2 * R + N * R;
-  llvm::Function *f = gpu::newKernel(*mod, name, N + M + 1, N, scalars);
+  std::vector<bool> valueParams;
+  for (int v : step.operands)
+    valueParams.push_back(byValue[v]);
+  llvm::Function *f = gpu::newKernel(*mod, name, N + M + 1, N, scalars, valueParams);
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
   ScalarEmitter em(b);
   Value *n = f->getArg(N + M + 1);
@@ -347,7 +365,9 @@ llvm::Function *PTXLowering::buildKernel(const Step &step, const std::string &na
   std::vector<Value *> uniform(N, nullptr);
   for (int k = 0; k < N; ++k)
     if (full[k] && read[k])
-      uniform[k] = em.load(f->getArg(k), plan.values[step.operands[k]].dtype);
+      uniform[k] = byValue[step.operands[k]]
+                       ? gpu::scalarFromBits(b, f->getArg(k), plan.values[step.operands[k]].dtype)
+                       : em.load(f->getArg(k), plan.values[step.operands[k]].dtype);
   // The contiguous kernel first does groups of V adjacent elements with
   // vector loads and stores (128 bits for the widest type) when every
   // array it streams is aligned for them; the grid-stride loop below does
@@ -726,7 +746,8 @@ PTXModule generatePTX(const Graph &g, const std::string &arch,
   const Plan plan = makePlan(g, options.updates, PlanTarget::GPU);
   std::unique_ptr<llvm::TargetMachine> tm = targetMachine(arch, ptxVersion);
   llvm::LLVMContext ctx;
-  PTXLowering lowering(plan, ctx);
+  const std::vector<bool> byValue = scalarsByValue(plan, g);
+  PTXLowering lowering(plan, byValue, ctx);
   llvm::Module &m = lowering.module();
   m.setTargetTriple(kTriple);
   m.setDataLayout(tm->createDataLayout());
@@ -788,14 +809,14 @@ PTXModule generatePTX(const Graph &g, const std::string &arch,
         comment[s] = "no GPU kernel yet, runs on the host";
       continue;
     }
-    auto [it, isNew] = firstWithKey.try_emplace(kernelKey(plan, step), s);
+    auto [it, isNew] = firstWithKey.try_emplace(kernelKey(plan, step, byValue), s);
     if (!isNew) {
       out.sharedKernels.push_back({s, it->second});
       continue;
     }
     try {
       if (step.kind == StepKind::Reduce)
-        stepFns[s] = gpu::emitReduceStep(plan, s, m, out.kernels);
+        stepFns[s] = gpu::emitReduceStep(plan, byValue, s, m, out.kernels);
       else if (step.kind == StepKind::Runtime)
         stepFns[s] = gpu::emitSoftmaxStep(plan, s, m, out.kernels);
       else

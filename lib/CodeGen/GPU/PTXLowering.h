@@ -49,9 +49,15 @@ std::string kernelBaseName(const Plan &plan, int s);
 
 /// A kernel (ptx_kernel calling convention, nounwind) taking `pointers`
 /// global pointers, all noalias, the first `readOnly` of them read only
-/// (ld.global.nc), then `scalars` i64 values.
+/// (ld.global.nc), then `scalars` i64 values. Pointer p is an i64 value
+/// instead where byValue[p] (a scalar operand passed by value).
 llvm::Function *newKernel(llvm::Module &m, const std::string &name,
-                          int pointers, int readOnly, int scalars);
+                          int pointers, int readOnly, int scalars,
+                          const std::vector<bool> &byValue = {});
+
+/// Operand k's value from its by-value parameter (the bits of a value of
+/// dtype t, zero-extended to 64), as ScalarEmitter::load would give it.
+llvm::Value *scalarFromBits(llvm::IRBuilder<> &b, llvm::Value *bits, DType t);
 
 /// A special register (tid.x, ctaid.x, ...) as an i64.
 llvm::Value *specialReg(llvm::IRBuilder<> &b, llvm::Intrinsic::ID id);
@@ -94,11 +100,13 @@ void gridStrideLoops(llvm::IRBuilder<> &b, llvm::Value *start, llvm::Value *step
 bool isSoftmaxStep(const Step &step);
 
 /// Reduce.cpp: the kernels of a Reduce step (`<base>_rows` or `<base>_cols`,
-/// then `<base>_finish`) or of a softmax / log_softmax step
+/// then `<base>_finish`; operands that byValue marks are taken by value) or
+/// of a softmax / log_softmax step
 /// (`<base>_rows`), added to m, with their entries appended to `info`.
 /// CompileError when the step's program has no lowering; nothing of the
 /// step is left in m then.
-std::vector<llvm::Function *> emitReduceStep(const Plan &plan, int s,
+std::vector<llvm::Function *> emitReduceStep(const Plan &plan,
+                                             const std::vector<bool> &byValue, int s,
                                              llvm::Module &m,
                                              std::vector<GPUKernel> &info);
 std::vector<llvm::Function *> emitSoftmaxStep(const Plan &plan, int s,

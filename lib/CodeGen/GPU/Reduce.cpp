@@ -231,7 +231,8 @@ public:
 
 class ReduceEmitter : public KernelBuilder {
 public:
-  ReduceEmitter(const Plan &plan, const Step &step, llvm::Module &m);
+  ReduceEmitter(const Plan &plan, const std::vector<bool> &byValue, const Step &step,
+                llvm::Module &m);
 
   /// The step's main kernel (rows or columns, see `columns`).
   llvm::Function *buildMain(const std::string &name);
@@ -273,6 +274,7 @@ private:
   }
 
   const Plan &plan;
+  const std::vector<bool> &byValue; ///< scalarsByValue of the plan
   const Step &step;
   OpKind kind;
   bool isArg, compensated;
@@ -282,8 +284,9 @@ private:
   llvm::Type *accMem;
 };
 
-ReduceEmitter::ReduceEmitter(const Plan &plan, const Step &step, llvm::Module &m)
-    : KernelBuilder(m), plan(plan), step(step) {
+ReduceEmitter::ReduceEmitter(const Plan &plan, const std::vector<bool> &byValue,
+                             const Step &step, llvm::Module &m)
+    : KernelBuilder(m), plan(plan), byValue(byValue), step(step) {
   kind = step.node->kind();
   isArg = kind == OpKind::ArgMax || kind == OpKind::ArgMin;
   R = plan.values[step.source].ndim;
@@ -525,8 +528,16 @@ llvm::Function *ReduceEmitter::buildMain(const std::string &name) {
   int scalars = 2 + R; // G, P, x's shape
   for (int v : step.operands)
     scalars += plan.values[v].ndim;
-  start(newKernel(m, name, N + 3, N, scalars));
+  std::vector<bool> valueParams;
+  for (int v : step.operands)
+    valueParams.push_back(byValue[v]);
+  start(newKernel(m, name, N + 3, N, scalars, valueParams));
   Value *out = arg(N), *scratch = arg(N + 1), *status = arg(N + 2);
+  // Scalars taken by value (their parameter holds the bits).
+  std::vector<Value *> given(N, nullptr);
+  for (int k = 0; k < N; ++k)
+    if (valueParams[k])
+      given[k] = scalarFromBits(b, arg(k), plan.values[step.operands[k]].dtype);
   int p = N + 3;
   Value *gParam = arg(p++), *pParam = arg(p++);
   std::vector<Value *> shape;
@@ -599,7 +610,9 @@ llvm::Function *ReduceEmitter::buildMain(const std::string &name) {
             }
         std::vector<Value *> in(N, nullptr);
         for (int k = 0; k < N; ++k)
-          if (read[k]) {
+          if (given[k]) {
+            in[k] = given[k];
+          } else if (read[k]) {
             DType t = plan.values[step.operands[k]].dtype;
             in[k] = em.load(b.CreateInBoundsGEP(em.memType(t), arg(k), off[k]), t);
           }
@@ -804,12 +817,13 @@ bool isSoftmaxStep(const Step &step) {
          !isComplex(step.node->operand(0).dtype());
 }
 
-std::vector<llvm::Function *> emitReduceStep(const Plan &plan, int s,
+std::vector<llvm::Function *> emitReduceStep(const Plan &plan,
+                                             const std::vector<bool> &byValue, int s,
                                              llvm::Module &m,
                                              std::vector<GPUKernel> &info) {
   const Step &step = plan.steps[s];
   const std::string base = kernelBaseName(plan, s);
-  ReduceEmitter re(plan, step, m);
+  ReduceEmitter re(plan, byValue, step, m);
   std::vector<llvm::Function *> fns;
   try {
     fns.push_back(re.buildMain(base + (re.columns ? "_cols" : "_rows")));

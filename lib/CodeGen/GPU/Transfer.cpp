@@ -132,6 +132,23 @@ std::set<const Node *> nodesOnGPU(const Graph &g) {
   return nodes;
 }
 
+std::vector<bool> scalarsByValue(const Plan &plan, const Graph &g) {
+  std::vector<bool> byValue(plan.values.size(), false);
+  if (!isTransferred(g))
+    return byValue;
+  const std::set<const Node *> onGPU = nodesOnGPU(g);
+  for (const Step &s : plan.steps) {
+    if (!onGPU.count(s.node) || (s.kind != StepKind::Elemwise && s.kind != StepKind::Reduce))
+      continue;
+    for (int v : s.operands) {
+      const ValueInfo &vi = plan.values[v];
+      byValue[v] = byValue[v] || (vi.ndim == 0 && vi.root != RootKind::Constant &&
+                                  !onGPU.count(vi.var.node()));
+    }
+  }
+  return byValue;
+}
+
 bool anyOnGPU(const std::vector<Var> &shared) {
   for (const Var &v : shared)
     if (v.node()->sharedStorage()->device() == "cuda")
@@ -199,8 +216,12 @@ Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice) {
     const bool there = runsOnGPU(*n, operandIn(*n, gpu));
     std::vector<Var> operands;
     for (int i = 0; i < n->numOperands(); ++i) {
-      const bool gpuOperand = there && !readOnHost(*n, i);
-      operands.push_back(gpuOperand ? onGPU(n->operand(i)) : onHost(n->operand(i)));
+      const Var &v = n->operand(i);
+      // A kernel takes a host scalar by value (scalarsByValue): no upload.
+      const bool byValue = stepKindFor(*n) == StepKind::Elemwise && v.ndim() == 0 &&
+                           !gpu.count(v);
+      const bool gpuOperand = there && !readOnHost(*n, i) && !byValue;
+      operands.push_back(gpuOperand ? onGPU(v) : onHost(v));
     }
     NodeRef rebuilt;
     {
