@@ -275,6 +275,7 @@ struct Call {
   void reshape(const Step &step);
   void join(const Step &step);
   void split(const Step &step);
+  void take(const Step &step);
   void elementwise(const Step &step, const Kernels &kernels);
   void reduce(const Step &step, const Kernels &kernels);
   void softmax(const Step &step, const Kernels &kernels);
@@ -318,6 +319,8 @@ void Call::step(const Step &step, const Kernels &kernels) {
     join(step);
   else if (onGPU && op == OpKind::Split)
     split(step);
+  else if (onGPU && op == OpKind::AdvancedSubtensor)
+    take(step);
   else if (kernels.empty())
     runOnHost(step);
   else if (step.kind == StepKind::Reduce)
@@ -483,6 +486,30 @@ void Call::split(const Step &step) {
     slots[step.results[i]].device = x.slice(axis, at, at + sizes[i], 1);
     at += sizes[i];
   }
+}
+
+/// x[rows]: the rows checked (and negative ones wrapped) on the host, then
+/// gathered by the take kernels.
+void Call::take(const Step &step) {
+  const cuda::DeviceArray &x = onDevice(step.operands[0]);
+  NDArray rows = onHost(step.operands[1]).astype(DType::Int64);
+  const int64_t length = x.shape()[0];
+  for (int64_t i = 0; i < rows.size(); ++i) {
+    int64_t &row = rows.data<int64_t>()[i];
+    if (row < -length || row >= length) {
+      runOnHost(step); // raises the reference's IndexError
+      throw RuntimeError("take: a row is out of range");
+    }
+    row += row < 0 ? length : 0;
+  }
+  Shape shape = rows.shape(), flat{rows.size()};
+  for (int d = 1; d < x.ndim(); ++d) {
+    shape.push_back(x.shape()[d]);
+    flat.push_back(x.shape()[d]);
+  }
+  const cuda::DeviceArray &out = newResult(step.results[0], shape);
+  if (out.size() > 0)
+    gpu::take(out.view(flat, contiguousStrides(flat)), x, cuda::DeviceArray::fromHost(rows));
 }
 
 /// The contiguous kernel when every operand is broadcast whole by its type

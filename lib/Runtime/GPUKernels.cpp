@@ -93,27 +93,35 @@ const CopyKernels &copyKernels() {
 constexpr unsigned kCopyBlock = 256;
 
 /// Copies `shape` elements of `bytes` each from src to dst (device
-/// addresses of element 0; strides in elements, merged already).
+/// addresses of element 0; strides in elements, merged already). With
+/// `rows` (the device address of shape[0] int64s), src's coordinate along
+/// dim 0 is rows[c0] (a take).
 void copyElements(int bytes, uint64_t src, uint64_t dst, const Shape &shape,
-                  const Shape &srcStrides, const Shape &dstStrides) {
+                  const Shape &srcStrides, const Shape &dstStrides, uint64_t rows = 0) {
   const int R = (int)shape.size();
-  if (R == 0 || (R == 1 && srcStrides[0] == 1 && dstStrides[0] == 1)) {
+  if (!rows && (R == 0 || (R == 1 && srcStrides[0] == 1 && dstStrides[0] == 1))) {
     cuda::copyOnDevice(dst, src, size_t(R ? shape[0] : 1) * bytes);
     return;
   }
-  if (R > codegen::kCopyRank) { // the outer dims one piece at a time
-    const Shape inner(shape.begin() + 1, shape.end());
-    const Shape innerSrc(srcStrides.begin() + 1, srcStrides.end());
-    const Shape innerDst(dstStrides.begin() + 1, dstStrides.end());
-    for (int64_t i = 0; i < shape[0]; ++i)
-      copyElements(bytes, src + uint64_t(i * srcStrides[0] * bytes),
-                   dst + uint64_t(i * dstStrides[0] * bytes), inner, innerSrc, innerDst);
+  if (R > codegen::kCopyRank) { // one piece per index of the outer dim
+    const int d = rows ? 1 : 0; // (a take's rows stay whole)
+    auto without = [&](const Shape &v) {
+      Shape w = v;
+      w.erase(w.begin() + d);
+      return w;
+    };
+    for (int64_t i = 0; i < shape[d]; ++i)
+      copyElements(bytes, src + uint64_t(i * srcStrides[d] * bytes),
+                   dst + uint64_t(i * dstStrides[d] * bytes), without(shape),
+                   without(srcStrides), without(dstStrides), rows);
     return;
   }
   const CopyKernels &k = copyKernels();
   const int64_t n = shapeSize(shape);
   cuda::KernelArgs args;
   args.pointer(src);
+  if (rows)
+    args.pointer(rows);
   args.pointer(dst);
   args.i64(n);
   for (int64_t d : shape)
@@ -126,8 +134,9 @@ void copyElements(int bytes, uint64_t src, uint64_t dst, const Shape &shape,
     args.i64(s);
   const unsigned blocks = (unsigned)std::clamp<int64_t>((n + kCopyBlock - 1) / kCopyBlock, 1,
                                                         k.maxBlocks);
-  cuda::launch(k.functions.at(codegen::copyKernelName(bytes, R)), blocks, 1, 1, kCopyBlock, 0,
-               args);
+  const std::string name =
+      rows ? codegen::takeKernelName(bytes, R) : codegen::copyKernelName(bytes, R);
+  cuda::launch(k.functions.at(name), blocks, 1, 1, kCopyBlock, 0, args);
 }
 
 } // namespace
@@ -146,6 +155,24 @@ void copyInto(const cuda::DeviceArray &dst, const cuda::DeviceArray &src) {
   mergeDims(shape, strides);
   copyElements((int)itemSize(dst.dtype()), src.data(), dst.data(), shape, strides[0],
                strides[1]);
+}
+
+void take(const cuda::DeviceArray &dst, const cuda::DeviceArray &src,
+          const cuda::DeviceArray &rows) {
+  Shape shape = dst.shape();
+  if (shapeSize(shape) == 0)
+    return;
+  // Dim 0 is the take's; the others, src's dims after its first, merge.
+  Shape rest(shape.begin() + 1, shape.end());
+  std::vector<Shape> strides{Shape(src.strides().begin() + 1, src.strides().end()),
+                             Shape(dst.strides().begin() + 1, dst.strides().end())};
+  mergeDims(rest, strides);
+  shape = {rows.size()};
+  shape.insert(shape.end(), rest.begin(), rest.end());
+  strides[0].insert(strides[0].begin(), src.strides()[0]);
+  strides[1].insert(strides[1].begin(), dst.strides()[0]);
+  copyElements((int)itemSize(dst.dtype()), src.data(), dst.data(), shape, strides[0],
+               strides[1], rows.data());
 }
 
 cuda::DeviceArray contiguousCopy(const cuda::DeviceArray &a) {

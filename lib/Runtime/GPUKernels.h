@@ -40,6 +40,12 @@ void mergeDims(Shape &shape, std::vector<Shape> &strides);
 /// same dtype and do not overlap.
 void copyInto(const cuda::DeviceArray &dst, const cuda::DeviceArray &src);
 
+/// dst[i, ...] = src[rows[i], ...]: dst has shape (rows.size(), src's dims
+/// after its first), rows is a contiguous int64 vector whose elements are
+/// in range (the caller has checked), src and dst share a dtype.
+void take(const cuda::DeviceArray &dst, const cuda::DeviceArray &src,
+          const cuda::DeviceArray &rows);
+
 /// A contiguous device copy of a.
 cuda::DeviceArray contiguousCopy(const cuda::DeviceArray &a);
 

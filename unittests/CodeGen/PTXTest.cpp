@@ -101,8 +101,8 @@ void checkModule(const PTXModule &m, const std::string &arch) {
     case GPUKernelKind::Gemm: // GemmPTXTest's
       expected = paramCount(m.ptx, k.name);
       break;
-    case GPUKernelKind::Copy:
-      expected = 3 + 4 * k.ndim; // src, dst, n, sizes, dividers, strides
+    case GPUKernelKind::Copy: // src, (rows,) dst, n, sizes, dividers, strides
+      expected = k.numOperands + 2 + 4 * k.ndim;
       break;
     }
     CHECK(k.sharedBytes == 0);
@@ -729,7 +729,7 @@ TEST_CASE("Strided kernels divide by multiply-high while indices fit 31 bits", "
   }
 }
 
-TEST_CASE("PTX of the runtime's copy kernels", "[ptx]") {
+TEST_CASE("PTX of the runtime's copy and take kernels", "[ptx]") {
   int heard = 0;
   codegen::setPTXListener([&](const std::string &, const std::string &ir) {
     ++heard;
@@ -738,18 +738,22 @@ TEST_CASE("PTX of the runtime's copy kernels", "[ptx]") {
   for (const std::string &arch : kArchs) {
     PTXModule m = compileCopyKernels(arch);
     checkModule(m, arch);
-    CHECK(m.kernels.size() == 5 * kCopyRank);
-    for (int bytes : {1, 2, 4, 8, 16})
-      for (int rank = 1; rank <= kCopyRank; ++rank) {
-        const std::string name = copyKernelName(bytes, rank);
-        INFO(name);
-        const std::string body = kernelBody(m.ptx, name);
-        REQUIRE_FALSE(body.empty());
-        INFO(body);
-        CHECK(body.find("ld.global.nc") != std::string::npos);
-        if (rank > 1)
-          CHECK(body.find("mul.hi.u32") != std::string::npos);
-      }
+    CHECK(m.kernels.size() == 2 * 5 * kCopyRank);
+    for (bool take : {false, true})
+      for (int bytes : {1, 2, 4, 8, 16})
+        for (int rank = 1; rank <= kCopyRank; ++rank) {
+          const std::string name =
+              take ? takeKernelName(bytes, rank) : copyKernelName(bytes, rank);
+          INFO(name);
+          const std::string body = kernelBody(m.ptx, name);
+          REQUIRE_FALSE(body.empty());
+          INFO(body);
+          CHECK(body.find("ld.global.nc") != std::string::npos);
+          if (take) // the row numbers
+            CHECK(body.find("ld.global.nc.u64") != std::string::npos);
+          if (rank > 1)
+            CHECK(body.find("mul.hi.u32") != std::string::npos);
+        }
   }
   codegen::setPTXListener({});
   CHECK(heard == (int)kArchs.size());

@@ -193,3 +193,57 @@ TEST_CASE("host scalars are passed to GPU kernels by value", "[gpu]") {
     }
   }
 }
+
+TEST_CASE("x[rows] of GPU memory is gathered on the GPU as on the CPU", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  for (DType t : {DType::Float32, DType::Float64, DType::Int8, DType::Float16,
+                  DType::Complex128}) {
+    INFO(dtypeName(t));
+    NDArray data = isComplex(t) ? ramp(DType::Float64, {6, 3, 2}, 0.1).astype(t)
+                                : ramp(t, {6, 3, 2}, 0.1, isFloat(t) ? 1 : 40);
+    Var D = shared(data, "D", {}, "cuda");
+    Var rows = vector("rows", DType::Int64), grid = matrix("grid", DType::Int32);
+    Var V = shared(ramp(t == DType::Complex128 ? DType::Float64 : t, {7}, 0.9), "V", {}, "cuda");
+    std::vector<Var> outs{
+        subtensor(D, {Index::array(rows)}),                        // rows of a 3-d array
+        subtensor(transpose(D, {0, 2, 1}), {Index::array(grid)}),  // strided, 2-d rows
+        subtensor(subtensor(D, {Index::slice({}, {}, -1)}), {Index::array(rows), Index::all()}),
+        subtensor(V, {Index::array(rows)}),                        // a vector
+        // five dims after the take's: copied in pieces
+        subtensor(dimshuffle(D, {0, -1, 1, -1, 2, -1}), {Index::array(rows)}),
+    };
+    FunctionOptions c;
+    c.device = "cpu";
+    FunctionOptions g = c;
+    g.device = "cuda";
+    Function cpu = function({rows, grid}, outs, c), gpu = function({rows, grid}, outs, g);
+    CHECK(gpu.str().find("host_from_gpu(D)") == std::string::npos);
+    const int takes = launches("take");
+    std::vector<NDArray> args{
+        NDArray::fromValues(DType::Int64,
+                            {Scalar::fromInt(5), Scalar::fromInt(-1), Scalar::fromInt(0),
+                             Scalar::fromInt(2), Scalar::fromInt(2)},
+                            {5}),
+        NDArray::fromValues(DType::Int32,
+                            {Scalar::fromInt(1), Scalar::fromInt(-6), Scalar::fromInt(3),
+                             Scalar::fromInt(4)},
+                            {2, 2})};
+    std::vector<NDArray> h = cpu(args), d = gpu(args);
+    for (size_t i = 0; i < outs.size(); ++i) {
+      INFO("output " << i);
+      CHECK(d[i].repr() == h[i].repr());
+    }
+    if (test::gpuEmulated())
+      CHECK(launches("take") > takes);
+    // No rows, and a row out of range: the CPU's result and error.
+    std::vector<NDArray> none{NDArray::zeros(DType::Int64, {0}), args[1]};
+    std::vector<NDArray> h0 = cpu(none), d0 = gpu(none);
+    CHECK(d0[0].repr() == h0[0].repr());
+    std::vector<NDArray> bad{NDArray::fromValues(DType::Int64, {Scalar::fromInt(6)}, {1}),
+                             args[1]};
+    CHECK_THROWS_AS(cpu(bad), IndexError);
+    CHECK_THROWS_AS(gpu(bad), IndexError);
+    CHECK(D.getValue().repr() == data.repr());
+  }
+}

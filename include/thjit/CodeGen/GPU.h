@@ -163,7 +163,7 @@ enum class GPUKernelKind {
   Reduce,   ///< a reduction step (lib/CodeGen/GPU/Reduce.cpp)
   Softmax,  ///< softmax / log_softmax rows (lib/CodeGen/GPU/Reduce.cpp)
   Gemm,     ///< a matrix product (lib/CodeGen/GPU/Gemm.cpp)
-  Copy,     ///< a strided copy (compileCopyKernels)
+  Copy,     ///< a strided copy or take (compileCopyKernels)
 };
 
 /// Which of a Reduce step's kernels a kernel is (see the reductions' ABI
@@ -266,8 +266,14 @@ uint64_t gpuDivider(int64_t size);
 /// which copies src's element at each coordinate to dst's. A launcher
 /// copies arrays of higher rank (after merging dims) in pieces. The same
 /// listener as compileForPTX's sees the module.
+///
+/// The take kernels, takeKernelName(bytes, R) (x[rows] along dim 0), take
+/// the same parameters with `rows` after src: a read-only pointer to
+/// shape[0] int64 row numbers, each in range (the launcher checks them).
+/// src's coordinate along dim 0 is rows[c0] instead of c0.
 constexpr int kCopyRank = 4;
 std::string copyKernelName(int bytes, int rank);
+std::string takeKernelName(int bytes, int rank);
 PTXModule compileCopyKernels(const std::string &arch, int ptxVersion = kPTXVersion);
 
 /// Where libdevice is read from: $THJIT_LIBDEVICE when set, else

@@ -117,36 +117,46 @@ void gridStrideLoops(llvm::IRBuilder<> &b, Value *start, Value *step, Value *n,
 namespace {
 
 /// copyKernelName(bytes, R): copies src's elements to dst's over a strided
-/// index of rank R, as raw bits.
-void emitCopyKernel(llvm::Module &m, int bytes, int R) {
+/// index of rank R, as raw bits. takeKernelName(bytes, R) also reads the
+/// int64 `rows` (after src): src's coordinate along dim 0 is rows[c0].
+void emitCopyKernel(llvm::Module &m, int bytes, int R, bool take) {
   llvm::LLVMContext &ctx = m.getContext();
-  llvm::Function *f = newKernel(m, copyKernelName(bytes, R), 2, 1, 1 + 4 * R);
+  const int pointers = take ? 3 : 2; // src, (rows,) dst
+  llvm::Function *f = newKernel(m, take ? takeKernelName(bytes, R) : copyKernelName(bytes, R),
+                                pointers, pointers - 1, 1 + 4 * R);
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", f));
   llvm::Type *element =
       bytes == 16 ? (llvm::Type *)llvm::FixedVectorType::get(b.getInt64Ty(), 2)
                   : (llvm::Type *)b.getIntNTy(8 * bytes);
   const llvm::Align align(std::min(bytes, 8)); // complex128: two doubles
-  Value *src = f->getArg(0), *dst = f->getArg(1), *n = f->getArg(2);
-  const StridedIndex index = StridedIndex::fromParams(f, 3, R);
-  auto strides = [&](int first) {
+  Value *src = f->getArg(0), *rows = take ? f->getArg(1) : nullptr;
+  Value *dst = f->getArg(pointers - 1), *n = f->getArg(pointers);
+  const int first = pointers + 1; // the strided index
+  const StridedIndex index = StridedIndex::fromParams(f, first, R);
+  auto strides = [&](int at) {
     std::vector<Value *> s;
     for (int d = 0; d < R; ++d)
-      s.push_back(f->getArg(first + d));
+      s.push_back(f->getArg(at + d));
     return s;
   };
-  const std::vector<Value *> srcStrides = strides(3 + 2 * R), dstStrides = strides(3 + 3 * R);
-  Value *first = b.CreateAdd(
+  const std::vector<Value *> srcStrides = strides(first + 2 * R),
+                             dstStrides = strides(first + 3 * R);
+  Value *start = b.CreateAdd(
       b.CreateMul(specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x),
                   specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x)),
       specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x));
   Value *gridSize = b.CreateMul(specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x),
                                 specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x));
   auto *exit = llvm::BasicBlock::Create(ctx, "exit", f);
-  gridStrideLoops(b, first, gridSize, n, exit, true, [&](Value *i, bool narrow) {
+  gridStrideLoops(b, start, gridSize, n, exit, true, [&](Value *i, bool narrow) {
     std::vector<Value *> c = index.coordinates(b, i, narrow);
     Value *from = b.getInt64(0), *to = b.getInt64(0);
     for (int d = 0; d < R; ++d) {
-      from = b.CreateAdd(from, b.CreateMul(c[d], srcStrides[d]));
+      Value *at = c[d];
+      if (take && d == 0)
+        at = b.CreateAlignedLoad(b.getInt64Ty(), b.CreateGEP(b.getInt64Ty(), rows, c[0]),
+                                 llvm::Align(8));
+      from = b.CreateAdd(from, b.CreateMul(at, srcStrides[d]));
       to = b.CreateAdd(to, b.CreateMul(c[d], dstStrides[d]));
     }
     Value *v = b.CreateAlignedLoad(element, b.CreateGEP(element, src, from), align);
@@ -164,6 +174,10 @@ std::string copyKernelName(int bytes, int rank) {
   return "thjit_b" + std::to_string(bytes) + "_r" + std::to_string(rank) + "_copy";
 }
 
+std::string takeKernelName(int bytes, int rank) {
+  return "thjit_b" + std::to_string(bytes) + "_r" + std::to_string(rank) + "_take";
+}
+
 PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
   checkGPUArch(arch);
   std::unique_ptr<llvm::TargetMachine> tm = gpu::targetMachine(arch, ptxVersion);
@@ -174,16 +188,18 @@ PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
   PTXModule out;
   out.arch = arch;
   out.ptxVersion = ptxVersion;
-  for (int bytes : {1, 2, 4, 8, 16})
-    for (int R = 1; R <= kCopyRank; ++R) {
-      gpu::emitCopyKernel(m, bytes, R);
-      GPUKernel k;
-      k.kind = GPUKernelKind::Copy;
-      k.name = copyKernelName(bytes, R);
-      k.numOperands = k.numResults = 1;
-      k.ndim = R;
-      out.kernels.push_back(k);
-    }
+  for (bool take : {false, true})
+    for (int bytes : {1, 2, 4, 8, 16})
+      for (int R = 1; R <= kCopyRank; ++R) {
+        gpu::emitCopyKernel(m, bytes, R, take);
+        GPUKernel k;
+        k.kind = GPUKernelKind::Copy;
+        k.name = take ? takeKernelName(bytes, R) : copyKernelName(bytes, R);
+        k.numOperands = take ? 2 : 1;
+        k.numResults = 1;
+        k.ndim = R;
+        out.kernels.push_back(k);
+      }
   std::string broken;
   llvm::raw_string_ostream brokenOS(broken);
   if (llvm::verifyModule(m, &brokenOS))
@@ -195,7 +211,7 @@ PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
     m.print(irOS, nullptr);
   }
   gpu::optimize(m, *tm);
-  out.ptx = "// thjit: " + std::to_string(out.kernels.size()) + " copy kernels for " + arch +
+  out.ptx = "// thjit: " + std::to_string(out.kernels.size()) + " copy and take kernels for " + arch +
             ", PTX ISA " + std::to_string(ptxVersion / 10) + "." +
             std::to_string(ptxVersion % 10) + "\n\n" + gpu::printPTX(m, *tm);
   if (listener)

@@ -11,10 +11,26 @@ namespace thjit::codegen {
 
 namespace {
 
+/// x[rows]: one integer array (not uint64, whose values an int64 may not
+/// hold) indexing x's first axis, nothing else.
+bool isTake(const Node &n) {
+  if (n.kind() != OpKind::AdvancedSubtensor || n.numOperands() != 2)
+    return false;
+  const std::vector<IndexEntry> &index = n.attrs().index;
+  if (index.empty() || index[0].kind != IndexEntry::Array)
+    return false;
+  for (size_t i = 1; i < index.size(); ++i)
+    if (index[i].kind != IndexEntry::Slice || index[i].numOperands() != 0)
+      return false;
+  const Var &rows = n.operand(1);
+  return isInteger(rows.dtype()) && rows.dtype() != DType::UInt64 && rows.ndim() >= 1 &&
+         n.operand(0).ndim() >= 1;
+}
+
 /// Whether the runtime does n by rearranging or copying memory on the GPU
 /// (no kernel of its own): a view (dimshuffle, subtensor, split, a reshape
 /// that can be one) or copies with the copy kernels (join, set_subtensor,
-/// other reshapes). Any dtype; joins and writes of one dtype only (the
+/// other reshapes, x[rows]). Any dtype; joins and writes of one dtype only (the
 /// copies do not convert).
 bool isGPULayoutOp(const Node &n) {
   switch (n.kind()) {
@@ -23,6 +39,8 @@ bool isGPULayoutOp(const Node &n) {
   case OpKind::Reshape:
   case OpKind::Split:
     return true;
+  case OpKind::AdvancedSubtensor:
+    return isTake(n);
   case OpKind::Join:
   case OpKind::SetSubtensor: {
     const int values = n.kind() == OpKind::Join ? n.numOperands() : 2;
@@ -44,6 +62,7 @@ bool readOnHost(const Node &n, int operand) {
   case OpKind::Reshape:
   case OpKind::Split:
   case OpKind::Subtensor:
+  case OpKind::AdvancedSubtensor: // (the rows of a take)
     return operand > 0;
   case OpKind::SetSubtensor:
     return operand > 1;
