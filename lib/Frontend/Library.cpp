@@ -2301,7 +2301,7 @@ Value Library::Impl::compile(CallArgs &args) {
               {"inputs", "outputs", "mode", "updates", "givens",
                "no_default_updates", "accept_inplace", "name",
                "rebuild_strict", "allow_input_downcast", "profile",
-               "on_unused_input", "device"},
+               "on_unused_input", "device", "allow_tf32"},
               1);
   std::vector<Var> inputs;
   std::vector<NDArray> defaults;
@@ -2365,6 +2365,12 @@ Value Library::Impl::compile(CallArgs &args) {
   opts.name = str(b.getOr("name", Value("f")));
   if (const Value *d = b.get("device"); d && !d->isNone())
     opts.device = str(*d);
+  // thjit's own: float32 products on the GPU may use tf32 tensor cores.
+  if (const Value *t = b.get("allow_tf32"); t && !t->isNone()) {
+    if (!t->is(ValueKind::Bool))
+      throw TypeError("function: allow_tf32 must be True or False, not " + typeName(*t));
+    opts.allowTF32 = t->as<bool>();
+  }
   std::string unused = str(b.getOr("on_unused_input", Value("raise")));
   if (unused == "raise")
     opts.onUnusedInput = OnUnusedInput::Raise;

@@ -272,6 +272,7 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
                                   impl->updated.begin(), impl->updated.end());
   }
   codegenOptions.profile = impl->mode == "PROFILE";
+  codegenOptions.allowTF32 = options.allowTF32;
   if (impl->mode == "DEBUG" || impl->mode == "NANGUARD") {
     impl->probed = debugmode::probedValues(impl->graph);
     std::vector<Var> all = impl->graph.outputs();

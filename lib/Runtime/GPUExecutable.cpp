@@ -658,7 +658,8 @@ void Call::softmax(const Step &step, const Kernels &kernels) {
 
 /// dot / gemm / batched_dot: C = alpha * op(A) op(B) + beta * C, with a
 /// vector factor as a matrix of one row (A) or column (B); one block per
-/// tile of C (lib/CodeGen/GPU/Gemm.h).
+/// tile of C (lib/CodeGen/GPU/Gemm.h). The step's kernels are the one of
+/// large tiles, then the one of small tiles.
 void Call::product(const Step &step, const Kernels &kernels) {
   const GPUKernel *k = kernels[0];
   const OpKind op = step.node->kind();
@@ -703,6 +704,16 @@ void Call::product(const Step &step, const Kernels &kernels) {
   const int64_t sa = k->batched ? A.strides()[0] : 0, sb = k->batched ? B.strides()[0] : 0;
   const int64_t ldcR = N, strideC = M * N;
   const int64_t size = (int64_t)itemSize(out.dtype());
+  // The large tiles when their grid gives every multiprocessor at least 2
+  // blocks (enough to keep it busy), else the small ones, whose grid is 4
+  // to 16 times larger: a product too small to fill the GPU is bound by
+  // latency, and idle multiprocessors cost more than smaller tiles do.
+  auto blocks = [&](const GPUKernel *g) {
+    return ((N + g->tileN - 1) / g->tileN) * ((M + g->tileM - 1) / g->tileM) * batch;
+  };
+  const int64_t S = cuda::currentDevice().multiprocessors;
+  if (kernels.size() > 1 && blocks(k) < 2 * S)
+    k = kernels[1];
   // CUDA's grid is at most 65535 blocks in y (rows) and z (batches).
   constexpr int64_t kMaxGrid = 65535;
   const int64_t rowsPerLaunch = kMaxGrid * k->tileM;

@@ -1,7 +1,8 @@
 //===- GemmEmulatorTest.cpp - GEMM kernels' numerics, without a GPU -------===//
 //
 // Every GPU matrix-product kernel (lib/CodeGen/GPU/Gemm.h: tiled f32/f64,
-// tensor-core f16/bf16, tf32, each also batched) run on the host SIMT
+// tensor-core f16/bf16, tf32, each also batched, each with large and small
+// tiles) run on the host SIMT
 // emulator (GPUEmulator.h), from its LLVM IR as generated and after the O3
 // pipeline gemmPTX runs, against a float64 reference: shapes with partial
 // tiles, transposed and negative strides, the fast (16-byte) and slow
@@ -323,8 +324,35 @@ Result runCase(GPUEmulator &emu, const GemmKernelSpec &spec, const Case &c, uint
   return res;
 }
 
+/// The odd shapes the small tiles are for: M, N and K from {1, 3, 31, 33,
+/// 60, 65, 100}, every (M, N) with a K, layout and alpha / beta that vary
+/// with it, so that each K, layout and scaling meets many shapes.
+std::vector<Case> smallShapeCases(bool batched) {
+  const std::array<int64_t, 7> sizes{1, 3, 31, 33, 60, 65, 100};
+  std::vector<Case> cs;
+  for (size_t i = 0; i < sizes.size(); ++i)
+    for (size_t j = 0; j < sizes.size(); ++j) {
+      if (batched && (i + j) % 4)
+        continue; // a quarter of them, batched
+      const size_t v = i * sizes.size() + j;
+      Case c{sizes[i], sizes[j], sizes[(i + 3 * j) % sizes.size()], bool(v % 2),
+             bool(v / 2 % 2)};
+      c.pad = v % 3 == 0 ? 4 : v % 3 == 1 ? 0 : 1; // aligned rows or not
+      c.alpha = v % 5 == 0 ? -1.5 : 1;
+      c.beta = v % 4 == 0 ? 0 : v % 4 == 1 ? 0.5 : v % 4 == 2 ? -1 : 1;
+      c.nanC = c.beta == 0 && v % 8 == 0;
+      c.misalign = v % 7 == 3 ? 2 : v % 7 == 5 ? 1 : 0; // 8 bytes (f32) or 1 element off
+      if (batched)
+        c.batch = 1 + v % 3, c.batchPad = v % 2;
+      cs.push_back(c);
+    }
+  return cs;
+}
+
 std::vector<Case> casesFor(const GemmKernelSpec &spec) {
   std::vector<Case> cs;
+  if (spec.small)
+    cs = smallShapeCases(spec.batched);
   if (spec.batched) {
     Case c{37, 70, 45};
     c.batch = 3, c.alpha = 1.5, c.beta = 0.5;
@@ -453,12 +481,30 @@ TEST_CASE("Batched GEMM kernels on the GPU emulator", "[gemm][emulator]") {
     checkSpec(spec);
 }
 
+TEST_CASE("GEMM small-tile kernels on the GPU emulator", "[gemm][emulator]") {
+  for (GemmKernelSpec spec : {GemmKernelSpec{GemmType::Float32, Path::Tiled, false, true},
+                              GemmKernelSpec{GemmType::Float64, Path::Tiled, false, true},
+                              GemmKernelSpec{GemmType::Float16, Path::TensorCore, false, true},
+                              GemmKernelSpec{GemmType::BFloat16, Path::TensorCore, false, true},
+                              GemmKernelSpec{GemmType::Float32, Path::TF32, false, true}})
+    checkSpec(spec);
+}
+
+TEST_CASE("Batched GEMM small-tile kernels on the GPU emulator", "[gemm][emulator]") {
+  for (GemmKernelSpec spec : {GemmKernelSpec{GemmType::Float32, Path::Tiled, true, true},
+                              GemmKernelSpec{GemmType::Float64, Path::Tiled, true, true},
+                              GemmKernelSpec{GemmType::Float16, Path::TensorCore, true, true},
+                              GemmKernelSpec{GemmType::Float32, Path::TF32, true, true}})
+    checkSpec(spec);
+}
+
 TEST_CASE("The GPU emulator exposes GEMM kernels without their barriers",
           "[gemm][emulator]") {
   // A test of the tests: with its barriers deleted, a kernel reads shared
   // memory before the other threads wrote it, and the checks must see it.
   for (GemmKernelSpec spec : {GemmKernelSpec{GemmType::Float32, Path::Tiled, false},
-                              GemmKernelSpec{GemmType::Float16, Path::TensorCore, false}}) {
+                              GemmKernelSpec{GemmType::Float16, Path::TensorCore, false},
+                              GemmKernelSpec{GemmType::Float32, Path::Tiled, false, true}}) {
     std::string ir = gemmLLVMIR(spec, "sm_80", false);
     const std::string barrier = "call void @llvm.nvvm.barrier0()";
     size_t removed = 0;

@@ -2,7 +2,7 @@
 //
 // The GPU matrix-product kernels (lib/CodeGen/GPU/Gemm.h), tested without a
 // GPU: every variant (tiled f32/f64, tensor-core f16/bf16, tf32, each also
-// batched) is generated for sm_80 and sm_90, checked for the entry and
+// batched, each with large and small tiles) is generated for sm_80 and sm_90, checked for the entry and
 // parameters the ABI promises and for the instructions each path is made
 // of, and assembled by NVIDIA's ptxas where it is installed ($THJIT_PTXAS,
 // else /usr/local/cuda/bin/ptxas) with -v, whose report must show no
@@ -46,13 +46,14 @@ bool has(const std::string &text, const std::string &what) {
 
 std::vector<GemmKernelSpec> allSpecs() {
   std::vector<GemmKernelSpec> specs;
-  for (bool batched : {false, true}) {
-    specs.push_back({GemmType::Float32, Path::Tiled, batched});
-    specs.push_back({GemmType::Float64, Path::Tiled, batched});
-    specs.push_back({GemmType::Float16, Path::TensorCore, batched});
-    specs.push_back({GemmType::BFloat16, Path::TensorCore, batched});
-    specs.push_back({GemmType::Float32, Path::TF32, batched});
-  }
+  for (bool small : {false, true})
+    for (bool batched : {false, true}) {
+      specs.push_back({GemmType::Float32, Path::Tiled, batched, small});
+      specs.push_back({GemmType::Float64, Path::Tiled, batched, small});
+      specs.push_back({GemmType::Float16, Path::TensorCore, batched, small});
+      specs.push_back({GemmType::BFloat16, Path::TensorCore, batched, small});
+      specs.push_back({GemmType::Float32, Path::TF32, batched, small});
+    }
   return specs;
 }
 
@@ -61,7 +62,11 @@ std::vector<std::string> expectedInstructions(const GemmKernelSpec &spec) {
   std::vector<std::string> r{"bar.sync", "st.shared", "ld.global.nc"};
   switch (spec.path) {
   case Path::Tiled:
-    if (spec.type == GemmType::Float32)
+    // The small f32 kernel's threads read and write 2 elements at a time.
+    if (spec.type == GemmType::Float32 && spec.small)
+      r.insert(r.end(), {"fma.rn.f32", "ld.global.nc.v4.f32", "ld.shared.v2.f32",
+                         "st.global.v2.f32", "ld.global.v2.f32"});
+    else if (spec.type == GemmType::Float32)
       r.insert(r.end(), {"fma.rn.f32", "ld.global.nc.v4.f32", "ld.shared.v4.f32",
                          "st.global.v4.f32"});
     else
@@ -102,6 +107,8 @@ TEST_CASE("GEMM kernels: every variant is PTX that ptxas assembles without spill
       CHECK(has(ptx, ".target " + arch + "\n"));
       CHECK(paramCount(ptx, name) == (spec.batched ? 18 : 14));
       CHECK(has(ptx, ".maxntid 256, 1, 1"));
+      // Small tiles: registers for 2 blocks a multiprocessor (Gemm.cpp).
+      CHECK(has(ptx, ".minnctapersm 2") == spec.small);
       CHECK(!has(ptx, ".extern"));
       for (const std::string &inst : expectedInstructions(spec)) {
         INFO("expects " << inst);
@@ -139,6 +146,23 @@ TEST_CASE("GEMM kernels: launch numbers", "[gpu-ptx][gemm]") {
   GemmTiling f64 = gemmTiling({GemmType::Float64, Path::Tiled, true});
   CHECK(f64.blockM == 64);
   CHECK(f64.blockN == 64);
+  // The small tiles (Gemm.h): 32 x 32 on the CUDA cores, 64 x 64 on the
+  // tensor cores, with deeper K tiles on the CUDA cores.
+  for (GemmType t : {GemmType::Float32, GemmType::Float64}) {
+    GemmTiling small = gemmTiling({t, Path::Tiled, false, true});
+    CHECK(small.blockM == 32);
+    CHECK(small.blockN == 32);
+    CHECK(small.blockK == (t == GemmType::Float32 ? 32 : 16));
+  }
+  for (auto [t, path] : {std::pair{GemmType::Float16, Path::TensorCore},
+                         std::pair{GemmType::BFloat16, Path::TensorCore},
+                         std::pair{GemmType::Float32, Path::TF32}}) {
+    GemmTiling large = gemmTiling({t, path, true});
+    GemmTiling small = gemmTiling({t, path, true, true});
+    CHECK(small.blockM == 64);
+    CHECK(small.blockN == 64);
+    CHECK(small.blockK == large.blockK);
+  }
   for (const GemmKernelSpec &spec : allSpecs()) {
     GemmTiling t = gemmTiling(spec);
     INFO(gemmKernelName(spec));
@@ -149,6 +173,11 @@ TEST_CASE("GEMM kernels: launch numbers", "[gpu-ptx][gemm]") {
   CHECK(gemmKernelName({GemmType::BFloat16, Path::TensorCore, true}) ==
         "thjit_gemm_bf16_mma_batched");
   CHECK(gemmKernelName({GemmType::Float32, Path::TF32, false}) == "thjit_gemm_f32_tf32");
+  // The launcher counts launches by the part after the last '_'.
+  CHECK(gemmKernelName({GemmType::Float64, Path::Tiled, true, true}) ==
+        "thjit_gemm_f64_tiled_batched_small");
+  CHECK(gemmKernelName({GemmType::Float16, Path::TensorCore, false, true}) ==
+        "thjit_gemm_f16_mma_small");
   CHECK(gemmTypeOf(DType::Float64) == GemmType::Float64);
   CHECK_THROWS_AS(gemmTypeOf(DType::Int32), ValueError);
 }

@@ -7,11 +7,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "EmulatedDevice.h"
+#include "thjit/CodeGen/CPU.h"
 #include "thjit/Runtime/CUDA.h"
 #include "thjit/thjit.h"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace thjit;
@@ -185,9 +187,12 @@ TEST_CASE("matrix products on the GPU agree with the CPU", "[gpu]") {
                     ger(c, constant(Scalar(1.5)), v, dot(u, b))},
                    {av, bv, cv, uv, vv}, tol);
     }
+    // The emulated device's 4 multiprocessors take float64's 3 x 3 large
+    // tiles (9 blocks >= 2 per multiprocessor); the others, of 2 x 2 large
+    // tiles, run with small ones (Call::product).
     if (test::gpuEmulated()) {
       CHECK(test::emulatedLaunches()["tiled"] > 0);
-      CHECK(test::emulatedLaunches()["mma"] > 0);
+      CHECK(test::emulatedLaunches()["small"] > 0);
     }
   }
   SECTION("gemm with beta 0 reads no C; empty and mismatched products") {
@@ -211,8 +216,10 @@ TEST_CASE("matrix products on the GPU agree with the CPU", "[gpu]") {
   SECTION("batched_dot of matrices and vectors") {
     Var x = tensor3("x", DType::Float64), y = tensor3("y", DType::Float64),
         m = matrix("m", DType::Float64);
-    NDArray xv = wave(DType::Float64, {7, 20, 9}, 0.3), yv = wave(DType::Float64, {7, 9, 11}, 0.8);
-    NDArray mv = wave(DType::Float64, {7, 9}, 1.3);
+    // 9 products: 9 blocks of large tiles, enough for the emulated
+    // device's 4 multiprocessors to take them (not the small tiles).
+    NDArray xv = wave(DType::Float64, {9, 20, 9}, 0.3), yv = wave(DType::Float64, {9, 9, 11}, 0.8);
+    NDArray mv = wave(DType::Float64, {9, 9}, 1.3);
     compareOnGPU({x, y, m}, {batchedDot(x, y), batchedDot(m, y), batchedDot(x, m)},
                  {xv, yv, mv}, 1e-12);
     if (test::gpuEmulated())
@@ -393,4 +400,98 @@ TEST_CASE("updates of GPU shared variables with views are copied on the device",
   CHECK(S.getValue().isContiguous());
   if (test::gpuEmulated())
     CHECK(launches("copy") >= copiesBefore + 2);
+}
+
+TEST_CASE("matrix products take small tiles when large ones would idle the GPU",
+          "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  // Call::product takes the large tiles when their grid has at least 2
+  // blocks per multiprocessor, else the small ones (lib/CodeGen/GPU/Gemm.h).
+  const int64_t S = cuda::currentDevice().multiprocessors;
+  auto count = [](const char *suffix) {
+    std::map<std::string, int> launches = test::emulatedLaunches();
+    return launches.count(suffix) ? launches[suffix] : 0;
+  };
+  for (DType t : {DType::Float32, DType::Float64, DType::Float16}) {
+    INFO("dtype " << dtypeName(t));
+    const double tol = t == DType::Float64 ? 1e-12 : t == DType::Float32 ? 1e-5 : 2e-3;
+    const int64_t tile = t == DType::Float64 ? 64 : 128; // the large tiles' side
+    const char *large = t == DType::Float16 ? "mma" : "tiled";
+    Var a = matrix("a", t), b = matrix("b", t), c = matrix("c", t), u = vector("u", t);
+    Var x = tensor3("x", t), y = tensor3("y", t);
+    // The MLP's products at minibatch 60, shrunk: odd shapes, b transposed,
+    // a gemm with beta, a matrix-vector product and a small batch.
+    const int small0 = count("small"), large0 = count(large);
+    NDArray av = wave(t, {60, 78}, 0.2), bv = wave(t, {50, 78}, 0.9).transpose();
+    NDArray cv = wave(t, {60, 50}, 1.1), uv = wave(t, {78}, 0.4);
+    NDArray xv = wave(t, {3, 31, 33}, 0.6), yv = wave(t, {3, 33, 65}, 1.4);
+    compareOnGPU({a, b, c, u, x, y},
+                 {dot(a, b), dot(transpose(a), dot(a, b)), dot(a, u),
+                  gemm(c, constant(Scalar(0.5)), a, b, constant(Scalar(-1.0))),
+                  batchedDot(x, y)},
+                 {av, bv, cv, uv, xv, yv}, tol);
+    if (test::gpuEmulated()) {
+      CHECK(count("small") >= small0 + 5);
+      CHECK(count(large) == large0);
+    }
+    // Exactly 2 blocks per multiprocessor of large tiles: the large kernel.
+    const int small1 = count("small"), large1 = count(large);
+    NDArray pv = wave(t, {2 * tile, 24}, 0.3), qv = wave(t, {24, S * tile}, 0.8);
+    compareOnGPU({a, b}, {dot(a, b)}, {pv, qv}, tol);
+    if (test::gpuEmulated()) {
+      CHECK(count(large) == large1 + 1);
+      CHECK(count("small") == small1);
+    }
+  }
+}
+
+TEST_CASE("float32 products with allow_tf32 round their factors to tf32", "[gpu]") {
+  {
+    // The compile cache keeps the two settings apart.
+    Var a = matrix("a", DType::Float32);
+    Graph g({a}, {dot(a, a)});
+    codegen::CompileOptions tf32;
+    tf32.allowTF32 = true;
+    CHECK(codegen::objectKey(g, tf32) != codegen::objectKey(g, {}));
+  }
+  if (!test::gpuAvailable())
+    return;
+  // tf32 keeps 10 bits of mantissa: about 1e-3 relative error per factor.
+  const int64_t S = cuda::currentDevice().multiprocessors;
+  Var a = matrix("a", DType::Float32), b = matrix("b", DType::Float32),
+      c = matrix("c", DType::Float32);
+  FunctionOptions cpuOptions, tf32Options;
+  cpuOptions.device = "cpu";
+  tf32Options.device = "cuda";
+  tf32Options.allowTF32 = true;
+  // A small product (small tiles) and one of 2 blocks of large tiles per
+  // multiprocessor, a gemm with beta, b transposed.
+  NDArray av = wave(DType::Float32, {60, 78}, 0.2);
+  NDArray bv = wave(DType::Float32, {50, 78}, 0.9).transpose();
+  NDArray cv = wave(DType::Float32, {60, 50}, 1.3);
+  NDArray pv = wave(DType::Float32, {256, 24}, 0.3), qv = wave(DType::Float32, {24, S * 128}, 0.8);
+  std::vector<Var> outs{dot(a, b), gemm(c, constant(Scalar(0.5)), a, b, constant(Scalar(-1.0)))};
+  Function cpu = function({a, b, c}, outs, cpuOptions), gpu = function({a, b, c}, outs, tf32Options);
+  Function cpuLarge = function({a, b}, {dot(a, b)}, cpuOptions),
+           gpuLarge = function({a, b}, {dot(a, b)}, tf32Options);
+  CHECK(gpu.emit("ptx").find("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32") !=
+        std::string::npos);
+  std::vector<NDArray> h = cpu({av, bv, cv}), g = gpu({av, bv, cv});
+  h.push_back(cpuLarge({pv, qv})[0]);
+  g.push_back(gpuLarge({pv, qv})[0]);
+  for (size_t i = 0; i < g.size(); ++i) {
+    INFO("output " << i);
+    checkClose(g[i], h[i], 1e-2);
+    // Not float32's products: some element is off by more than float32's
+    // rounding could make it.
+    double worst = 0;
+    std::vector<Scalar> gv = g[i].values(), hv = h[i].values();
+    for (size_t j = 0; j < gv.size(); ++j)
+      worst = std::max(worst, std::abs(gv[j].toDouble() - hv[j].toDouble()) /
+                                  (1 + std::abs(hv[j].toDouble())));
+    CHECK(worst > 1e-5);
+  }
+  if (test::gpuEmulated())
+    CHECK(test::emulatedLaunches()["tf32"] > 0);
 }

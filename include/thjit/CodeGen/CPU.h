@@ -41,6 +41,10 @@ struct CompileOptions {
   std::vector<Var> updates;
   /// Time every step of every call (see stepProfile).
   bool profile = false;
+  /// GPU float32 matrix products may round their factors to tf32 (10 bits
+  /// of mantissa) on the tensor cores, on sm_80 and later
+  /// (FunctionOptions::allowTF32). The CPU ignores it.
+  bool allowTF32 = false;
 };
 
 /// Compiles a graph (its outputs may be computed from inputs, shared
@@ -54,7 +58,8 @@ std::shared_ptr<Executable> compileForCPU(const Graph &g,
 /// The text that identifies a graph's object file: the graph's canonical
 /// text, which outputs update which shared variables, the host CPU and its
 /// features, the LLVM and thjit versions, the build ID of the thjit binary,
-/// and whether it profiles.
+/// whether it profiles and whether it allows tf32 (so that a PTX module
+/// cached for one setting is not read for the other).
 std::string objectKey(const Graph &g, const CompileOptions &options = {});
 
 /// The time one step of compiled code took, summed over the calls made so

@@ -99,10 +99,13 @@
 /// node has no axis.
 ///
 /// Matrix products (GPUKernelKind::Gemm, lib/CodeGen/GPU/Gemm.h has the
-/// ABI): dot, gemm and batched_dot of float32, float64 (tiled kernels) or
-/// float16 (tensor cores, sm_80 and later) vectors and matrices whose
-/// factors (and gemm's C) have the result's dtype. One kernel per element
-/// type, shared by every step that uses it.
+/// ABI): dot, gemm and batched_dot of float32, float64 (tiled kernels;
+/// float32 on tf32 tensor cores with CompileOptions::allowTF32 on sm_80 and
+/// later) or float16 (tensor cores, sm_80 and later) vectors and matrices whose
+/// factors (and gemm's C) have the result's dtype. Two kernels per element
+/// type, shared by every step that uses it: the large tiles, then the
+/// small ones (`_small`), for products whose large tiles would leave
+/// multiprocessors idle; the launcher picks one per call.
 ///
 /// softmax and log_softmax (GPUKernelKind::Softmax), over the last dim of
 /// x of rank R >= 1 (rows: the product of the others; N: the last size):

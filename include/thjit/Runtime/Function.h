@@ -56,6 +56,12 @@ struct FunctionOptions {
   /// defaultDevice(). The GPU runs FAST_RUN and FAST_COMPILE functions;
   /// other modes run on the CPU (asking for "cuda" with them is an error).
   std::string device;
+  /// On the GPU (sm_80 and later), float32 matrix products may round their
+  /// factors to tf32 (10 bits of mantissa, as PyTorch's
+  /// allow_tf32) and run on the tensor cores: faster, and about 1e-3
+  /// relative error instead of float32's 1e-7. The script language's
+  /// `theano.function(..., allow_tf32=True)`.
+  bool allowTF32 = false;
 };
 
 /// The device of functions that do not choose one: setDefaultDevice's

@@ -490,7 +490,8 @@ std::string objectKey(const Graph &g, const CompileOptions &options) {
   return "thjit " THJIT_VERSION " object 2 build " + build +
          "\nLLVM " LLVM_VERSION_STRING "\n" +
          Engine::get().hostDescription() + "\n" +
-         (options.profile ? "profile\n" : "") + "updates" + updates + "\n" +
+         (options.profile ? "profile\n" : "") + (options.allowTF32 ? "tf32\n" : "") +
+         "updates" + updates + "\n" +
          printGraph(g, "f", results);
 }
 

@@ -56,6 +56,14 @@ struct Shape {
   int BM, BN, BK;
   int V;          ///< elements of T in 16 bytes (one slot)
   int smemBytes;  ///< sizeof(shared element): T, i16 (f16/bf16), i32 (tf32)
+  // Tiled: the 16 x 16 threads each own H x H chunks of VL x VL results
+  // (a W x W micro-tile, W = H * VL): chunk (h, h') of thread (ty, tx) is
+  // rows ty * VL + h * BM / H, columns tx * VL + h' * BN / H, read from
+  // shared memory VL at a time and written to C VL at a time.
+  int VL = 0, H = 0;
+  // TensorCore and TF32: the 2 x 4 warps each own MI x NJ mma tiles of
+  // 16 x 8 (a warp tile of 16 MI x 8 NJ).
+  int MI = 0, NJ = 0;
   // Shared tiles: element (r, c) of a tile (rows and columns as in global
   // memory: A is M x K, B is K x N) is at r * sr + c * sc of its buffer.
   // Rows are padded (ld > width) so that the reads of the compute loop do
@@ -72,11 +80,20 @@ Shape shapeOf(const GemmKernelSpec &spec) {
       throw ValueError("the tiled GEMM kernel takes float32 or float64");
     s.smemBytes = spec.type == GemmType::Float32 ? 4 : 8;
     s.V = 16 / s.smemBytes;
-    // 16 x 16 threads, each 2V x 2V elements: 128 x 128 (f32), 64 x 64 (f64).
-    s.BM = s.BN = 32 * s.V;
-    s.BK = 8;
-    // A is stored k-major (As[k][m]) so that a thread reads its V
-    // consecutive rows with one 16-byte load; B as Bs[k][n].
+    if (spec.small) {
+      // 16 x 16 threads of 2 x 2 results: 32 x 32. A deeper K tile (as
+      // many K as one slot per thread loads) halves or quarters the
+      // barriers of a long K loop.
+      s.VL = 2, s.H = 1;
+      s.BK = kThreads * s.V / 32; // 32 (f32), 16 (f64)
+    } else {
+      // 16 x 16 threads of 2V x 2V: 128 x 128 (f32), 64 x 64 (f64).
+      s.VL = s.V, s.H = 2;
+      s.BK = 8;
+    }
+    s.BM = s.BN = 16 * s.H * s.VL;
+    // A is stored k-major (As[k][m]) so that a thread reads its VL
+    // consecutive rows with one shared load; B as Bs[k][n].
     s.aSr = 1, s.aSc = s.BM + s.V;
     s.bSr = s.BN + s.V, s.bSc = 1;
     s.aBuf = s.BK * s.aSc;
@@ -87,11 +104,12 @@ Shape shapeOf(const GemmKernelSpec &spec) {
       throw ValueError("the tensor-core GEMM kernel takes float16 or bfloat16");
     s.smemBytes = 2;
     s.V = 8;
-    s.BM = s.BN = 128;
+    s.MI = s.NJ = spec.small ? 2 : 4;
+    s.BM = 2 * 16 * s.MI, s.BN = 4 * 8 * s.NJ; // 128 x 128, small 64 x 64
     s.BK = 32;
     // As[m][k] for ldmatrix, Bs[k][n] for ldmatrix.trans. Row pitches of
-    // 80 and 272 bytes put the 8 rows one ldmatrix phase reads in 8
-    // distinct groups of 4 banks.
+    // 80 and 272 (small: 144) bytes put the 8 rows one ldmatrix phase
+    // reads in 8 distinct groups of 4 banks.
     s.aSr = s.BK + 8, s.aSc = 1;
     s.bSr = s.BN + 8, s.bSc = 1;
     s.aBuf = s.BM * s.aSr;
@@ -102,7 +120,8 @@ Shape shapeOf(const GemmKernelSpec &spec) {
       throw ValueError("the tf32 GEMM kernel takes float32");
     s.smemBytes = 4;
     s.V = 4;
-    s.BM = s.BN = 128;
+    s.MI = s.NJ = spec.small ? 2 : 4;
+    s.BM = 2 * 16 * s.MI, s.BN = 4 * 8 * s.NJ; // 128 x 128, small 64 x 64
     s.BK = 16;
     // As[m][k] and Bs[k][n] of tf32 bits. Fragments are read one word per
     // lane: A at (g, t) is bank 20g + t, B at (t, g) is bank 8t + g (mod
@@ -165,6 +184,8 @@ private:
   }
   bool mma() const { return spec.path != Path::Tiled; }
   int slots() const { return s.BM * s.BK / (s.V * kThreads); } // same for B
+  /// Accumulators per thread: the micro-tile, or 4 per mma tile.
+  int numAcc() const { return mma() ? s.MI * s.NJ * 4 : s.H * s.VL * s.H * s.VL; }
 
   // Control flow (every helper leaves the builder after what it made).
   void loop(Value *start, Value *end, Value *step,
@@ -228,7 +249,7 @@ private:
   Value *M = nullptr, *N = nullptr, *K = nullptr;
   Value *ldcR = nullptr, *ldcC = nullptr, *alpha = nullptr, *beta = nullptr;
   Value *C = nullptr;      ///< this batch's C
-  Value *cVecOK = nullptr; ///< Tiled: C rows are 16-byte aligned, unit stride
+  Value *cVecOK = nullptr; ///< Tiled: C's rows allow VL-element accesses
   Value *numKT = nullptr;  ///< K tiles to multiply (0 when alpha == 0)
   Value *betaNZ = nullptr;
   Value *tid = nullptr;    ///< i32
@@ -432,32 +453,35 @@ void GemmEmitter::storeSharedMode(Operand &op, Value *buf, bool colsMode) {
 }
 
 /// One K tile on the CUDA cores: thread (ty, tx) of 16 x 16 owns rows
-/// {ty*V + i, BM/2 + ty*V + i} and columns {tx*V + j, BN/2 + tx*V + j},
-/// i, j < V, so that its operands are four 16-byte shared loads per k.
+/// {h * BM/H + ty*VL + i} and columns {h * BN/H + tx*VL + j}, h < H,
+/// i, j < VL, so that its operands are 2H shared loads of VL elements per
+/// k (16 bytes each in the large kernels).
 void GemmEmitter::computeTiled(Value *buf) {
-  const int V = s.V, W = 2 * V;
+  const int VL = s.VL, H = s.H, W = H * VL;
   llvm::Type *T = memTy();
-  llvm::Type *vt = llvm::FixedVectorType::get(T, V);
+  llvm::Type *vt = llvm::FixedVectorType::get(T, VL);
   Value *ty = b.CreateUDiv(tid, i32(16)), *tx = b.CreateURem(tid, i32(16));
   Value *aBase = b.CreateGEP(T, A.smem, b.CreateMul(buf, i32(A.buf)));
   Value *bBase = b.CreateGEP(T, B.smem, b.CreateMul(buf, i32(B.buf)));
   std::vector<Value *> c(W * W);
   for (int e = 0; e < W * W; ++e)
     c[e] = b.CreateLoad(T, allocaAt(acc, e));
-  auto frag = [&](Value *base, int pitch, int half, Value *t, int k) {
+  // Every pitch and chunk offset is a multiple of VL, and the buffers are
+  // 16-byte aligned: each load is aligned to its size.
+  const llvm::Align align(VL * s.smemBytes);
+  auto frag = [&](Value *base, int pitch, int chunk, Value *t, int k) {
     std::vector<Value *> r;
-    for (int h = 0; h < 2; ++h) {
-      Value *idx = b.CreateAdd(b.CreateMul(t, i32(V)), i32(k * pitch + h * half));
-      Value *vec = b.CreateAlignedLoad(vt, b.CreateInBoundsGEP(T, base, idx),
-                                       llvm::Align(16));
-      for (int v = 0; v < V; ++v)
+    for (int h = 0; h < H; ++h) {
+      Value *idx = b.CreateAdd(b.CreateMul(t, i32(VL)), i32(k * pitch + h * chunk));
+      Value *vec = b.CreateAlignedLoad(vt, b.CreateInBoundsGEP(T, base, idx), align);
+      for (int v = 0; v < VL; ++v)
         r.push_back(b.CreateExtractElement(vec, v));
     }
     return r;
   };
   for (int k = 0; k < s.BK; ++k) {
-    std::vector<Value *> a = frag(aBase, A.sc, s.BM / 2, ty, k);
-    std::vector<Value *> bb = frag(bBase, B.sr, s.BN / 2, tx, k);
+    std::vector<Value *> a = frag(aBase, A.sc, s.BM / H, ty, k);
+    std::vector<Value *> bb = frag(bBase, B.sr, s.BN / H, tx, k);
     for (int i = 0; i < W; ++i)
       for (int j = 0; j < W; ++j)
         c[i * W + j] = b.CreateIntrinsic(llvm::Intrinsic::fma, {T},
@@ -467,21 +491,23 @@ void GemmEmitter::computeTiled(Value *buf) {
     b.CreateStore(c[e], allocaAt(acc, e));
 }
 
-/// One K tile on the tensor cores. Warp w (of 8) owns the 64 x 32 block of
-/// rows (w / 4) * 64 and columns (w % 4) * 32: 4 x 4 mma tiles of 16 x 8,
-/// 4 accumulators each (acc index (i * 4 + j) * 4 + q).
+/// One K tile on the tensor cores. Warp w (of 2 x 4) owns the 16 MI x 8 NJ
+/// block of rows (w / 4) * 16 MI and columns (w % 4) * 8 NJ: MI x NJ mma
+/// tiles of 16 x 8 (4 x 4 in the large kernels, 64 x 32), 4 accumulators
+/// each (acc index (i * NJ + j) * 4 + q).
 void GemmEmitter::computeMMA(Value *buf) {
   llvm::Type *E = smemTy();
+  const int MI = s.MI, NJ = s.NJ;
   Value *warp = b.CreateUDiv(tid, i32(32)), *lane = b.CreateURem(tid, i32(32));
-  Value *wm = b.CreateMul(b.CreateUDiv(warp, i32(4)), i32(64));
-  Value *wn = b.CreateMul(b.CreateURem(warp, i32(4)), i32(32));
+  Value *wm = b.CreateMul(b.CreateUDiv(warp, i32(4)), i32(16 * MI));
+  Value *wn = b.CreateMul(b.CreateURem(warp, i32(4)), i32(8 * NJ));
   Value *aBase = b.CreateGEP(E, A.smem, b.CreateMul(buf, i32(A.buf)));
   Value *bBase = b.CreateGEP(E, B.smem, b.CreateMul(buf, i32(B.buf)));
   auto at = [&](Value *base, int pitch, Value *r, Value *c) {
     return b.CreateInBoundsGEP(E, base, b.CreateAdd(b.CreateMul(r, i32(pitch)), c));
   };
-  std::vector<Value *> c(64);
-  for (int e = 0; e < 64; ++e)
+  std::vector<Value *> c(MI * NJ * 4);
+  for (size_t e = 0; e < c.size(); ++e)
     c[e] = b.CreateLoad(b.getFloatTy(), allocaAt(acc, e));
 
   const bool tf32 = spec.path == Path::TF32;
@@ -499,11 +525,11 @@ void GemmEmitter::computeMMA(Value *buf) {
   Value *lrow = b.CreateURem(lane, i32(16));
   Value *lcol = b.CreateMul(b.CreateUDiv(lane, i32(16)), i32(8));
   for (int k = 0; k < s.BK; k += kStep) {
-    std::vector<std::vector<Value *>> af(4), bf(4);
+    std::vector<std::vector<Value *>> af(MI), bf(NJ);
     if (tf32) {
       // A (16 x 8): a0 (g, t), a1 (g + 8, t), a2 (g, t + 4), a3 (g + 8, t + 4);
       // B (8 x 8): b0 (t, g), b1 (t + 4, g).
-      for (int i = 0; i < 4; ++i) {
+      for (int i = 0; i < MI; ++i) {
         Value *row = b.CreateAdd(wm, b.CreateAdd(g, i32(i * 16)));
         Value *col = b.CreateAdd(t, i32(k));
         for (int q = 0; q < 4; ++q)
@@ -511,7 +537,7 @@ void GemmEmitter::computeMMA(Value *buf) {
               E, at(aBase, A.sr, b.CreateAdd(row, i32(q % 2 * 8)),
                     b.CreateAdd(col, i32(q / 2 * 4)))));
       }
-      for (int j = 0; j < 4; ++j) {
+      for (int j = 0; j < NJ; ++j) {
         Value *col = b.CreateAdd(wn, b.CreateAdd(g, i32(j * 8)));
         for (int q = 0; q < 2; ++q)
           bf[j].push_back(b.CreateLoad(
@@ -524,7 +550,7 @@ void GemmEmitter::computeMMA(Value *buf) {
         for (int q = 0; q < 4; ++q)
           out.push_back(b.CreateExtractValue(call, q));
       };
-      for (int i = 0; i < 4; ++i) {
+      for (int i = 0; i < MI; ++i) {
         Value *p = at(aBase, A.sr, b.CreateAdd(wm, b.CreateAdd(lrow, i32(i * 16))),
                       b.CreateAdd(lcol, i32(k)));
         regs(b.CreateIntrinsic(llvm::Intrinsic::nvvm_ldmatrix_sync_aligned_m8n8_x4_b16,
@@ -534,7 +560,7 @@ void GemmEmitter::computeMMA(Value *buf) {
       // B (16 x 16, two n8 tiles) from Bs[k][n] transposed: matrices
       // (k 0-7, n 0-7), (k 8-15, n 0-7), (k 0-7, n 8-15), (k 8-15, n 8-15)
       // are b0, b1 of tile 2jj, then b0, b1 of tile 2jj + 1.
-      for (int jj = 0; jj < 2; ++jj) {
+      for (int jj = 0; jj < NJ / 2; ++jj) {
         Value *p = at(bBase, B.sr, b.CreateAdd(lrow, i32(k)),
                       b.CreateAdd(wn, b.CreateAdd(lcol, i32(jj * 16))));
         std::vector<Value *> r;
@@ -546,21 +572,21 @@ void GemmEmitter::computeMMA(Value *buf) {
         bf[2 * jj + 1] = {r[2], r[3]};
       }
     }
-    for (int i = 0; i < 4; ++i)
-      for (int j = 0; j < 4; ++j) {
+    for (int i = 0; i < MI; ++i)
+      for (int j = 0; j < NJ; ++j) {
         std::vector<Value *> args;
         for (Value *x : af[i])
           args.push_back(b.CreateBitCast(x, fragTy));
         for (Value *x : bf[j])
           args.push_back(b.CreateBitCast(x, fragTy));
         for (int q = 0; q < 4; ++q)
-          args.push_back(c[(i * 4 + j) * 4 + q]);
+          args.push_back(c[(i * NJ + j) * 4 + q]);
         Value *d = b.CreateIntrinsic(mmaId, {}, args);
         for (int q = 0; q < 4; ++q)
-          c[(i * 4 + j) * 4 + q] = b.CreateExtractValue(d, q);
+          c[(i * NJ + j) * 4 + q] = b.CreateExtractValue(d, q);
       }
   }
-  for (int e = 0; e < 64; ++e)
+  for (size_t e = 0; e < c.size(); ++e)
     b.CreateStore(c[e], allocaAt(acc, e));
 }
 
@@ -598,33 +624,34 @@ Value *GemmEmitter::result(Value *a, Value *c) {
   return r;
 }
 
-/// C for the thread's micro-tile (computeTiled's rows and columns): 16
-/// bytes at a time where C allows it, else element by element.
+/// C for the thread's micro-tile (computeTiled's rows and columns): VL
+/// elements at a time where C allows it (cVecOK), else element by element.
 void GemmEmitter::epilogueTiled(Value *m0, Value *n0, bool readC) {
-  const int V = s.V, W = 2 * V;
+  const int V = s.VL, H = s.H, W = H * V;
   llvm::Type *T = memTy();
   llvm::Type *vt = llvm::FixedVectorType::get(T, V);
+  const llvm::Align align(V * s.smemBytes);
   Value *ty = b.CreateZExt(b.CreateUDiv(tid, i32(16)), b.getInt64Ty());
   Value *tx = b.CreateZExt(b.CreateURem(tid, i32(16)), b.getInt64Ty());
   for (int i = 0; i < W; ++i) {
     Value *gm = b.CreateAdd(m0, b.CreateAdd(b.CreateMul(ty, i64(V)),
-                                            i64(i / V * (s.BM / 2) + i % V)));
+                                            i64(i / V * (s.BM / H) + i % V)));
     Value *rowIn = b.CreateICmpSLT(gm, M);
-    for (int h = 0; h < 2; ++h) {
-      Value *gn = b.CreateAdd(n0, b.CreateAdd(b.CreateMul(tx, i64(V)), i64(h * (s.BN / 2))));
+    for (int h = 0; h < H; ++h) {
+      Value *gn = b.CreateAdd(n0, b.CreateAdd(b.CreateMul(tx, i64(V)), i64(h * (s.BN / H))));
       Value *whole = b.CreateAnd(rowIn, b.CreateICmpSLT(b.CreateAdd(gn, i64(V - 1)), N));
       auto elem = [&](int v) { return allocaAt(acc, i * W + h * V + v); };
       ifThen(
           b.CreateAnd(cVecOK, whole),
           [&] {
             Value *p = cPtr(gm, gn);
-            Value *cv = readC ? b.CreateAlignedLoad(vt, p, llvm::Align(16)) : nullptr;
+            Value *cv = readC ? b.CreateAlignedLoad(vt, p, align) : nullptr;
             Value *out = llvm::PoisonValue::get(vt);
             for (int v = 0; v < V; ++v)
               out = b.CreateInsertElement(
                   out, result(b.CreateLoad(T, elem(v)),
                               cv ? b.CreateExtractElement(cv, v) : nullptr), v);
-            b.CreateAlignedStore(out, p, llvm::Align(16));
+            b.CreateAlignedStore(out, p, align);
           },
           [&] {
             for (int v = 0; v < V; ++v) {
@@ -642,22 +669,23 @@ void GemmEmitter::epilogueTiled(Value *m0, Value *n0, bool readC) {
 /// C for the thread's mma accumulators: accumulator q of tile (i, j) is
 /// row wm + 16i + g + 8(q / 2), column wn + 8j + 2t + q % 2.
 void GemmEmitter::epilogueMMA(Value *m0, Value *n0, bool readC) {
+  const int MI = s.MI, NJ = s.NJ;
   Value *warp = b.CreateUDiv(tid, i32(32)), *lane = b.CreateURem(tid, i32(32));
   auto wide = [&](Value *v) { return b.CreateZExt(v, b.getInt64Ty()); };
   Value *rowBase = b.CreateAdd(
-      m0, wide(b.CreateAdd(b.CreateMul(b.CreateUDiv(warp, i32(4)), i32(64)),
+      m0, wide(b.CreateAdd(b.CreateMul(b.CreateUDiv(warp, i32(4)), i32(16 * MI)),
                            b.CreateUDiv(lane, i32(4)))));
   Value *colBase = b.CreateAdd(
-      n0, wide(b.CreateAdd(b.CreateMul(b.CreateURem(warp, i32(4)), i32(32)),
+      n0, wide(b.CreateAdd(b.CreateMul(b.CreateURem(warp, i32(4)), i32(8 * NJ)),
                            b.CreateMul(b.CreateURem(lane, i32(4)), i32(2)))));
-  for (int i = 0; i < 4; ++i)
-    for (int j = 0; j < 4; ++j)
+  for (int i = 0; i < MI; ++i)
+    for (int j = 0; j < NJ; ++j)
       for (int q = 0; q < 4; ++q) {
         Value *gm = b.CreateAdd(rowBase, i64(i * 16 + q / 2 * 8));
         Value *gn = b.CreateAdd(colBase, i64(j * 8 + q % 2));
         ifThen(b.CreateAnd(b.CreateICmpSLT(gm, M), b.CreateICmpSLT(gn, N)), [&] {
           Value *p = cPtr(gm, gn);
-          Value *a = b.CreateLoad(b.getFloatTy(), allocaAt(acc, (i * 4 + j) * 4 + q));
+          Value *a = b.CreateLoad(b.getFloatTy(), allocaAt(acc, (i * NJ + j) * 4 + q));
           storeC(result(a, readC ? loadC(p) : nullptr), p);
         });
       }
@@ -666,8 +694,7 @@ void GemmEmitter::epilogueMMA(Value *m0, Value *n0, bool readC) {
 /// One tile of C: the K loop, double-buffered, then the epilogue.
 void GemmEmitter::tile(Value *tileM, Value *tileN) {
   Value *m0 = b.CreateMul(tileM, i64(s.BM)), *n0 = b.CreateMul(tileN, i64(s.BN));
-  const int numAcc = mma() ? 64 : 4 * s.V * s.V;
-  for (int e = 0; e < numAcc; ++e)
+  for (int e = 0; e < numAcc(); ++e)
     b.CreateStore(llvm::ConstantFP::get(accTy(), 0.0), allocaAt(acc, e));
   // Origins of K tile kt: A at (m0, kt * BK), B at (kt * BK, n0).
   auto load = [&](Value *kt, Value *buf) {
@@ -734,6 +761,14 @@ llvm::Function *GemmEmitter::emit(const std::string &name) {
   ann->addOperand(llvm::MDNode::get(
       ctx, {llvm::ValueAsMetadata::get(fn), llvm::MDString::get(ctx, "maxntidx"),
             llvm::ConstantAsMetadata::get(b.getInt32(kThreads))}));
+  // Small tiles run when there are fewer than 2 blocks per multiprocessor
+  // (Gemm.h): ask for registers that let 2 blocks share one
+  // (.minnctapersm 2: at most 128 a thread). Without it ptxas 13 gives
+  // the f64 kernel for sm_90 64 registers and a spill.
+  if (spec.small)
+    ann->addOperand(llvm::MDNode::get(
+        ctx, {llvm::ValueAsMetadata::get(fn), llvm::MDString::get(ctx, "minctasm"),
+              llvm::ConstantAsMetadata::get(b.getInt32(2))}));
 
   // The tiles, in static shared memory (16-byte aligned for vector and
   // ldmatrix accesses): A's two buffers, then B's.
@@ -756,7 +791,7 @@ llvm::Function *GemmEmitter::emit(const std::string &name) {
   Value *strideC = spec.batched ? fn->getArg(17) : nullptr;
 
   tid = sreg(llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x);
-  acc = array(accTy(), mma() ? 64 : 4 * s.V * s.V, "acc");
+  acc = array(accTy(), numAcc(), "acc");
   A.ptr = a, B.ptr = bp;
   A.rows = M, A.cols = K, A.TR = s.BM, A.TC = s.BK;
   B.rows = K, B.cols = N, B.TR = s.BK, B.TC = s.BN;
@@ -770,11 +805,13 @@ llvm::Function *GemmEmitter::emit(const std::string &name) {
   B.staged = array(b.getInt1Ty(), slots(), "stagedB");
   setupOperand(A, fn->getArg(6), fn->getArg(7), strideA);
   setupOperand(B, fn->getArg(8), fn->getArg(9), strideB);
-  {
-    Value *zero = i64(0), *v = i64(s.V);
+  if (!mma()) {
+    // C is accessed VL elements at a time (16 bytes in the large kernels).
+    Value *zero = i64(0), *v = i64(s.VL);
     Value *ok = b.CreateAnd(b.CreateICmpEQ(ldcC, i64(1)),
                             b.CreateICmpEQ(b.CreateSRem(ldcR, v), zero));
-    ok = b.CreateAnd(ok, b.CreateICmpEQ(b.CreateAnd(b.CreatePtrToInt(C, i64t), i64(15)),
+    ok = b.CreateAnd(ok, b.CreateICmpEQ(b.CreateAnd(b.CreatePtrToInt(C, i64t),
+                                                    i64(s.VL * s.smemBytes - 1)),
                                         zero));
     if (strideC)
       ok = b.CreateAnd(ok, b.CreateICmpEQ(b.CreateSRem(strideC, v), zero));
@@ -828,7 +865,9 @@ GemmTiling gemmTiling(const GemmKernelSpec &spec) {
 std::string gemmKernelName(const GemmKernelSpec &spec) {
   std::string n = std::string("thjit_gemm_") + typeName(spec.type);
   n += spec.path == Path::Tiled ? "_tiled" : spec.path == Path::TF32 ? "_tf32" : "_mma";
-  return spec.batched ? n + "_batched" : n;
+  if (spec.batched)
+    n += "_batched";
+  return spec.small ? n + "_small" : n;
 }
 
 GemmType gemmTypeOf(DType t) {
@@ -863,7 +902,7 @@ llvm::Function *emitGemmKernel(llvm::Module &m, const std::string &name,
   return f;
 }
 
-std::optional<GemmKernelSpec> gemmSpecFor(const Node &n) {
+std::optional<GemmKernelSpec> gemmSpecFor(const Node &n, const CompileOptions &options) {
   const OpKind k = n.kind();
   // The factors' first operand and ranks.
   int first = 0, lowRank = 1, highRank = 2;
@@ -888,6 +927,8 @@ std::optional<GemmKernelSpec> gemmSpecFor(const Node &n) {
   spec.batched = k == OpKind::BatchedDot;
   if (t == DType::Float16)
     spec.path = Path::TensorCore;
+  if (t == DType::Float32 && options.allowTF32)
+    spec.path = Path::TF32;
   return spec;
 }
 

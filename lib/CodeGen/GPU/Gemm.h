@@ -9,11 +9,14 @@
 ///   TensorCore  float16 or bfloat16 inputs, float32 accumulation, with
 ///               `mma.sync.m16n8k16` and `ldmatrix` (sm_80 and later).
 ///   TF32        float32 inputs rounded to tf32 (cvt.rna), float32
-///               accumulation, `mma.sync.m16n8k8` (sm_80 and later). Opt-in:
+///               accumulation, `mma.sync.m16n8k8` (sm_80 and later). Opt-in
+///               (CompileOptions::allowTF32, a script's allow_tf32=True):
 ///               it is less exact than Tiled.
 ///
 /// Each can be batched (a batch stride per operand, gridDim.z over the
-/// batch). This header names no LLVM type (llvm::Module and llvm::Function
+/// batch), and each comes in two sizes of tile: large (the fastest for big
+/// products) and small (`_small`: 4 to 16 times as many blocks, for
+/// products too small to fill the GPU with large tiles). This header names no LLVM type (llvm::Module and llvm::Function
 /// are only forward-declared), so tests may include it.
 ///
 /// THE KERNEL ABI (every path; `T` is the element type in memory: half,
@@ -78,6 +81,30 @@
 ///              mma tiles of 16 x 8 per warp; 37888 bytes.
 ///   TF32:      128 x 128 x 16, warps as TensorCore; 37888 bytes.
 ///
+///   Small tiles (spec.small, kernel names ending in `_small`): the same
+///   256 threads, each with fewer results.
+///   Tiled f32 small: 32 x 32 x 32, 16 x 16 threads of 2 x 2; 18432 bytes.
+///   Tiled f64 small: 32 x 32 x 16, 16 x 16 threads of 2 x 2; 17408 bytes.
+///   TensorCore small: 64 x 64 x 32, 8 warps of 32 x 16, 2 x 2 mma tiles
+///              per warp; 19456 bytes.
+///   TF32 small: 64 x 64 x 16, warps as TensorCore small; 19456 bytes.
+///
+///   Why these: a product whose large tiles give fewer blocks than the GPU
+///   has multiprocessors leaves most of them idle (an H200 has 132; the
+///   MLP's 60 x 784 by 784 x 500 makes 4 blocks of 128 x 128). A 32 x 32
+///   tile is the smallest at which each thread still has a 2 x 2
+///   micro-tile (two shared loads per four FMAs) with all 256 threads busy;
+///   it gives 16 times the blocks of 128 x 128 (32 blocks there, 400 for the
+///   784 x 60 by 60 x 500 of its gradient). Small products are latency
+///   bound, so the small tiles keep 256 threads (more warps to hide memory
+///   latency) and take a K tile of 32 (f32) so that a long K needs a
+///   quarter of the K steps and barriers. The mma paths halve each side
+///   (64 x 64, 4 times the blocks): one ldmatrix.x4 of B still feeds two
+///   n8 tiles, and every thread still loads exactly one slot of A and one
+///   of B per K tile. A launcher picks per product: the large tiles when
+///   their grid has at least 2 blocks per multiprocessor, else the small
+///   ones (lib/Runtime/GPUExecutable.cpp, Call::product).
+///
 ///   A and B may be the same memory (both are only read, through the
 ///   non-coherent cache: neither may change during the kernel).
 ///
@@ -90,9 +117,11 @@
 ///     elements at the edge of the matrix that is not wholly inside it is
 ///     read element by element. Otherwise every element is read alone, with
 ///     the same bounds checks.
-///   - C (Tiled only) is read and written with 128-bit accesses on the
-///     same conditions (ldc_c == 1, ldc_r and stride_c multiples of V, C
-///     16-byte aligned), else element by element.
+///   - C (Tiled only) is read and written VL elements at a time (VL = V:
+///     128 bits in the large kernels; VL = 2: 64 bits (f32) or 128 bits
+///     (f64) in the small ones) when ldc_c == 1, ldc_r and stride_c are
+///     multiples of VL and C is aligned to VL elements, else element by
+///     element.
 ///
 //===----------------------------------------------------------------------===//
 #ifndef THJIT_LIB_CODEGEN_GPU_GEMM_H
@@ -116,11 +145,14 @@ namespace thjit::codegen {
 enum class GemmType { Float16, BFloat16, Float32, Float64 };
 
 /// Which kernel to generate. Valid combinations: Tiled with Float32 or
-/// Float64, TensorCore with Float16 or BFloat16, TF32 with Float32.
+/// Float64, TensorCore with Float16 or BFloat16, TF32 with Float32; each
+/// batched or not, with large or small tiles.
 struct GemmKernelSpec {
   GemmType type = GemmType::Float32;
   enum class Path { Tiled, TensorCore, TF32 } path = Path::Tiled;
   bool batched = false;
+  /// The small tiles (see LAUNCH above): the name ends in "_small".
+  bool small = false;
 };
 
 /// The launch numbers of a spec's kernel (see LAUNCH above).
@@ -134,7 +166,8 @@ struct GemmTiling {
 GemmTiling gemmTiling(const GemmKernelSpec &spec);
 
 /// The default kernel name, e.g. "thjit_gemm_f32_tiled",
-/// "thjit_gemm_bf16_mma_batched", "thjit_gemm_f32_tf32".
+/// "thjit_gemm_bf16_mma_batched", "thjit_gemm_f32_tf32",
+/// "thjit_gemm_f64_tiled_batched_small".
 std::string gemmKernelName(const GemmKernelSpec &spec);
 
 /// The element type of a DType (Float16, Float32, Float64), for a product
@@ -155,8 +188,13 @@ llvm::Function *emitGemmKernel(llvm::Module &m, const std::string &name,
 /// The kernel that computes node n, if one does: a dot, gemm or
 /// batched_dot of float32 or float64 (Tiled) or float16 (TensorCore, which
 /// needs sm_80 or later) whose factors (vectors or matrices, or batches of
-/// them) and gemm's C are of the result's dtype.
-std::optional<GemmKernelSpec> gemmSpecFor(const Node &n);
+/// them) and gemm's C are of the result's dtype. With options.allowTF32,
+/// float32 takes the TF32 path, which needs sm_80 or later too: below
+/// that, a caller falls back to Tiled (tf32 is a permission, not a
+/// demand). Whether there is a kernel does not depend on the options.
+/// The spec is for the large tiles (small is false).
+std::optional<GemmKernelSpec> gemmSpecFor(const Node &n,
+                                          const CompileOptions &options = {});
 
 /// The PTX of a module holding only gemmKernelName(spec), optimized (O3
 /// with the NVPTX target's passes) for `arch` at PTX ISA kPTXVersion.

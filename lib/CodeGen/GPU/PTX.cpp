@@ -783,22 +783,29 @@ PTXModule generatePTX(const Graph &g, const std::string &arch,
     case StepKind::Runtime:
       if (gpu::isSoftmaxStep(step))
         break;
-      if (std::optional<GemmKernelSpec> spec = gemmSpecFor(*step.node)) {
+      if (std::optional<GemmKernelSpec> spec = gemmSpecFor(*step.node, options)) {
+        // tf32 is allowed, not required: older GPUs compute in float32.
+        if (spec->path == GemmKernelSpec::Path::TF32 && std::atoi(arch.c_str() + 3) < 80)
+          spec->path = GemmKernelSpec::Path::Tiled;
         if (spec->path != GemmKernelSpec::Path::Tiled && std::atoi(arch.c_str() + 3) < 80) {
           comment[s] = "no GPU kernel: tensor-core products need sm_80 or later";
           continue;
         }
-        // One kernel per spec, whatever the shapes.
-        const std::string name = gemmKernelName(*spec);
-        auto [it, isNew] = gemmStep.try_emplace(name, s);
+        // Two kernels per spec, whatever the shapes: the large tiles, then
+        // the small ones (the launcher picks one per call, Gemm.h).
+        auto [it, isNew] = gemmStep.try_emplace(gemmKernelName(*spec), s);
         if (!isNew) {
           out.sharedKernels.push_back({s, it->second});
           continue;
         }
-        GPUKernel info;
-        stepFns[s] = {emitGemmKernel(m, name, *spec, info)};
-        info.step = s;
-        out.kernels.push_back(info);
+        for (bool small : {false, true}) {
+          GemmKernelSpec variant = *spec;
+          variant.small = small;
+          GPUKernel info;
+          stepFns[s].push_back(emitGemmKernel(m, gemmKernelName(variant), variant, info));
+          info.step = s;
+          out.kernels.push_back(info);
+        }
         continue;
       }
       if (step.node->kind() == OpKind::Alloc)
