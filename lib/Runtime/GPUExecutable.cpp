@@ -276,6 +276,10 @@ struct Call {
   void join(const Step &step);
   void split(const Step &step);
   void take(const Step &step);
+  void scatterAdd(const Step &step);
+  /// The rows of a take or scatter-add (operand `at`) as int64, negative
+  /// ones wrapped, on the device; false when one is out of range.
+  bool deviceRows(const Step &step, int at, int64_t length, cuda::DeviceArray &rows);
   void elementwise(const Step &step, const Kernels &kernels);
   void reduce(const Step &step, const Kernels &kernels);
   void softmax(const Step &step, const Kernels &kernels);
@@ -321,6 +325,8 @@ void Call::step(const Step &step, const Kernels &kernels) {
     split(step);
   else if (onGPU && op == OpKind::AdvancedSubtensor)
     take(step);
+  else if (onGPU && op == OpKind::AdvancedIncSubtensor)
+    scatterAdd(step);
   else if (kernels.empty())
     runOnHost(step);
   else if (step.kind == StepKind::Reduce)
@@ -488,19 +494,26 @@ void Call::split(const Step &step) {
   }
 }
 
+bool Call::deviceRows(const Step &step, int at, int64_t length, cuda::DeviceArray &rows) {
+  NDArray host = onHost(step.operands[at]).astype(DType::Int64);
+  for (int64_t i = 0; i < host.size(); ++i) {
+    int64_t &row = host.data<int64_t>()[i];
+    if (row < -length || row >= length)
+      return false;
+    row += row < 0 ? length : 0;
+  }
+  rows = cuda::DeviceArray::fromHost(host);
+  return true;
+}
+
 /// x[rows]: the rows checked (and negative ones wrapped) on the host, then
 /// gathered by the take kernels.
 void Call::take(const Step &step) {
   const cuda::DeviceArray &x = onDevice(step.operands[0]);
-  NDArray rows = onHost(step.operands[1]).astype(DType::Int64);
-  const int64_t length = x.shape()[0];
-  for (int64_t i = 0; i < rows.size(); ++i) {
-    int64_t &row = rows.data<int64_t>()[i];
-    if (row < -length || row >= length) {
-      runOnHost(step); // raises the reference's IndexError
-      throw RuntimeError("take: a row is out of range");
-    }
-    row += row < 0 ? length : 0;
+  cuda::DeviceArray rows;
+  if (!deviceRows(step, 1, x.shape()[0], rows)) {
+    runOnHost(step); // raises the reference's IndexError
+    throw RuntimeError("take: a row is out of range");
   }
   Shape shape = rows.shape(), flat{rows.size()};
   for (int d = 1; d < x.ndim(); ++d) {
@@ -509,7 +522,39 @@ void Call::take(const Step &step) {
   }
   const cuda::DeviceArray &out = newResult(step.results[0], shape);
   if (out.size() > 0)
-    gpu::take(out.view(flat, contiguousStrides(flat)), x, cuda::DeviceArray::fromHost(rows));
+    gpu::take(out.view(flat, contiguousStrides(flat)), x, rows.view({rows.size()}, {1}));
+}
+
+/// x[rows] += y: a copy of x, then y added at the rows by the scatter-add
+/// kernels (atomically: rows may repeat).
+void Call::scatterAdd(const Step &step) {
+  const cuda::DeviceArray &x = onDevice(step.operands[0]);
+  const cuda::DeviceArray &y = onDevice(step.operands[1]);
+  cuda::DeviceArray rows;
+  // y fits x[rows] (the rows' shape, then x's other dims) by broadcasting.
+  const NDArray &hostRows = onHost(step.operands[2]);
+  Shape selection = hostRows.shape();
+  selection.insert(selection.end(), x.shape().begin() + 1, x.shape().end());
+  const int lead = (int)selection.size() - y.ndim();
+  bool fits = lead >= 0;
+  for (int i = 0; fits && i < y.ndim(); ++i)
+    fits = y.shape()[i] == selection[lead + i] || y.shape()[i] == 1;
+  if (!fits || !deviceRows(step, 2, x.shape()[0], rows)) {
+    runOnHost(step); // raises the reference's IndexError or ShapeError
+    throw RuntimeError("advanced_inc_subtensor: the rows or the value do not fit");
+  }
+  const cuda::DeviceArray &out = copyResult(step.results[0], x);
+  if (shapeSize(selection) == 0)
+    return;
+  cuda::DeviceArray values = y;
+  if (hostRows.ndim() != 1) { // y over the rows' dims made one dim
+    Shape flat{rows.size()};
+    flat.insert(flat.end(), x.shape().begin() + 1, x.shape().end());
+    cuda::DeviceArray whole = cuda::DeviceArray::empty(y.dtype(), selection);
+    gpu::copyInto(whole, y);
+    values = whole.view(flat, contiguousStrides(flat));
+  }
+  gpu::scatterAdd(out, values, rows.view({rows.size()}, {1}));
 }
 
 /// The contiguous kernel when every operand is broadcast whole by its type

@@ -92,26 +92,30 @@ const CopyKernels &copyKernels() {
 
 constexpr unsigned kCopyBlock = 256;
 
-/// Copies `shape` elements of `bytes` each from src to dst (device
-/// addresses of element 0; strides in elements, merged already). With
-/// `rows` (the device address of shape[0] int64s), src's coordinate along
-/// dim 0 is rows[c0] (a take).
-void copyElements(int bytes, uint64_t src, uint64_t dst, const Shape &shape,
+/// What copyElements does with each element (codegen::compileCopyKernels).
+enum class Move { Copy, Take, ScatterAdd };
+
+/// Moves `shape` elements of dtype t from src to dst (device addresses of
+/// element 0; strides in elements, merged already). Take and ScatterAdd
+/// read `rows` (the device address of shape[0] int64s): src's (Take) or
+/// dst's (ScatterAdd) coordinate along dim 0 is rows[c0].
+void copyElements(DType t, Move move, uint64_t src, uint64_t dst, const Shape &shape,
                   const Shape &srcStrides, const Shape &dstStrides, uint64_t rows = 0) {
-  const int R = (int)shape.size();
-  if (!rows && (R == 0 || (R == 1 && srcStrides[0] == 1 && dstStrides[0] == 1))) {
+  const int R = (int)shape.size(), bytes = (int)itemSize(t);
+  if (move == Move::Copy &&
+      (R == 0 || (R == 1 && srcStrides[0] == 1 && dstStrides[0] == 1))) {
     cuda::copyOnDevice(dst, src, size_t(R ? shape[0] : 1) * bytes);
     return;
   }
   if (R > codegen::kCopyRank) { // one piece per index of the outer dim
-    const int d = rows ? 1 : 0; // (a take's rows stay whole)
+    const int d = move == Move::Copy ? 0 : 1; // (the rows stay whole)
     auto without = [&](const Shape &v) {
       Shape w = v;
       w.erase(w.begin() + d);
       return w;
     };
     for (int64_t i = 0; i < shape[d]; ++i)
-      copyElements(bytes, src + uint64_t(i * srcStrides[d] * bytes),
+      copyElements(t, move, src + uint64_t(i * srcStrides[d] * bytes),
                    dst + uint64_t(i * dstStrides[d] * bytes), without(shape),
                    without(srcStrides), without(dstStrides), rows);
     return;
@@ -120,7 +124,7 @@ void copyElements(int bytes, uint64_t src, uint64_t dst, const Shape &shape,
   const int64_t n = shapeSize(shape);
   cuda::KernelArgs args;
   args.pointer(src);
-  if (rows)
+  if (move != Move::Copy)
     args.pointer(rows);
   args.pointer(dst);
   args.i64(n);
@@ -134,9 +138,45 @@ void copyElements(int bytes, uint64_t src, uint64_t dst, const Shape &shape,
     args.i64(s);
   const unsigned blocks = (unsigned)std::clamp<int64_t>((n + kCopyBlock - 1) / kCopyBlock, 1,
                                                         k.maxBlocks);
-  const std::string name =
-      rows ? codegen::takeKernelName(bytes, R) : codegen::copyKernelName(bytes, R);
+  const std::string name = move == Move::Copy ? codegen::copyKernelName(bytes, R)
+                           : move == Move::Take ? codegen::takeKernelName(bytes, R)
+                                                : codegen::scatterAddKernelName(t, R);
   cuda::launch(k.functions.at(name), blocks, 1, 1, kCopyBlock, 0, args);
+}
+
+/// The strides of `a` over `shape` (NumPy's broadcast: a's dims line up
+/// with the last ones, and a dim of size 1 is read at 0).
+Shape broadcastStrides(const cuda::DeviceArray &a, const Shape &shape) {
+  const int R = (int)shape.size(), lead = R - a.ndim();
+  Shape strides(R, 0);
+  for (int d = lead; d < R; ++d)
+    if (!(a.shape()[d - lead] == 1 && shape[d] != 1))
+      strides[d] = a.strides()[d - lead];
+  return strides;
+}
+
+/// Take or ScatterAdd: `other` is src (Take) or dst (ScatterAdd), of shape
+/// (rows.size(), ...), and `table` the array the rows index.
+void moveRows(Move move, const cuda::DeviceArray &table, const cuda::DeviceArray &other,
+              const Shape &otherStrides, const cuda::DeviceArray &rows) {
+  const Shape &full = other.shape();
+  if (shapeSize(full) == 0)
+    return;
+  // Dim 0 is the rows'; the others, the table's dims after its first, merge.
+  Shape rest(full.begin() + 1, full.end());
+  std::vector<Shape> strides{Shape(table.strides().begin() + 1, table.strides().end()),
+                             Shape(otherStrides.begin() + 1, otherStrides.end())};
+  mergeDims(rest, strides);
+  Shape shape{rows.size()};
+  shape.insert(shape.end(), rest.begin(), rest.end());
+  strides[0].insert(strides[0].begin(), table.strides()[0]);
+  strides[1].insert(strides[1].begin(), otherStrides[0]);
+  if (move == Move::Take) // table -> other
+    copyElements(table.dtype(), move, table.data(), other.data(), shape, strides[0],
+                 strides[1], rows.data());
+  else // other -> table
+    copyElements(table.dtype(), move, other.data(), table.data(), shape, strides[1],
+                 strides[0], rows.data());
 }
 
 } // namespace
@@ -145,34 +185,23 @@ void copyInto(const cuda::DeviceArray &dst, const cuda::DeviceArray &src) {
   Shape shape = dst.shape();
   if (shapeSize(shape) == 0)
     return;
-  const int R = dst.ndim(), lead = R - src.ndim();
-  std::vector<Shape> strides(2, Shape(R, 0));
-  for (int d = 0; d < R; ++d) {
-    if (d >= lead && !(src.shape()[d - lead] == 1 && shape[d] != 1))
-      strides[0][d] = src.strides()[d - lead];
-    strides[1][d] = dst.strides()[d];
-  }
+  std::vector<Shape> strides{broadcastStrides(src, shape), dst.strides()};
   mergeDims(shape, strides);
-  copyElements((int)itemSize(dst.dtype()), src.data(), dst.data(), shape, strides[0],
+  copyElements(dst.dtype(), Move::Copy, src.data(), dst.data(), shape, strides[0],
                strides[1]);
 }
 
 void take(const cuda::DeviceArray &dst, const cuda::DeviceArray &src,
           const cuda::DeviceArray &rows) {
-  Shape shape = dst.shape();
-  if (shapeSize(shape) == 0)
-    return;
-  // Dim 0 is the take's; the others, src's dims after its first, merge.
-  Shape rest(shape.begin() + 1, shape.end());
-  std::vector<Shape> strides{Shape(src.strides().begin() + 1, src.strides().end()),
-                             Shape(dst.strides().begin() + 1, dst.strides().end())};
-  mergeDims(rest, strides);
-  shape = {rows.size()};
-  shape.insert(shape.end(), rest.begin(), rest.end());
-  strides[0].insert(strides[0].begin(), src.strides()[0]);
-  strides[1].insert(strides[1].begin(), dst.strides()[0]);
-  copyElements((int)itemSize(dst.dtype()), src.data(), dst.data(), shape, strides[0],
-               strides[1], rows.data());
+  moveRows(Move::Take, src, dst, dst.strides(), rows);
+}
+
+void scatterAdd(const cuda::DeviceArray &dst, const cuda::DeviceArray &src,
+                const cuda::DeviceArray &rows) {
+  Shape shape{rows.size()};
+  shape.insert(shape.end(), dst.shape().begin() + 1, dst.shape().end());
+  const cuda::DeviceArray whole = src.view(shape, broadcastStrides(src, shape));
+  moveRows(Move::ScatterAdd, dst, whole, whole.strides(), rows);
 }
 
 cuda::DeviceArray contiguousCopy(const cuda::DeviceArray &a) {

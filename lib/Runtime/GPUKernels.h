@@ -46,6 +46,12 @@ void copyInto(const cuda::DeviceArray &dst, const cuda::DeviceArray &src);
 void take(const cuda::DeviceArray &dst, const cuda::DeviceArray &src,
           const cuda::DeviceArray &rows);
 
+/// dst[rows[i], ...] += src[i, ...] for every i (rows may repeat: the adds
+/// are atomic), src broadcast to (rows.size(), dst's dims after its first);
+/// rows as for take; dst's dtype one that codegen::hasScatterAdd takes.
+void scatterAdd(const cuda::DeviceArray &dst, const cuda::DeviceArray &src,
+                const cuda::DeviceArray &rows);
+
 /// A contiguous device copy of a.
 cuda::DeviceArray contiguousCopy(const cuda::DeviceArray &a);
 

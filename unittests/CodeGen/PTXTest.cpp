@@ -729,7 +729,7 @@ TEST_CASE("Strided kernels divide by multiply-high while indices fit 31 bits", "
   }
 }
 
-TEST_CASE("PTX of the runtime's copy and take kernels", "[ptx]") {
+TEST_CASE("PTX of the runtime's copy, take and scatter-add kernels", "[ptx]") {
   int heard = 0;
   codegen::setPTXListener([&](const std::string &, const std::string &ir) {
     ++heard;
@@ -738,7 +738,21 @@ TEST_CASE("PTX of the runtime's copy and take kernels", "[ptx]") {
   for (const std::string &arch : kArchs) {
     PTXModule m = compileCopyKernels(arch);
     checkModule(m, arch);
-    CHECK(m.kernels.size() == 2 * 5 * kCopyRank);
+    CHECK(m.kernels.size() == (2 * 5 + 4) * kCopyRank);
+    // The scatter-add kernels add atomically in the element's type.
+    for (int rank = 1; rank <= kCopyRank; ++rank) {
+      INFO("rank " << rank);
+      CHECK(kernelBody(m.ptx, scatterAddKernelName(DType::Float32, rank))
+                .find("atom.global.add.f32") != std::string::npos);
+      CHECK(kernelBody(m.ptx, scatterAddKernelName(DType::Float64, rank))
+                .find("atom.global.add.f64") != std::string::npos);
+      CHECK(kernelBody(m.ptx, scatterAddKernelName(DType::Int32, rank))
+                .find("atom.global.add.u32") != std::string::npos);
+      CHECK(kernelBody(m.ptx, scatterAddKernelName(DType::UInt64, rank))
+                .find("atom.global.add.u64") != std::string::npos);
+    }
+    CHECK_FALSE(hasScatterAdd(DType::Int8));
+    CHECK_FALSE(hasScatterAdd(DType::Float16));
     for (bool take : {false, true})
       for (int bytes : {1, 2, 4, 8, 16})
         for (int rank = 1; rank <= kCopyRank; ++rank) {

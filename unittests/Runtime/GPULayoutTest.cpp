@@ -247,3 +247,78 @@ TEST_CASE("x[rows] of GPU memory is gathered on the GPU as on the CPU", "[gpu]")
     CHECK(D.getValue().repr() == data.repr());
   }
 }
+
+TEST_CASE("x[rows] += y and embedding gradients run on the GPU as on the CPU", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  for (DType t : {DType::Float32, DType::Float64, DType::Int32, DType::Int64}) {
+    INFO(dtypeName(t));
+    const double scale = isFloat(t) ? 1 : 30;
+    Var X = shared(ramp(t, {5, 3}, 0.4, scale), "X", {}, "cuda");
+    Var rows = vector("rows", DType::Int32), grid = matrix("grid", DType::Int64);
+    Var y = matrix("y", t), r = vector("r", t);
+    std::vector<Var> outs{
+        incSubtensor(subtensor(X, {Index::array(rows)}), y), // rows repeat: they add up
+        incSubtensor(subtensor(X, {Index::array(rows)}), r), // r along every row
+        incSubtensor(subtensor(X, {Index::array(grid)}), r), // 2-d rows
+    };
+    FunctionOptions c;
+    c.device = "cpu";
+    c.onUnusedInput = OnUnusedInput::Ignore;
+    FunctionOptions g = c;
+    g.device = "cuda";
+    Function cpu = function({rows, grid, y, r}, outs, c), gpu = function({rows, grid, y, r}, outs, g);
+    CHECK(gpu.str().find("host_from_gpu(X)") == std::string::npos);
+    const int scatters = launches("scatter");
+    std::vector<NDArray> args{
+        NDArray::fromValues(DType::Int32,
+                            {Scalar::fromInt(4), Scalar::fromInt(-1), Scalar::fromInt(0),
+                             Scalar::fromInt(4)},
+                            {4}),
+        NDArray::fromValues(DType::Int64,
+                            {Scalar::fromInt(1), Scalar::fromInt(1), Scalar::fromInt(2),
+                             Scalar::fromInt(-5)},
+                            {2, 2}),
+        ramp(t, {4, 3}, 1.3, scale), ramp(t, {3}, 2.6, scale)};
+    std::vector<NDArray> h = cpu(args), d = gpu(args);
+    for (size_t i = 0; i < outs.size(); ++i) {
+      INFO("output " << i);
+      REQUIRE(d[i].shape() == h[i].shape());
+      std::vector<Scalar> a = d[i].values(), b = h[i].values();
+      for (size_t j = 0; j < a.size(); ++j) // float sums in the device's order
+        CHECK(std::abs(a[j].toDouble() - b[j].toDouble()) <=
+              (isFloat(t) ? 1e-5 : 0) * (1 + std::abs(b[j].toDouble())));
+    }
+    if (test::gpuEmulated())
+      CHECK(launches("scatter") > scatters);
+    std::vector<NDArray> bad = args;
+    bad[0] = NDArray::fromValues(DType::Int32, {Scalar::fromInt(5)}, {1});
+    bad[2] = ramp(t, {1, 3}, 0, scale);
+    CHECK_THROWS_AS(cpu(bad), IndexError);
+    CHECK_THROWS_AS(gpu(bad), IndexError);
+  }
+
+  // An embedding: rows of a parameter looked up by index, trained by SGD.
+  auto train = [](const std::string &device) {
+    Var E = shared(ramp(DType::Float64, {10, 4}, 0.5), "E", {}, device);
+    Var ids = vector("ids", DType::Int64), target = matrix("target", DType::Float64);
+    Var cost = sum(sqr(subtensor(E, {Index::array(ids)}) - target));
+    FunctionOptions o;
+    o.updates = {{E, E - 0.05 * grad(cost, std::vector<Var>{E})[0]}};
+    Function step = function({ids, target}, {cost}, o);
+    std::vector<double> losses;
+    for (int i = 0; i < 10; ++i) {
+      NDArray batch = NDArray::fromValues(
+          DType::Int64,
+          {Scalar::fromInt(i % 10), Scalar::fromInt((3 * i) % 10), Scalar::fromInt(i % 10)},
+          {3});
+      losses.push_back(step({batch, ramp(DType::Float64, {3, 4}, 0.2 * i)})[0].item().toDouble());
+    }
+    return losses;
+  };
+  std::vector<double> cpu = train("cpu"), gpu = train("cuda");
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    INFO("step " << i << ": CPU " << cpu[i] << ", GPU " << gpu[i]);
+    CHECK(std::abs(cpu[i] - gpu[i]) <= 1e-12 * (1 + std::abs(cpu[i])));
+  }
+}

@@ -166,7 +166,7 @@ enum class GPUKernelKind {
   Reduce,   ///< a reduction step (lib/CodeGen/GPU/Reduce.cpp)
   Softmax,  ///< softmax / log_softmax rows (lib/CodeGen/GPU/Reduce.cpp)
   Gemm,     ///< a matrix product (lib/CodeGen/GPU/Gemm.cpp)
-  Copy,     ///< a strided copy or take (compileCopyKernels)
+  Copy,     ///< a strided copy, take or scatter-add (compileCopyKernels)
 };
 
 /// Which of a Reduce step's kernels a kernel is (see the reductions' ABI
@@ -274,9 +274,17 @@ uint64_t gpuDivider(int64_t size);
 /// the same parameters with `rows` after src: a read-only pointer to
 /// shape[0] int64 row numbers, each in range (the launcher checks them).
 /// src's coordinate along dim 0 is rows[c0] instead of c0.
+///
+/// The scatter-add kernels, scatterAddKernelName(t, R) for the dtypes
+/// hasScatterAdd(t) says (float32, float64, 32- and 64-bit integers), take
+/// the take kernels' parameters: dst's coordinate along dim 0 is rows[c0],
+/// and src's element is added to dst's atomically, so rows may repeat (the
+/// order of float sums is then the device's).
 constexpr int kCopyRank = 4;
 std::string copyKernelName(int bytes, int rank);
 std::string takeKernelName(int bytes, int rank);
+bool hasScatterAdd(DType t);
+std::string scatterAddKernelName(DType t, int rank);
 PTXModule compileCopyKernels(const std::string &arch, int ptxVersion = kPTXVersion);
 
 /// Where libdevice is read from: $THJIT_LIBDEVICE when set, else

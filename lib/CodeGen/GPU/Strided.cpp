@@ -116,20 +116,23 @@ void gridStrideLoops(llvm::IRBuilder<> &b, Value *start, Value *step, Value *n,
 
 namespace {
 
-/// copyKernelName(bytes, R): copies src's elements to dst's over a strided
-/// index of rank R, as raw bits. takeKernelName(bytes, R) also reads the
-/// int64 `rows` (after src): src's coordinate along dim 0 is rows[c0].
-void emitCopyKernel(llvm::Module &m, int bytes, int R, bool take) {
+/// What a kernel of the copy module does with each element.
+enum class Move {
+  Copy,       ///< dst[c] = src[c]
+  Take,       ///< dst[c] = src[rows[c0], c1, ...]
+  ScatterAdd, ///< dst[rows[c0], c1, ...] += src[c], atomically (rows may repeat)
+};
+
+/// A kernel of the copy module over a strided index of rank R (GPU.h):
+/// (src, [rows,] dst, n, sizes, dividers, srcStrides, dstStrides), moving
+/// elements of `element` type.
+void emitMoveKernel(llvm::Module &m, const std::string &name, llvm::Type *element,
+                    llvm::Align align, int R, Move move) {
   llvm::LLVMContext &ctx = m.getContext();
-  const int pointers = take ? 3 : 2; // src, (rows,) dst
-  llvm::Function *f = newKernel(m, take ? takeKernelName(bytes, R) : copyKernelName(bytes, R),
-                                pointers, pointers - 1, 1 + 4 * R);
+  const int pointers = move == Move::Copy ? 2 : 3; // src, (rows,) dst
+  llvm::Function *f = newKernel(m, name, pointers, pointers - 1, 1 + 4 * R);
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", f));
-  llvm::Type *element =
-      bytes == 16 ? (llvm::Type *)llvm::FixedVectorType::get(b.getInt64Ty(), 2)
-                  : (llvm::Type *)b.getIntNTy(8 * bytes);
-  const llvm::Align align(std::min(bytes, 8)); // complex128: two doubles
-  Value *src = f->getArg(0), *rows = take ? f->getArg(1) : nullptr;
+  Value *src = f->getArg(0), *rows = move == Move::Copy ? nullptr : f->getArg(1);
   Value *dst = f->getArg(pointers - 1), *n = f->getArg(pointers);
   const int first = pointers + 1; // the strided index
   const StridedIndex index = StridedIndex::fromParams(f, first, R);
@@ -150,17 +153,26 @@ void emitCopyKernel(llvm::Module &m, int bytes, int R, bool take) {
   auto *exit = llvm::BasicBlock::Create(ctx, "exit", f);
   gridStrideLoops(b, start, gridSize, n, exit, true, [&](Value *i, bool narrow) {
     std::vector<Value *> c = index.coordinates(b, i, narrow);
+    Value *row = rows ? b.CreateAlignedLoad(b.getInt64Ty(),
+                                            b.CreateGEP(b.getInt64Ty(), rows, c[0]),
+                                            llvm::Align(8))
+                      : nullptr;
     Value *from = b.getInt64(0), *to = b.getInt64(0);
     for (int d = 0; d < R; ++d) {
-      Value *at = c[d];
-      if (take && d == 0)
-        at = b.CreateAlignedLoad(b.getInt64Ty(), b.CreateGEP(b.getInt64Ty(), rows, c[0]),
-                                 llvm::Align(8));
-      from = b.CreateAdd(from, b.CreateMul(at, srcStrides[d]));
-      to = b.CreateAdd(to, b.CreateMul(c[d], dstStrides[d]));
+      const bool indirect = d == 0 && row;
+      from = b.CreateAdd(from, b.CreateMul(indirect && move == Move::Take ? row : c[d],
+                                           srcStrides[d]));
+      to = b.CreateAdd(to, b.CreateMul(indirect && move == Move::ScatterAdd ? row : c[d],
+                                       dstStrides[d]));
     }
     Value *v = b.CreateAlignedLoad(element, b.CreateGEP(element, src, from), align);
-    b.CreateAlignedStore(v, b.CreateGEP(element, dst, to), align);
+    Value *at = b.CreateGEP(element, dst, to);
+    if (move == Move::ScatterAdd)
+      b.CreateAtomicRMW(element->isFloatingPointTy() ? llvm::AtomicRMWInst::FAdd
+                                                     : llvm::AtomicRMWInst::Add,
+                        at, v, align, llvm::AtomicOrdering::Monotonic);
+    else
+      b.CreateAlignedStore(v, at, align);
   });
   b.SetInsertPoint(exit);
   b.CreateRetVoid();
@@ -178,6 +190,35 @@ std::string takeKernelName(int bytes, int rank) {
   return "thjit_b" + std::to_string(bytes) + "_r" + std::to_string(rank) + "_take";
 }
 
+namespace {
+/// The dtypes the scatter-add kernels add, by the name of their kernels.
+const char *scatterAddTypeName(DType t) {
+  switch (t) {
+  case DType::Float32:
+    return "f32";
+  case DType::Float64:
+    return "f64";
+  case DType::Int32:
+  case DType::UInt32:
+    return "i32";
+  case DType::Int64:
+  case DType::UInt64:
+    return "i64";
+  default:
+    return nullptr;
+  }
+}
+} // namespace
+
+bool hasScatterAdd(DType t) { return scatterAddTypeName(t) != nullptr; }
+
+std::string scatterAddKernelName(DType t, int rank) {
+  if (!hasScatterAdd(t))
+    throw ValueError(std::string("no GPU scatter-add of ") + dtypeName(t));
+  return std::string("thjit_") + scatterAddTypeName(t) + "_r" + std::to_string(rank) +
+         "_scatter";
+}
+
 PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
   checkGPUArch(arch);
   std::unique_ptr<llvm::TargetMachine> tm = gpu::targetMachine(arch, ptxVersion);
@@ -188,18 +229,33 @@ PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
   PTXModule out;
   out.arch = arch;
   out.ptxVersion = ptxVersion;
-  for (bool take : {false, true})
-    for (int bytes : {1, 2, 4, 8, 16})
-      for (int R = 1; R <= kCopyRank; ++R) {
-        gpu::emitCopyKernel(m, bytes, R, take);
-        GPUKernel k;
-        k.kind = GPUKernelKind::Copy;
-        k.name = take ? takeKernelName(bytes, R) : copyKernelName(bytes, R);
-        k.numOperands = take ? 2 : 1;
-        k.numResults = 1;
-        k.ndim = R;
-        out.kernels.push_back(k);
-      }
+  auto add = [&](const std::string &name, llvm::Type *element, int align, int R,
+                 gpu::Move move) {
+    gpu::emitMoveKernel(m, name, element, llvm::Align(align), R, move);
+    GPUKernel k;
+    k.kind = GPUKernelKind::Copy;
+    k.name = name;
+    k.numOperands = move == gpu::Move::Copy ? 1 : 2;
+    k.numResults = 1;
+    k.ndim = R;
+    out.kernels.push_back(k);
+  };
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+  for (int R = 1; R <= kCopyRank; ++R) {
+    for (int bytes : {1, 2, 4, 8, 16}) {
+      // Raw bits; complex128 as two words, aligned as its doubles.
+      llvm::Type *element = bytes == 16 ? (llvm::Type *)llvm::FixedVectorType::get(i64, 2)
+                                        : (llvm::Type *)llvm::Type::getIntNTy(ctx, 8 * bytes);
+      add(copyKernelName(bytes, R), element, std::min(bytes, 8), R, gpu::Move::Copy);
+      add(takeKernelName(bytes, R), element, std::min(bytes, 8), R, gpu::Move::Take);
+    }
+    for (DType t : {DType::Float32, DType::Float64, DType::Int32, DType::Int64}) {
+      llvm::Type *element = t == DType::Float32   ? llvm::Type::getFloatTy(ctx)
+                            : t == DType::Float64 ? llvm::Type::getDoubleTy(ctx)
+                                                  : llvm::Type::getIntNTy(ctx, 8 * (int)itemSize(t));
+      add(scatterAddKernelName(t, R), element, (int)itemSize(t), R, gpu::Move::ScatterAdd);
+    }
+  }
   std::string broken;
   llvm::raw_string_ostream brokenOS(broken);
   if (llvm::verifyModule(m, &brokenOS))
@@ -211,7 +267,7 @@ PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
     m.print(irOS, nullptr);
   }
   gpu::optimize(m, *tm);
-  out.ptx = "// thjit: " + std::to_string(out.kernels.size()) + " copy and take kernels for " + arch +
+  out.ptx = "// thjit: " + std::to_string(out.kernels.size()) + " copy, take and scatter-add kernels for " + arch +
             ", PTX ISA " + std::to_string(ptxVersion / 10) + "." +
             std::to_string(ptxVersion % 10) + "\n\n" + gpu::printPTX(m, *tm);
   if (listener)

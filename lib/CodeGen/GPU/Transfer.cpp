@@ -1,5 +1,6 @@
 //===- Transfer.cpp - The GPU transfer pass -------------------------------===//
 #include "thjit/CodeGen/Transfer.h"
+#include "thjit/CodeGen/GPU.h"
 #include "Gemm.h"
 #include "thjit/CodeGen/Plan.h"
 #include "thjit/Ops/Ops.h"
@@ -11,10 +12,16 @@ namespace thjit::codegen {
 
 namespace {
 
-/// x[rows]: one integer array (not uint64, whose values an int64 may not
-/// hold) indexing x's first axis, nothing else.
-bool isTake(const Node &n) {
-  if (n.kind() != OpKind::AdvancedSubtensor || n.numOperands() != 2)
+/// x[rows] (advanced_subtensor), or x[rows] += y (advanced_inc_subtensor,
+/// of the dtypes the scatter-add kernels add, y of x's dtype): one integer
+/// array (not uint64, whose values an int64 may not hold) indexing x's
+/// first axis, nothing else.
+bool isRowsOp(const Node &n) {
+  const bool read = n.kind() == OpKind::AdvancedSubtensor;
+  if (!read && !(n.kind() == OpKind::AdvancedIncSubtensor && hasScatterAdd(n.operand(0).dtype()) &&
+                 n.operand(1).dtype() == n.operand(0).dtype()))
+    return false;
+  if (n.numOperands() != (read ? 2 : 3))
     return false;
   const std::vector<IndexEntry> &index = n.attrs().index;
   if (index.empty() || index[0].kind != IndexEntry::Array)
@@ -22,7 +29,7 @@ bool isTake(const Node &n) {
   for (size_t i = 1; i < index.size(); ++i)
     if (index[i].kind != IndexEntry::Slice || index[i].numOperands() != 0)
       return false;
-  const Var &rows = n.operand(1);
+  const Var &rows = n.operand(read ? 1 : 2);
   return isInteger(rows.dtype()) && rows.dtype() != DType::UInt64 && rows.ndim() >= 1 &&
          n.operand(0).ndim() >= 1;
 }
@@ -30,7 +37,7 @@ bool isTake(const Node &n) {
 /// Whether the runtime does n by rearranging or copying memory on the GPU
 /// (no kernel of its own): a view (dimshuffle, subtensor, split, a reshape
 /// that can be one) or copies with the copy kernels (join, set_subtensor,
-/// other reshapes, x[rows]). Any dtype; joins and writes of one dtype only (the
+/// other reshapes, x[rows], x[rows] += y). Any dtype; joins and writes of one dtype only (the
 /// copies do not convert).
 bool isGPULayoutOp(const Node &n) {
   switch (n.kind()) {
@@ -40,7 +47,8 @@ bool isGPULayoutOp(const Node &n) {
   case OpKind::Split:
     return true;
   case OpKind::AdvancedSubtensor:
-    return isTake(n);
+  case OpKind::AdvancedIncSubtensor:
+    return isRowsOp(n);
   case OpKind::Join:
   case OpKind::SetSubtensor: {
     const int values = n.kind() == OpKind::Join ? n.numOperands() : 2;
@@ -65,6 +73,7 @@ bool readOnHost(const Node &n, int operand) {
   case OpKind::AdvancedSubtensor: // (the rows of a take)
     return operand > 0;
   case OpKind::SetSubtensor:
+  case OpKind::AdvancedIncSubtensor: // (the rows)
     return operand > 1;
   default:
     return false;
