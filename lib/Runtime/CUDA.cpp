@@ -492,13 +492,6 @@ NDArray DeviceArray::toHost() const {
   return out;
 }
 
-DeviceArray DeviceArray::copy() const {
-  if (!isContiguous())
-    return fromHost(toHost());
-  DeviceArray c = empty(type, dims);
-  copyOnDevice(c.data(), data(), size() * itemSize(type));
-  return c;
-}
 
 // ---- modules and launches -------------------------------------------------------
 

@@ -128,8 +128,7 @@ TEST_CASE("device arrays copy to and from the host, views included", "[cuda]") {
           host.slice(0, 1, 2, 1).broadcastTo({2, 4}).repr());
     CHECK(d.view({}, {}, 5).toHost().repr() == NDArray::scalar(host.flatAt(5)).repr());
     CHECK(!d.view({4, 3}, {1, 4}).isContiguous());
-    CHECK(d.view({4, 3}, {1, 4}).copy().toHost().repr() == host.transpose().repr());
-    CHECK(d.copy().toHost().repr() == host.repr());
+    CHECK(d.view({4, 3}, {1, 4}).toHost().repr() == host.transpose().repr());
     // A host view is copied contiguously first.
     CHECK(cuda::DeviceArray::fromHost(host.transpose()).toHost().repr() ==
           host.transpose().repr());

@@ -127,10 +127,6 @@ public:
   DeviceArray expandDims(int axis) const;
   /// A contiguous host copy (waits for the kernels writing it).
   NDArray toHost() const;
-  /// A contiguous device copy (through the host when this is a strided
-  /// view: GPU calls copy views with the copy kernels instead,
-  /// lib/Runtime/GPUKernels.h).
-  DeviceArray copy() const;
 
 private:
   std::shared_ptr<DeviceBuffer> buf;
