@@ -60,6 +60,9 @@ struct Config {
   std::string mode = "FAST_RUN";
   /// Where the compiled side runs ($THJIT_DIFF_DEVICE): "cpu" or "cuda".
   std::string device = "cpu";
+  /// The compiled side reads its inputs from shared variables on `device`
+  /// (set before each call), so views and copies of them run there too.
+  bool sharedInputs = false;
   bool countGiven = false; ///< THJIT_DIFF_CASES or THJIT_DIFF_CASE set
 };
 
@@ -465,6 +468,7 @@ std::vector<std::string> runCase(const Config &cfg, int index, GenStats &gs,
   opts.onUnusedInput = OnUnusedInput::Ignore;
   opts.name = "case" + std::to_string(index);
   Function fast, ref, bounds;
+  std::vector<Var> shareds; // cfg.sharedInputs: fast's inputs
   try {
     opts.mode = "REFERENCE";
     ref = function(gen.inputs, outs, opts);
@@ -481,7 +485,19 @@ std::vector<std::string> runCase(const Config &cfg, int index, GenStats &gs,
   try {
     opts.mode = sloppy ? "REFERENCE" : cfg.mode;
     opts.device = sloppy ? "cpu" : cfg.device;
-    fast = function(gen.inputs, outs, opts);
+    if (cfg.sharedInputs) {
+      for (const Var &in : gen.inputs) { // of the input's type, static sizes included
+        Shape start;
+        for (int64_t d : in.type()->shape())
+          start.push_back(d == TensorType::kUnknown ? 1 : d);
+        shareds.push_back(makeShared(NDArray::zeros(in.dtype(), start), in.type(),
+                                     in.name() + "_shared", cfg.device));
+        opts.givens.push_back({in, shareds.back()});
+      }
+      fast = function({}, outs, opts);
+    } else {
+      fast = function(gen.inputs, outs, opts);
+    }
   } catch (const std::exception &e) {
     failures.push_back(header(cfg.mode + " compile failed: " +
                               e.what()) +
@@ -516,7 +532,7 @@ std::vector<std::string> runCase(const Config &cfg, int index, GenStats &gs,
     auto fail = [&](const std::string &what) {
       failures.push_back(header(what + " (call " + std::to_string(c) + ")") +
                          "  graph:\n" + fast.str() + "\n" + outList +
-                         "  arguments:\n" + describeArgs(fast, args));
+                         "  arguments:\n" + describeArgs(ref, args));
     };
     Outcome got;
     if (sloppy) {
@@ -526,6 +542,14 @@ std::vector<std::string> runCase(const Config &cfg, int index, GenStats &gs,
         got.kind = e.kind();
         got.message = e.what();
       }
+    } else if (cfg.sharedInputs) {
+      try {
+        for (size_t i = 0; i < shareds.size(); ++i)
+          shareds[i].setValue(args.args[i]);
+      } catch (const Error &) {
+        continue; // an argument its shared variable's type does not take
+      }
+      got = call(fast, {});
     } else {
       got = call(fast, args.args);
     }
@@ -718,6 +742,28 @@ TEST_CASE("FAST_RUN on the GPU agrees with REFERENCE on random graphs",
     INFO("kernels launched: " << counts.str());
     for (const char *kind : {"contiguous", "strided", "rows", "cols", "small", "copy", "take"})
       CHECK(launches[kind] > 0);
+  }
+}
+
+// The same with the arguments in GPU memory (shared variables there): what
+// indexes, reshapes or joins them runs on the GPU too.
+TEST_CASE("FAST_RUN on the GPU with its inputs there agrees with REFERENCE",
+          "[differential][gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  Config cfg = configFromEnv();
+  cfg.device = "cuda";
+  cfg.sharedInputs = true;
+  const std::map<std::string, int> before = test::emulatedLaunches();
+  runRandom(cfg, false);
+  if (test::gpuEmulated()) {
+    std::map<std::string, int> launches = test::emulatedLaunches();
+    std::ostringstream counts;
+    for (auto [what, n] : launches)
+      counts << what << ':' << n - (before.count(what) ? before.at(what) : 0) << ' ';
+    INFO("kernels launched: " << counts.str());
+    for (const char *kind : {"contiguous", "strided", "copy", "take"})
+      CHECK(launches[kind] > (before.count(kind) ? before.at(kind) : 0));
   }
 }
 
