@@ -101,6 +101,12 @@ std::map<std::string, int> emulatedLaunches() {
   return launchCounts;
 }
 
+int emulatedLaunches(const std::string &kind) {
+  std::lock_guard<std::mutex> lock(launchesMutex);
+  auto it = launchCounts.find(kind);
+  return it == launchCounts.end() ? 0 : it->second;
+}
+
 bool gpuEmulated() {
   static const bool emulated = installEmulator();
   return emulated;

@@ -35,6 +35,9 @@ bool gpuEmulated();
 /// their names ("rows", "cols", "finish", "contiguous", "strided", ...):
 /// cases check that what they meant to test ran on the GPU.
 std::map<std::string, int> emulatedLaunches();
+/// Those of one kind ("copy", "take", ...): 0 on a real device, where
+/// nothing counts them.
+int emulatedLaunches(const std::string &kind);
 
 } // namespace thjit::test
 

@@ -25,11 +25,6 @@ NDArray ramp(DType t, const Shape &shape, double phase, double scale = 1) {
   return NDArray::fromValues(t, v, shape);
 }
 
-int launches(const std::string &suffix) {
-  std::map<std::string, int> counts = test::emulatedLaunches();
-  return counts.count(suffix) ? counts[suffix] : 0;
-}
-
 } // namespace
 
 TEST_CASE("inc_subtensor of GPU memory runs on the GPU as on the CPU", "[gpu]") {
@@ -56,7 +51,7 @@ TEST_CASE("inc_subtensor of GPU memory runs on the GPU as on the CPU", "[gpu]") 
     const std::string printed = gpu.str();
     CHECK(printed.find("inc_subtensor") == std::string::npos);
     CHECK(printed.find("set_subtensor") != std::string::npos);
-    const int adds = launches("contiguous") + launches("strided");
+    const int adds = test::emulatedLaunches("contiguous") + test::emulatedLaunches("strided");
     for (int64_t at : {0, 2, 4}) {
       std::vector<NDArray> args{ramp(t, {3, 3}, 1.1, scale), ramp(t, {6}, 2.2, scale),
                                 NDArray::scalar(Scalar::fromInt(at))};
@@ -67,7 +62,7 @@ TEST_CASE("inc_subtensor of GPU memory runs on the GPU as on the CPU", "[gpu]") 
       }
     }
     if (test::gpuEmulated())
-      CHECK(launches("contiguous") + launches("strided") > adds);
+      CHECK(test::emulatedLaunches("contiguous") + test::emulatedLaunches("strided") > adds);
     // The user's errors, as on the CPU.
     std::vector<NDArray> bad{ramp(t, {2, 3}, 0, scale), ramp(t, {6}, 0, scale),
                              NDArray::scalar(Scalar::fromInt(9))};
@@ -219,7 +214,7 @@ TEST_CASE("x[rows] of GPU memory is gathered on the GPU as on the CPU", "[gpu]")
     g.device = "cuda";
     Function cpu = function({rows, grid}, outs, c), gpu = function({rows, grid}, outs, g);
     CHECK(gpu.str().find("host_from_gpu(D)") == std::string::npos);
-    const int takes = launches("take");
+    const int takes = test::emulatedLaunches("take");
     std::vector<NDArray> args{
         NDArray::fromValues(DType::Int64,
                             {Scalar::fromInt(5), Scalar::fromInt(-1), Scalar::fromInt(0),
@@ -235,7 +230,7 @@ TEST_CASE("x[rows] of GPU memory is gathered on the GPU as on the CPU", "[gpu]")
       CHECK(d[i].repr() == h[i].repr());
     }
     if (test::gpuEmulated())
-      CHECK(launches("take") > takes);
+      CHECK(test::emulatedLaunches("take") > takes);
     // No rows, and a row out of range: the CPU's result and error.
     std::vector<NDArray> none{NDArray::zeros(DType::Int64, {0}), args[1]};
     std::vector<NDArray> h0 = cpu(none), d0 = gpu(none);
@@ -269,7 +264,7 @@ TEST_CASE("x[rows] += y and embedding gradients run on the GPU as on the CPU", "
     g.device = "cuda";
     Function cpu = function({rows, grid, y, r}, outs, c), gpu = function({rows, grid, y, r}, outs, g);
     CHECK(gpu.str().find("host_from_gpu(X)") == std::string::npos);
-    const int scatters = launches("scatter");
+    const int scatters = test::emulatedLaunches("scatter");
     std::vector<NDArray> args{
         NDArray::fromValues(DType::Int32,
                             {Scalar::fromInt(4), Scalar::fromInt(-1), Scalar::fromInt(0),
@@ -290,7 +285,7 @@ TEST_CASE("x[rows] += y and embedding gradients run on the GPU as on the CPU", "
               (isFloat(t) ? 1e-5 : 0) * (1 + std::abs(b[j].toDouble())));
     }
     if (test::gpuEmulated())
-      CHECK(launches("scatter") > scatters);
+      CHECK(test::emulatedLaunches("scatter") > scatters);
     std::vector<NDArray> bad = args;
     bad[0] = NDArray::fromValues(DType::Int32, {Scalar::fromInt(5)}, {1});
     bad[2] = ramp(t, {1, 3}, 0, scale);

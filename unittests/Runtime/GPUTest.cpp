@@ -166,7 +166,7 @@ TEST_CASE("reductions and softmax on the GPU agree with the CPU", "[gpu]") {
     CHECK_THROWS_WITH(noIdentity({empty}), Catch::Contains("zero-size array"));
   }
   if (test::gpuEmulated()) // the cases above split some reductions
-    CHECK(test::emulatedLaunches()["finish"] > 0);
+    CHECK(test::emulatedLaunches("finish") > 0);
 }
 
 TEST_CASE("matrix products on the GPU agree with the CPU", "[gpu]") {
@@ -191,8 +191,8 @@ TEST_CASE("matrix products on the GPU agree with the CPU", "[gpu]") {
     // tiles (9 blocks >= 2 per multiprocessor); the others, of 2 x 2 large
     // tiles, run with small ones (Call::product).
     if (test::gpuEmulated()) {
-      CHECK(test::emulatedLaunches()["tiled"] > 0);
-      CHECK(test::emulatedLaunches()["small"] > 0);
+      CHECK(test::emulatedLaunches("tiled") > 0);
+      CHECK(test::emulatedLaunches("small") > 0);
     }
   }
   SECTION("gemm with beta 0 reads no C; empty and mismatched products") {
@@ -223,7 +223,7 @@ TEST_CASE("matrix products on the GPU agree with the CPU", "[gpu]") {
     compareOnGPU({x, y, m}, {batchedDot(x, y), batchedDot(m, y), batchedDot(x, m)},
                  {xv, yv, mv}, 1e-12);
     if (test::gpuEmulated())
-      CHECK(test::emulatedLaunches()["batched"] > 0);
+      CHECK(test::emulatedLaunches("batched") > 0);
   }
 }
 
@@ -298,17 +298,6 @@ TEST_CASE("element-wise kernels: vector groups, tails and misaligned views", "[g
   }
 }
 
-namespace {
-
-/// Launches of kernels whose name ends in `_<suffix>` so far (0 on a real
-/// device, where nothing counts them).
-int launches(const std::string &suffix) {
-  std::map<std::string, int> counts = test::emulatedLaunches();
-  return counts.count(suffix) ? counts[suffix] : 0;
-}
-
-} // namespace
-
 TEST_CASE("views, joins and copies of GPU memory agree with the CPU", "[gpu]") {
   if (!test::gpuAvailable())
     return;
@@ -356,7 +345,7 @@ TEST_CASE("views, joins and copies of GPU memory agree with the CPU", "[gpu]") {
   c.onUnusedInput = OnUnusedInput::Ignore;
   FunctionOptions o = c;
   o.device = "cuda";
-  const int copiesBefore = launches("copy");
+  const int copiesBefore = test::emulatedLaunches("copy");
   Function cpu = function({k}, outs, c), gpu = function({k}, outs, o);
   for (int64_t at : {0, 1, 3}) {
     NDArray arg = NDArray::scalar(Scalar::fromInt(at)).astype(DType::Int32);
@@ -367,7 +356,7 @@ TEST_CASE("views, joins and copies of GPU memory agree with the CPU", "[gpu]") {
     }
   }
   if (test::gpuEmulated())
-    CHECK(launches("copy") > copiesBefore); // joins and copies ran on the device
+    CHECK(test::emulatedLaunches("copy") > copiesBefore); // joins and copies ran on the device
 
   // The user's errors, as on the CPU; the shared values are untouched.
   const std::string before = A.getValue().repr();
@@ -393,13 +382,13 @@ TEST_CASE("updates of GPU shared variables with views are copied on the device",
   o.updates = {{S, transpose(T)}, {T, subtensor(S, {Index::slice({}, {}, -1)})}};
   Function swap = function({}, {}, o);
   REQUIRE(swap.device() == "cuda");
-  const int copiesBefore = launches("copy");
+  const int copiesBefore = test::emulatedLaunches("copy");
   swap({});
   CHECK(S.getValue().repr() == t0.transpose().repr());
   CHECK(T.getValue().repr() == s0.slice(0, 4, -1, -1).repr());
   CHECK(S.getValue().isContiguous());
   if (test::gpuEmulated())
-    CHECK(launches("copy") >= copiesBefore + 2);
+    CHECK(test::emulatedLaunches("copy") >= copiesBefore + 2);
 }
 
 TEST_CASE("matrix products take small tiles when large ones would idle the GPU",
@@ -493,5 +482,5 @@ TEST_CASE("float32 products with allow_tf32 round their factors to tf32", "[gpu]
     CHECK(worst > 1e-5);
   }
   if (test::gpuEmulated())
-    CHECK(test::emulatedLaunches()["tf32"] > 0);
+    CHECK(test::emulatedLaunches("tf32") > 0);
 }
