@@ -147,9 +147,9 @@ Shape broadcastShape(const std::vector<Shape> &shapes, int R, bool &ok) {
 /// An operand's strides for a kernel computing `shape` (its dims line up
 /// with the trailing ones; a dim broadcast at run time is read at 0).
 void pushStrides(cuda::KernelArgs &args, const cuda::DeviceArray &a, const Shape &shape) {
-  const size_t offset = shape.size() - a.ndim();
-  for (int j = 0; j < a.ndim(); ++j)
-    args.i64(a.shape()[j] == 1 && shape[offset + j] != 1 ? 0 : a.strides()[j]);
+  const Shape strides = gpu::broadcastStrides(a, shape);
+  for (size_t j = shape.size() - a.ndim(); j < shape.size(); ++j)
+    args.i64(strides[j]);
 }
 
 /// One call: its values, and a method per kind of step the GPU runs.
@@ -591,13 +591,8 @@ void Call::elementwise(const Step &step, const Kernels &kernels) {
     // Each operand's strides over the result's dims (0 where it is
     // broadcast), dims merged, then padded back to rank R (GPU.h).
     std::vector<Shape> strides;
-    for (const cuda::DeviceArray *a : ops) {
-      Shape st(R, 0);
-      for (int j = 0, lead = R - a->ndim(); j < a->ndim(); ++j)
-        if (!(a->shape()[j] == 1 && shape[lead + j] != 1))
-          st[lead + j] = a->strides()[j];
-      strides.push_back(st);
-    }
+    for (const cuda::DeviceArray *a : ops)
+      strides.push_back(gpu::broadcastStrides(*a, shape));
     Shape merged = shape;
     gpu::mergeDims(merged, strides);
     const size_t pad = R - merged.size();

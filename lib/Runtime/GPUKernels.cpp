@@ -37,6 +37,15 @@ std::shared_ptr<cuda::Module> loadShared(const std::string &ptx) {
   return m;
 }
 
+Shape broadcastStrides(const cuda::DeviceArray &a, const Shape &shape) {
+  const int R = (int)shape.size(), lead = R - a.ndim();
+  Shape strides(R, 0);
+  for (int d = lead; d < R; ++d)
+    if (!(a.shape()[d - lead] == 1 && shape[d] != 1))
+      strides[d] = a.strides()[d - lead];
+  return strides;
+}
+
 void mergeDims(Shape &shape, std::vector<Shape> &strides) {
   Shape merged;
   std::vector<Shape> mergedStrides(strides.size());
@@ -144,22 +153,11 @@ void copyElements(DType t, Move move, uint64_t src, uint64_t dst, const Shape &s
   cuda::launch(k.functions.at(name), blocks, 1, 1, kCopyBlock, 0, args);
 }
 
-/// The strides of `a` over `shape` (NumPy's broadcast: a's dims line up
-/// with the last ones, and a dim of size 1 is read at 0).
-Shape broadcastStrides(const cuda::DeviceArray &a, const Shape &shape) {
-  const int R = (int)shape.size(), lead = R - a.ndim();
-  Shape strides(R, 0);
-  for (int d = lead; d < R; ++d)
-    if (!(a.shape()[d - lead] == 1 && shape[d] != 1))
-      strides[d] = a.strides()[d - lead];
-  return strides;
-}
-
-/// Take or ScatterAdd: `other` is src (Take) or dst (ScatterAdd), of shape
+/// Take or ScatterAdd: `other` is dst (Take) or src (ScatterAdd), of shape
 /// (rows.size(), ...), and `table` the array the rows index.
 void moveRows(Move move, const cuda::DeviceArray &table, const cuda::DeviceArray &other,
-              const Shape &otherStrides, const cuda::DeviceArray &rows) {
-  const Shape &full = other.shape();
+              const cuda::DeviceArray &rows) {
+  const Shape &full = other.shape(), &otherStrides = other.strides();
   if (shapeSize(full) == 0)
     return;
   // Dim 0 is the rows'; the others, the table's dims after its first, merge.
@@ -193,15 +191,14 @@ void copyInto(const cuda::DeviceArray &dst, const cuda::DeviceArray &src) {
 
 void take(const cuda::DeviceArray &dst, const cuda::DeviceArray &src,
           const cuda::DeviceArray &rows) {
-  moveRows(Move::Take, src, dst, dst.strides(), rows);
+  moveRows(Move::Take, src, dst, rows);
 }
 
 void scatterAdd(const cuda::DeviceArray &dst, const cuda::DeviceArray &src,
                 const cuda::DeviceArray &rows) {
   Shape shape{rows.size()};
   shape.insert(shape.end(), dst.shape().begin() + 1, dst.shape().end());
-  const cuda::DeviceArray whole = src.view(shape, broadcastStrides(src, shape));
-  moveRows(Move::ScatterAdd, dst, whole, whole.strides(), rows);
+  moveRows(Move::ScatterAdd, dst, src.view(shape, broadcastStrides(src, shape)), rows);
 }
 
 cuda::DeviceArray contiguousCopy(const cuda::DeviceArray &a) {

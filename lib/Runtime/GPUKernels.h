@@ -30,6 +30,11 @@ std::pair<std::string, int> targetFor(const cuda::DeviceInfo &device);
 /// module (the driver compiles PTX to machine code at load).
 std::shared_ptr<cuda::Module> loadShared(const std::string &ptx);
 
+/// The strides of `a` over `shape` by NumPy's broadcast: a's dims line up
+/// with the last ones of shape, and a dim of size 1 (or a missing one) is
+/// read at 0.
+Shape broadcastStrides(const cuda::DeviceArray &a, const Shape &shape);
+
 /// Merges adjacent dims that every array steps through as one, and drops
 /// dims of size 1: the same elements in the same row-major order in fewer
 /// dims. `strides` holds one stride per dim of `shape` for each array.

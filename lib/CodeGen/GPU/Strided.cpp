@@ -4,9 +4,10 @@
 // per array (sum of coordinate * stride). The division by each dim's size
 // is the costly part: while every index fits in 31 bits it is a 32-bit
 // multiply-high, an add and a shift by a divider the launcher computed on
-// the host (gpuDivider), else a 64-bit division. The copy kernels the
-// runtime uses for strided device copies (joins, reshapes of views,
-// contiguous copies of results) are built from the same pieces. ABI in
+// the host (gpuDivider), else a 64-bit division. The runtime's copy module
+// (strided device copies for joins, reshapes of views and results kept on
+// the device; x[rows] takes; x[rows] += y scatter-adds) is built from the
+// same pieces. ABI in
 // GPU.h.
 //
 //===----------------------------------------------------------------------===//
@@ -267,9 +268,10 @@ PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
     m.print(irOS, nullptr);
   }
   gpu::optimize(m, *tm);
-  out.ptx = "// thjit: " + std::to_string(out.kernels.size()) + " copy, take and scatter-add kernels for " + arch +
-            ", PTX ISA " + std::to_string(ptxVersion / 10) + "." +
-            std::to_string(ptxVersion % 10) + "\n\n" + gpu::printPTX(m, *tm);
+  out.ptx = "// thjit: " + std::to_string(out.kernels.size()) +
+            " copy, take and scatter-add kernels for " + arch + ", PTX ISA " +
+            std::to_string(ptxVersion / 10) + "." + std::to_string(ptxVersion % 10) + "\n\n" +
+            gpu::printPTX(m, *tm);
   if (listener)
     listener(out.ptx, ir);
   return out;

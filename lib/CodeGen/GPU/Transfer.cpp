@@ -36,9 +36,9 @@ bool isRowsOp(const Node &n) {
 
 /// Whether the runtime does n by rearranging or copying memory on the GPU
 /// (no kernel of its own): a view (dimshuffle, subtensor, split, a reshape
-/// that can be one) or copies with the copy kernels (join, set_subtensor,
-/// other reshapes, x[rows], x[rows] += y). Any dtype; joins and writes of one dtype only (the
-/// copies do not convert).
+/// that can be one) or the copy module's kernels (join, set_subtensor,
+/// other reshapes, x[rows], x[rows] += y). Any dtype; joins and writes of
+/// one dtype only (the copies do not convert).
 bool isGPULayoutOp(const Node &n) {
   switch (n.kind()) {
   case OpKind::DimShuffle:
@@ -60,6 +60,11 @@ bool isGPULayoutOp(const Node &n) {
   default:
     return false;
   }
+}
+
+/// A shared variable that lives in GPU memory.
+bool sharedOnGPU(const Node &n) {
+  return n.isLeaf() && n.sharedStorage() && n.sharedStorage()->device() == "cuda";
 }
 
 } // namespace
@@ -138,8 +143,7 @@ template <class Set> bool operandIn(const Node &n, const Set &there) {
 
 bool isTransferred(const Graph &g) {
   for (Node *n : g.nodes())
-    if (isTransfer(n->kind()) ||
-        (n->isLeaf() && n->result(0).isShared() && n->sharedStorage()->device() == "cuda"))
+    if (isTransfer(n->kind()) || sharedOnGPU(*n))
       return true;
   return false;
 }
@@ -148,9 +152,9 @@ std::set<const Node *> nodesOnGPU(const Graph &g) {
   std::set<Var, VarLess> there;
   std::set<const Node *> nodes;
   for (Node *n : g.nodes()) {
-    const bool on = n->isLeaf() ? n->result(0).isShared() && n->sharedStorage()->device() == "cuda"
-                    : n->kind() == OpKind::GpuFromHost ? true
-                                                       : runsOnGPU(*n, operandIn(*n, there));
+    const bool on = n->isLeaf() ? sharedOnGPU(*n)
+                                : n->kind() == OpKind::GpuFromHost ||
+                                      runsOnGPU(*n, operandIn(*n, there));
     if (!on)
       continue;
     nodes.insert(n);
@@ -179,7 +183,7 @@ std::vector<bool> scalarsByValue(const Plan &plan, const Graph &g) {
 
 bool anyOnGPU(const std::vector<Var> &shared) {
   for (const Var &v : shared)
-    if (v.node()->sharedStorage()->device() == "cuda")
+    if (sharedOnGPU(*v.node()))
       return true;
   return false;
 }
@@ -207,10 +211,7 @@ Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice) {
   for (Node *n : g.nodes()) {
     if (n->isLeaf()) {
       Var v = n->result(0);
-      if (v.isShared() && n->sharedStorage()->device() == "cuda")
-        gpu[v] = v;
-      else
-        host[v] = v;
+      (sharedOnGPU(*n) ? gpu : host)[v] = v;
       continue;
     }
     if (n->kind() == OpKind::Shape || n->kind() == OpKind::ShapeI) {
@@ -234,11 +235,10 @@ Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice) {
       const Var x = onGPU(n->operand(0)), y = onGPU(n->operand(1));
       std::vector<Var> viewOperands{x};
       viewOperands.insert(viewOperands.end(), index.begin(), index.end());
-      const Attrs &indexOnly = n->attrs();
-      const Var view = makeOp(OpKind::Subtensor, viewOperands, indexOnly)[0];
+      const Var view = makeOp(OpKind::Subtensor, viewOperands, n->attrs())[0];
       std::vector<Var> setOperands{x, makeOp(OpKind::Add, {view, y})[0]};
       setOperands.insert(setOperands.end(), index.begin(), index.end());
-      gpu[n->result(0)] = makeOp(OpKind::SetSubtensor, setOperands, indexOnly)[0];
+      gpu[n->result(0)] = makeOp(OpKind::SetSubtensor, setOperands, n->attrs())[0];
       continue;
     }
     const bool there = runsOnGPU(*n, operandIn(*n, gpu));
