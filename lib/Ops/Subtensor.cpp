@@ -607,7 +607,7 @@ struct ResolvedIndex {
 } // namespace
 
 static ResolvedIndex resolveAdvanced(const Node &n, const AdvancedIndex &ai,
-                                     const NDArray &view,
+                                     const Shape &vShape,
                                      const std::vector<NDArray> &in) {
   ResolvedIndex r;
   std::vector<Shape> shapes;
@@ -619,9 +619,9 @@ static ResolvedIndex resolveAdvanced(const Node &n, const AdvancedIndex &ai,
     std::vector<NDArray> arrays;
     if (p.mask) {
       for (int i = 0; i < p.rank; ++i)
-        if (a.dim(i) != view.dim(p.vAxis + i))
+        if (a.dim(i) != vShape[p.vAxis + i])
           throw IndexError(
-              maskMismatch(p.xAxis + i, view.dim(p.vAxis + i), a.dim(i)));
+              maskMismatch(p.xAxis + i, vShape[p.vAxis + i], a.dim(i)));
       // nonzero(): the coordinates of the true elements, in order.
       std::vector<std::vector<int64_t>> coords(p.rank);
       NDArray m = a.dtype() == DType::Bool ? a : a.astype(DType::Bool);
@@ -641,7 +641,7 @@ static ResolvedIndex resolveAdvanced(const Node &n, const AdvancedIndex &ai,
       }
       shapes.push_back({count});
     } else {
-      int64_t len = view.dim(p.vAxis);
+      int64_t len = vShape[p.vAxis];
       NDArray c = a.astype(DType::Int64); // a fresh copy
       int64_t *d = c.data<int64_t>();
       bool unsignedBig = a.dtype() == DType::UInt64;
@@ -697,36 +697,69 @@ static ResolvedIndex resolveAdvanced(const Node &n, const AdvancedIndex &ai,
   return r;
 }
 
-/// Calls f(w, o) for each element selected from `w` (V with the indexed
-/// axes first) and the element of `other` (B then the other axes) it
-/// pairs with: element offsets.
-template <class F>
-static void forEachSelected(const NDArray &w, const ResolvedIndex &r,
-                            const NDArray &other, F &&f) {
-  int nIdx = (int)r.arrays.size(), nb = (int)r.b.size();
-  Shape rest(w.shape().begin() + nIdx, w.shape().end());
-  Shape wRest(w.strides().begin() + nIdx, w.strides().end());
-  Shape oB(other.strides().begin(), other.strides().begin() + nb);
-  Shape oRest(other.strides().begin() + nb, other.strides().end());
+AdvancedBasicIndex advancedBasicIndex(const Node &n,
+                                      const std::vector<NDArray> &in) {
+  AdvancedIndex ai = decodeAdvanced(n.kind(), n.attrs().index, n.operands());
+  AdvancedBasicIndex basic{ai.basic, {}};
+  for (int o : ai.basicOperands)
+    basic.values.push_back(in[o]);
+  return basic;
+}
+
+AdvancedSelection selectAdvanced(const Node &n, const Shape &vShape,
+                                 const Shape &vStrides,
+                                 const std::vector<NDArray> &in) {
+  AdvancedIndex ai = decodeAdvanced(n.kind(), n.attrs().index, n.operands());
+  ResolvedIndex r = resolveAdvanced(n, ai, vShape, in);
+  AdvancedSelection s;
+  s.shape = ai.resultShape(r.b, vShape);
+  s.bFirst = ai.bFirst();
+  s.b = r.b;
+  const std::vector<int> order = ai.indexedFirst();
+  const size_t nIdx = r.arrays.size();
+  for (size_t i = nIdx; i < order.size(); ++i) {
+    s.restShape.push_back(vShape[order[i]]);
+    s.restStrides.push_back(vStrides[order[i]]);
+  }
+  s.offsets = NDArray::empty(DType::Int64, r.b);
+  if (s.offsets.size() == 0)
+    return s;
   std::vector<const Shape *> strides;
   std::vector<const int64_t *> data;
   for (const NDArray &a : r.arrays) {
     strides.push_back(&a.strides());
     data.push_back(a.data<int64_t>());
   }
-  strides.push_back(&oB);
-  StridedWalker outer(r.b, strides);
-  if (!outer.valid() || shapeSize(rest) == 0)
-    return;
+  int64_t *offset = s.offsets.data<int64_t>();
+  StridedWalker w(r.b, strides);
   do {
-    int64_t base = 0;
-    for (int i = 0; i < nIdx; ++i)
-      base += data[i][outer.offset(i)] * w.strides()[i];
-    int64_t obase = outer.offset(nIdx);
-    StridedWalker inner(rest, {&wRest, &oRest});
+    int64_t o = 0;
+    for (size_t i = 0; i < nIdx; ++i)
+      o += data[i][w.offset((int)i)] * vStrides[order[i]];
+    *offset++ = o;
+  } while (w.next());
+  return s;
+}
+
+/// Calls f(v, o) for each element the selection takes from V and the
+/// element of `other` (B's axes, then the others) it pairs with: element
+/// offsets from their element 0.
+template <class F>
+static void forEachSelected(const AdvancedSelection &s, const NDArray &other,
+                            F &&f) {
+  if (s.offsets.size() == 0 || shapeSize(s.restShape) == 0)
+    return;
+  const size_t nb = s.b.size();
+  Shape oB(other.strides().begin(), other.strides().begin() + nb);
+  Shape oRest(other.strides().begin() + nb, other.strides().end());
+  const int64_t *offset = s.offsets.data<int64_t>();
+  StridedWalker outer(s.b, {&oB});
+  do {
+    StridedWalker inner(s.restShape, {&s.restStrides, &oRest});
     do
-      f(base + inner.offset(0), obase + inner.offset(1));
+      f(*offset + inner.offset(0), outer.offset(0) + inner.offset(1));
     while (inner.next());
+    ++offset;
   } while (outer.next());
 }
 
@@ -747,25 +780,20 @@ template <class T> static T addValues(T a, T b) {
 
 static std::vector<NDArray> advancedEval(const Node &n,
                                          const std::vector<NDArray> &in) {
-  const std::vector<Var> &ops = n.operands();
-  AdvancedIndex ai = decodeAdvanced(n.kind(), n.attrs().index, ops);
-  std::vector<NDArray> values;
-  for (int o : ai.basicOperands)
-    values.push_back(in[o]);
+  AdvancedBasicIndex basic = advancedBasicIndex(n, in);
   bool read = n.kind() == OpKind::AdvancedSubtensor;
   NDArray out = read ? NDArray() : in[0].copy();
-  NDArray view = applyIndex(read ? in[0] : out, ai.basic, values);
-  ResolvedIndex r = resolveAdvanced(n, ai, view, in);
-  NDArray w = view.permute(ai.indexedFirst());
-  Shape selection = ai.resultShape(r.b, view.shape());
+  NDArray view = applyIndex(read ? in[0] : out, basic.spec, basic.values);
+  AdvancedSelection s = selectAdvanced(n, view.shape(), view.strides(), in);
+  const Shape &selection = s.shape;
   int64_t item = itemSize(in[0].dtype());
-  const std::byte *src = w.data();
+  const std::byte *src = view.data();
   if (read) {
     NDArray result = NDArray::empty(in[0].dtype(), selection);
     std::byte *dst = result.data();
-    forEachSelected(w, r, result.permute(ai.bFirst()),
-                    [&](int64_t wo, int64_t oo) {
-                      std::memcpy(dst + oo * item, src + wo * item, item);
+    forEachSelected(s, result.permute(s.bFirst),
+                    [&](int64_t vo, int64_t oo) {
+                      std::memcpy(dst + oo * item, src + vo * item, item);
                     });
     return {result};
   }
@@ -782,20 +810,20 @@ static std::vector<NDArray> advancedEval(const Node &n,
                      formatShape(selection));
   if (y.dtype() != out.dtype())
     y = y.astype(out.dtype());
-  NDArray yv = y.broadcastTo(selection).permute(ai.bFirst());
-  std::byte *dst = w.data();
+  NDArray yv = y.broadcastTo(selection).permute(s.bFirst);
+  std::byte *dst = view.data();
   const std::byte *ys = yv.data();
   if (n.kind() == OpKind::AdvancedSetSubtensor) {
-    forEachSelected(w, r, yv, [&](int64_t wo, int64_t yo) {
-      std::memcpy(dst + wo * item, ys + yo * item, item);
+    forEachSelected(s, yv, [&](int64_t vo, int64_t yo) {
+      std::memcpy(dst + vo * item, ys + yo * item, item);
     });
   } else {
     dispatchDType(out.dtype(), [&](auto zero) {
       using T = decltype(zero);
       T *d = reinterpret_cast<T *>(dst);
-      const T *s = reinterpret_cast<const T *>(ys);
-      forEachSelected(w, r, yv, [&](int64_t wo, int64_t yo) {
-        d[wo] = addValues(d[wo], s[yo]);
+      const T *v = reinterpret_cast<const T *>(ys);
+      forEachSelected(s, yv, [&](int64_t vo, int64_t yo) {
+        d[vo] = addValues(d[vo], v[yo]);
       });
     });
   }

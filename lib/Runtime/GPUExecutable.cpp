@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <unordered_set>
 
 namespace thjit {
 
@@ -275,11 +276,11 @@ struct Call {
   void reshape(const Step &step);
   void join(const Step &step);
   void split(const Step &step);
+  /// Advanced indexing: x[index], and writes into a copy of x.
   void take(const Step &step);
-  void scatterAdd(const Step &step);
-  /// The rows of a take or scatter-add (operand `at`) as int64, negative
-  /// ones wrapped, on the device; false when one is out of range.
-  bool deviceRows(const Step &step, int at, int64_t length, cuda::DeviceArray &rows);
+  void advancedWrite(const Step &step);
+  std::pair<cuda::DeviceArray, AdvancedSelection> advancedSelection(const Step &step,
+                                                                    const cuda::DeviceArray &x);
   void elementwise(const Step &step, const Kernels &kernels);
   void reduce(const Step &step, const Kernels &kernels);
   void softmax(const Step &step, const Kernels &kernels);
@@ -325,8 +326,9 @@ void Call::step(const Step &step, const Kernels &kernels) {
     split(step);
   else if (onGPU && op == OpKind::AdvancedSubtensor)
     take(step);
-  else if (onGPU && op == OpKind::AdvancedIncSubtensor)
-    scatterAdd(step);
+  else if (onGPU &&
+           (op == OpKind::AdvancedIncSubtensor || op == OpKind::AdvancedSetSubtensor))
+    advancedWrite(step);
   else if (kernels.empty())
     runOnHost(step);
   else if (step.kind == StepKind::Reduce)
@@ -494,67 +496,110 @@ void Call::split(const Step &step) {
   }
 }
 
-bool Call::deviceRows(const Step &step, int at, int64_t length, cuda::DeviceArray &rows) {
-  NDArray host = onHost(step.operands[at]).astype(DType::Int64);
-  for (int64_t i = 0; i < host.size(); ++i) {
-    int64_t &row = host.data<int64_t>()[i];
-    if (row < -length || row >= length)
-      return false;
-    row += row < 0 ? length : 0;
+/// The basic part of an advanced index applied to x on the device (a view
+/// V), and the index arrays resolved against V on the host (the reference
+/// kernel's code, so its errors).
+std::pair<cuda::DeviceArray, AdvancedSelection>
+Call::advancedSelection(const Step &step, const cuda::DeviceArray &x) {
+  const size_t first = step.node->kind() == OpKind::AdvancedSubtensor ? 1 : 2;
+  std::vector<NDArray> in(first); // x (and y): on the device, not read
+  for (NDArray &v : hostValues(step, first))
+    in.push_back(std::move(v));
+  try {
+    const AdvancedBasicIndex basic = advancedBasicIndex(*step.node, in);
+    cuda::DeviceArray view = applyIndex(x, basic.spec, basic.values);
+    AdvancedSelection s = selectAdvanced(*step.node, view.shape(), view.strides(), in);
+    return {view, std::move(s)};
+  } catch (const Error &) {
+    runOnHost(step); // raises the error where the user's code is
+    throw;
   }
-  rows = cuda::DeviceArray::fromHost(host);
+}
+
+namespace {
+
+/// a, an array of the selection's shape, as (B's size, the other axes):
+/// B's axes stepped through as one. False where a's strides do not allow
+/// it (a broadcast).
+bool byRows(const cuda::DeviceArray &a, const AdvancedSelection &s, cuda::DeviceArray &rows) {
+  const size_t nb = s.b.size();
+  int64_t step = 0, next = 0;
+  bool any = false;
+  for (size_t i = nb; i-- > 0;) {
+    const int axis = s.bFirst[i];
+    const int64_t size = a.shape()[axis], stride = a.strides()[axis];
+    if (size == 1)
+      continue;
+    if (any && stride != next)
+      return false;
+    step = any ? step : stride;
+    any = true;
+    next = stride * size;
+  }
+  Shape shape{shapeSize(s.b)}, strides{step};
+  for (size_t i = nb; i < s.bFirst.size(); ++i) {
+    shape.push_back(a.shape()[s.bFirst[i]]);
+    strides.push_back(a.strides()[s.bFirst[i]]);
+  }
+  rows = a.view(shape, strides);
   return true;
 }
 
-/// x[rows]: the rows checked (and negative ones wrapped) on the host, then
-/// gathered by the take kernels.
-void Call::take(const Step &step) {
-  const cuda::DeviceArray &x = onDevice(step.operands[0]);
-  cuda::DeviceArray rows;
-  if (!deviceRows(step, 1, x.shape()[0], rows)) {
-    runOnHost(step); // raises the reference's IndexError
-    throw RuntimeError("take: a row is out of range");
-  }
-  Shape shape = rows.shape(), flat{rows.size()};
-  for (int d = 1; d < x.ndim(); ++d) {
-    shape.push_back(x.shape()[d]);
-    flat.push_back(x.shape()[d]);
-  }
-  const cuda::DeviceArray &out = newResult(step.results[0], shape);
-  if (out.size() > 0)
-    gpu::take(out.view(flat, contiguousStrides(flat)), x, rows.view({rows.size()}, {1}));
+/// The offsets with every repeat but the last made gpu::kSkipRow: puts in
+/// any order then leave NumPy's result (the last write wins).
+NDArray lastWrites(const NDArray &offsets) {
+  NDArray out = offsets.copy();
+  int64_t *o = out.data<int64_t>();
+  std::unordered_set<int64_t> written;
+  for (int64_t i = out.size(); i-- > 0;)
+    if (!written.insert(o[i]).second)
+      o[i] = gpu::kSkipRow;
+  return out;
 }
 
-/// x[rows] += y: a copy of x, then y added at the rows by the scatter-add
-/// kernels (atomically: rows may repeat).
-void Call::scatterAdd(const Step &step) {
-  const cuda::DeviceArray &x = onDevice(step.operands[0]);
-  const cuda::DeviceArray &y = onDevice(step.operands[1]);
+} // namespace
+
+/// x[index] with index arrays (any of NumPy's advanced indexes): the
+/// offsets of the selected sub-arrays computed on the host, then gathered
+/// by the take kernels.
+void Call::take(const Step &step) {
+  const auto [view, s] = advancedSelection(step, onDevice(step.operands[0]));
+  const cuda::DeviceArray &out = newResult(step.results[0], s.shape);
   cuda::DeviceArray rows;
-  // y fits x[rows] (the rows' shape, then x's other dims) by broadcasting.
-  const NDArray &hostRows = onHost(step.operands[2]);
-  Shape selection = hostRows.shape();
-  selection.insert(selection.end(), x.shape().begin() + 1, x.shape().end());
-  const int lead = (int)selection.size() - y.ndim();
+  if (out.size() > 0 && byRows(out, s, rows)) // (a new array's B axes are adjacent)
+    gpu::take(rows, view.view(s.restShape, s.restStrides),
+              cuda::DeviceArray::fromHost(s.offsets));
+}
+
+/// x[index] = y and x[index] += y with index arrays: a copy of x, then y,
+/// broadcast to the selection, put (the last of repeated elements wins) or
+/// added atomically (repeats add up) at the selected sub-arrays.
+void Call::advancedWrite(const Step &step) {
+  const cuda::DeviceArray &y = onDevice(step.operands[1]);
+  const cuda::DeviceArray &out = copyResult(step.results[0], onDevice(step.operands[0]));
+  const auto [view, s] = advancedSelection(step, out);
+  // y fits the selection where its type broadcasts or its sizes agree.
+  const TensorType *yt = plan.values[step.operands[1]].var.type();
+  const int lead = (int)s.shape.size() - y.ndim();
   bool fits = lead >= 0;
   for (int i = 0; fits && i < y.ndim(); ++i)
-    fits = y.shape()[i] == selection[lead + i] || y.shape()[i] == 1;
-  if (!fits || !deviceRows(step, 2, x.shape()[0], rows)) {
-    runOnHost(step); // raises the reference's IndexError or ShapeError
-    throw RuntimeError("advanced_inc_subtensor: the rows or the value do not fit");
+    fits = y.shape()[i] == s.shape[lead + i] || yt->isBroadcastable(i);
+  if (!fits) {
+    runOnHost(step); // raises the reference's ShapeError
+    throw RuntimeError(std::string(opName(step.node->kind())) +
+                       ": the value does not fit the selection");
   }
-  const cuda::DeviceArray &out = copyResult(step.results[0], x);
-  if (shapeSize(selection) == 0)
+  if (shapeSize(s.shape) == 0)
     return;
-  cuda::DeviceArray values = y;
-  if (hostRows.ndim() != 1) { // y over the rows' dims made one dim
-    Shape flat{rows.size()};
-    flat.insert(flat.end(), x.shape().begin() + 1, x.shape().end());
-    cuda::DeviceArray whole = cuda::DeviceArray::empty(y.dtype(), selection);
-    gpu::copyInto(whole, y);
-    values = whole.view(flat, contiguousStrides(flat));
-  }
-  gpu::scatterAdd(out, values, rows.view({rows.size()}, {1}));
+  const cuda::DeviceArray whole = y.view(s.shape, gpu::broadcastStrides(y, s.shape));
+  cuda::DeviceArray values;
+  if (!byRows(whole, s, values))
+    byRows(gpu::contiguousCopy(whole), s, values);
+  const cuda::DeviceArray table = view.view(s.restShape, s.restStrides);
+  if (step.node->kind() == OpKind::AdvancedIncSubtensor)
+    gpu::scatterAdd(table, values, cuda::DeviceArray::fromHost(s.offsets));
+  else
+    gpu::put(table, values, cuda::DeviceArray::fromHost(lastWrites(s.offsets)));
 }
 
 /// The contiguous kernel when every operand is broadcast whole by its type

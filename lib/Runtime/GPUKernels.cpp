@@ -102,12 +102,12 @@ const CopyKernels &copyKernels() {
 constexpr unsigned kCopyBlock = 256;
 
 /// What copyElements does with each element (codegen::compileCopyKernels).
-enum class Move { Copy, Take, ScatterAdd };
+enum class Move { Copy, Take, Put, ScatterAdd };
 
 /// Moves `shape` elements of dtype t from src to dst (device addresses of
-/// element 0; strides in elements, merged already). Take and ScatterAdd
-/// read `rows` (the device address of shape[0] int64s): src's (Take) or
-/// dst's (ScatterAdd) coordinate along dim 0 is rows[c0].
+/// element 0; strides in elements, merged already). The other moves read
+/// `rows` (the device address of shape[0] int64s): the offset of src's
+/// (Take) or dst's (Put, ScatterAdd) sub-array c0.
 void copyElements(DType t, Move move, uint64_t src, uint64_t dst, const Shape &shape,
                   const Shape &srcStrides, const Shape &dstStrides, uint64_t rows = 0) {
   const int R = (int)shape.size(), bytes = (int)itemSize(t);
@@ -147,27 +147,27 @@ void copyElements(DType t, Move move, uint64_t src, uint64_t dst, const Shape &s
     args.i64(s);
   const unsigned blocks = (unsigned)std::clamp<int64_t>((n + kCopyBlock - 1) / kCopyBlock, 1,
                                                         k.maxBlocks);
-  const std::string name = move == Move::Copy ? codegen::copyKernelName(bytes, R)
+  const std::string name = move == Move::Copy   ? codegen::copyKernelName(bytes, R)
                            : move == Move::Take ? codegen::takeKernelName(bytes, R)
+                           : move == Move::Put  ? codegen::putKernelName(bytes, R)
                                                 : codegen::scatterAddKernelName(t, R);
   cuda::launch(k.functions.at(name), blocks, 1, 1, kCopyBlock, 0, args);
 }
 
-/// Take or ScatterAdd: `other` is dst (Take) or src (ScatterAdd), of shape
-/// (rows.size(), ...), and `table` the array the rows index.
+/// `other` is dst (Take) or src (Put, ScatterAdd), of shape (rows.size(),
+/// table's dims).
 void moveRows(Move move, const cuda::DeviceArray &table, const cuda::DeviceArray &other,
               const cuda::DeviceArray &rows) {
   const Shape &full = other.shape(), &otherStrides = other.strides();
   if (shapeSize(full) == 0)
     return;
-  // Dim 0 is the rows'; the others, the table's dims after its first, merge.
+  // Dim 0 is the rows'; the others, the table's dims, merge.
   Shape rest(full.begin() + 1, full.end());
-  std::vector<Shape> strides{Shape(table.strides().begin() + 1, table.strides().end()),
-                             Shape(otherStrides.begin() + 1, otherStrides.end())};
+  std::vector<Shape> strides{table.strides(), Shape(otherStrides.begin() + 1, otherStrides.end())};
   mergeDims(rest, strides);
   Shape shape{rows.size()};
   shape.insert(shape.end(), rest.begin(), rest.end());
-  strides[0].insert(strides[0].begin(), table.strides()[0]);
+  strides[0].insert(strides[0].begin(), 0); // (the rows are offsets)
   strides[1].insert(strides[1].begin(), otherStrides[0]);
   if (move == Move::Take) // table -> other
     copyElements(table.dtype(), move, table.data(), other.data(), shape, strides[0],
@@ -189,16 +189,19 @@ void copyInto(const cuda::DeviceArray &dst, const cuda::DeviceArray &src) {
                strides[1]);
 }
 
-void take(const cuda::DeviceArray &dst, const cuda::DeviceArray &src,
+void take(const cuda::DeviceArray &dst, const cuda::DeviceArray &table,
           const cuda::DeviceArray &rows) {
-  moveRows(Move::Take, src, dst, rows);
+  moveRows(Move::Take, table, dst, rows);
 }
 
-void scatterAdd(const cuda::DeviceArray &dst, const cuda::DeviceArray &src,
+void put(const cuda::DeviceArray &table, const cuda::DeviceArray &src,
+         const cuda::DeviceArray &rows) {
+  moveRows(Move::Put, table, src, rows);
+}
+
+void scatterAdd(const cuda::DeviceArray &table, const cuda::DeviceArray &src,
                 const cuda::DeviceArray &rows) {
-  Shape shape{rows.size()};
-  shape.insert(shape.end(), dst.shape().begin() + 1, dst.shape().end());
-  moveRows(Move::ScatterAdd, dst, src.view(shape, broadcastStrides(src, shape)), rows);
+  moveRows(Move::ScatterAdd, table, src, rows);
 }
 
 cuda::DeviceArray contiguousCopy(const cuda::DeviceArray &a) {

@@ -13,6 +13,7 @@
 
 #include "thjit/Runtime/CUDA.h"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -45,16 +46,22 @@ void mergeDims(Shape &shape, std::vector<Shape> &strides);
 /// same dtype and do not overlap.
 void copyInto(const cuda::DeviceArray &dst, const cuda::DeviceArray &src);
 
-/// dst[i, ...] = src[rows[i], ...]: dst has shape (rows.size(), src's dims
-/// after its first), rows is a contiguous int64 vector whose elements are
-/// in range (the caller has checked), src and dst share a dtype.
-void take(const cuda::DeviceArray &dst, const cuda::DeviceArray &src,
+/// The moves of advanced indexing (codegen::selectAdvanced), between an
+/// array of (rows.size(), src's dims) and sub-arrays of `table` at the
+/// element offsets `rows` (a contiguous int64 vector, in range: the caller
+/// resolved them) from its element 0, stepping by table's strides. The
+/// arrays share a dtype and do not overlap.
+///
+/// take: dst[i, ...] = table at rows[i]; put: table at rows[i] = src[i,
+/// ...], skipping rows of kSkipRow (the caller drops repeats); scatterAdd:
+/// table at rows[i] += src[i, ...] for every i, atomically (rows may
+/// repeat; the dtype one that codegen::hasScatterAdd takes).
+constexpr int64_t kSkipRow = INT64_MIN;
+void take(const cuda::DeviceArray &dst, const cuda::DeviceArray &table,
           const cuda::DeviceArray &rows);
-
-/// dst[rows[i], ...] += src[i, ...] for every i (rows may repeat: the adds
-/// are atomic), src broadcast to (rows.size(), dst's dims after its first);
-/// rows as for take; dst's dtype one that codegen::hasScatterAdd takes.
-void scatterAdd(const cuda::DeviceArray &dst, const cuda::DeviceArray &src,
+void put(const cuda::DeviceArray &table, const cuda::DeviceArray &src,
+         const cuda::DeviceArray &rows);
+void scatterAdd(const cuda::DeviceArray &table, const cuda::DeviceArray &src,
                 const cuda::DeviceArray &rows);
 
 /// A contiguous device copy of a.

@@ -762,7 +762,7 @@ TEST_CASE("FAST_RUN on the GPU with its inputs there agrees with REFERENCE",
     for (auto [what, n] : launches)
       counts << what << ':' << n - (before.count(what) ? before.at(what) : 0) << ' ';
     INFO("kernels launched: " << counts.str());
-    for (const char *kind : {"contiguous", "strided", "copy", "take"})
+    for (const char *kind : {"contiguous", "strided", "copy", "take", "put", "scatter"})
       CHECK(launches[kind] > (before.count(kind) ? before.at(kind) : 0));
   }
 }

@@ -729,7 +729,7 @@ TEST_CASE("Strided kernels divide by multiply-high while indices fit 31 bits", "
   }
 }
 
-TEST_CASE("PTX of the runtime's copy, take and scatter-add kernels", "[ptx]") {
+TEST_CASE("PTX of the runtime's copy, take, put and scatter-add kernels", "[ptx]") {
   int heard = 0;
   codegen::setPTXListener([&](const std::string &, const std::string &ir) {
     ++heard;
@@ -738,7 +738,7 @@ TEST_CASE("PTX of the runtime's copy, take and scatter-add kernels", "[ptx]") {
   for (const std::string &arch : kArchs) {
     PTXModule m = compileCopyKernels(arch);
     checkModule(m, arch);
-    CHECK(m.kernels.size() == (2 * 5 + 4) * kCopyRank);
+    CHECK(m.kernels.size() == (3 * 5 + 4) * kCopyRank);
     // The scatter-add kernels add atomically in the element's type.
     for (int rank = 1; rank <= kCopyRank; ++rank) {
       INFO("rank " << rank);
@@ -753,18 +753,21 @@ TEST_CASE("PTX of the runtime's copy, take and scatter-add kernels", "[ptx]") {
     }
     CHECK_FALSE(hasScatterAdd(DType::Int8));
     CHECK_FALSE(hasScatterAdd(DType::Float16));
-    for (bool take : {false, true})
+    for (const std::string kind : {"copy", "take", "put"})
       for (int bytes : {1, 2, 4, 8, 16})
         for (int rank = 1; rank <= kCopyRank; ++rank) {
-          const std::string name =
-              take ? takeKernelName(bytes, rank) : copyKernelName(bytes, rank);
+          const std::string name = kind == "copy"   ? copyKernelName(bytes, rank)
+                                   : kind == "take" ? takeKernelName(bytes, rank)
+                                                    : putKernelName(bytes, rank);
           INFO(name);
           const std::string body = kernelBody(m.ptx, name);
           REQUIRE_FALSE(body.empty());
           INFO(body);
           CHECK(body.find("ld.global.nc") != std::string::npos);
-          if (take) // the row numbers
+          if (kind != "copy") // the rows' offsets
             CHECK(body.find("ld.global.nc.u64") != std::string::npos);
+          if (kind == "put") // rows dropped as repeats are INT64_MIN
+            CHECK(body.find("-9223372036854775808") != std::string::npos);
           if (rank > 1)
             CHECK(body.find("mul.hi.u32") != std::string::npos);
         }

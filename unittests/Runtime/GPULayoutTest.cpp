@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "EmulatedDevice.h"
+#include "thjit/CodeGen/GPU.h"
 #include "thjit/thjit.h"
 
 #include <catch2/catch.hpp>
@@ -316,4 +317,178 @@ TEST_CASE("x[rows] += y and embedding gradients run on the GPU as on the CPU", "
     INFO("step " << i << ": CPU " << cpu[i] << ", GPU " << gpu[i]);
     CHECK(std::abs(cpu[i] - gpu[i]) <= 1e-12 * (1 + std::abs(cpu[i])));
   }
+}
+
+namespace {
+
+FunctionOptions on(const std::string &device) {
+  FunctionOptions o;
+  o.device = device;
+  return o;
+}
+
+NDArray ints(DType t, const std::vector<int64_t> &v, const Shape &shape) {
+  std::vector<Scalar> s;
+  for (int64_t i : v)
+    s.push_back(Scalar::fromInt(i));
+  return NDArray::fromValues(t, s, shape);
+}
+
+} // namespace
+
+TEST_CASE("NumPy's advanced indexing of GPU memory runs on the GPU as on the CPU", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  // Every element size the take kernels move: bool, int8 (1 byte), float16
+  // (2), float32 (4), int64 (8), complex128 (16).
+  for (DType t : {DType::Bool, DType::Int8, DType::Float16, DType::Float32, DType::Int64,
+                  DType::Complex128}) {
+    INFO(dtypeName(t));
+    const double scale = isFloat(t) || isComplex(t) ? 1 : 40;
+    const NDArray data = ramp(t, {4, 5, 3}, 0.7, scale);
+    Var D = shared(data, "D", {}, "cuda");
+    Var i = vector("i", DType::Int64), j = vector("j", DType::Int32);
+    Var c = vector("c", DType::Int64);
+    Var col = dimshuffle(c, {0, -1}); // (n, 1): broadcasts
+    Var mask = matrix("mask", DType::Bool);
+    std::vector<Var> outs{
+        subtensor(D, {Index::array(i), Index::array(j)}),                // adjacent, first
+        subtensor(D, {Index::all(), Index::array(j), Index::array(i)}),  // adjacent, later
+        subtensor(D, {Index::array(i), Index::all(), Index::array(j)}),  // apart: B first
+        subtensor(D, {Index::at(1), Index::array(i)}),                   // an integer part
+        subtensor(D, {Index::array(col), Index::array(j)}),              // broadcast to (n, m)
+        subtensor(D, {Index::array(mask)}),                              // a mask over 2 axes
+        subtensor(subtensor(D, {Index::slice({}, {}, -1), Index::slice(1, 4)}),
+                  {Index::newAxis(), Index::array(i), Index::array(j)}), // of a view
+    };
+    Function cpu = function({i, j, c, mask}, outs, on("cpu"));
+    Function gpu = function({i, j, c, mask}, outs, on("cuda"));
+    CHECK(gpu.str().find("host_from_gpu(D)") == std::string::npos);
+    const int takes = test::emulatedLaunches("take");
+    NDArray maskValue = NDArray::zeros(DType::Bool, {4, 5});
+    for (int64_t k : {1, 7, 8, 14, 19})
+      maskValue.data<bool>()[k] = true;
+    std::vector<NDArray> args{ints(DType::Int64, {2, -1, 0, 2}, {4}),
+                              ints(DType::Int32, {2, 2, -3, 1}, {4}),
+                              ints(DType::Int64, {0, -2, 3}, {3}), maskValue};
+    std::vector<NDArray> h = cpu(args), d = gpu(args);
+    for (size_t k = 0; k < outs.size(); ++k) {
+      INFO("output " << k);
+      CHECK(d[k].repr() == h[k].repr());
+    }
+    if (test::gpuEmulated())
+      CHECK(test::emulatedLaunches("take") >= takes + (int)outs.size());
+    // Errors are the CPU's; D keeps its value.
+    std::vector<NDArray> bad = args;
+    bad[1] = ints(DType::Int32, {2, 2, 5, 1}, {4}); // out of range on axis 1
+    CHECK_THROWS_AS(cpu(bad), IndexError);
+    CHECK_THROWS_AS(gpu(bad), IndexError);
+    bad = args;
+    bad[0] = ints(DType::Int64, {3, 1, 0}, {3}); // (3,) and (4,) do not broadcast
+    CHECK_THROWS_AS(cpu(bad), IndexError);
+    CHECK_THROWS_AS(gpu(bad), IndexError);
+    bad = args;
+    bad[3] = NDArray::zeros(DType::Bool, {4, 4}); // the mask's shape
+    CHECK_THROWS_AS(cpu(bad), IndexError);
+    CHECK_THROWS_AS(gpu(bad), IndexError);
+    CHECK(D.getValue().repr() == data.repr());
+  }
+}
+
+TEST_CASE("x[index] = y and x[index] += y with index arrays run on the GPU as on the CPU",
+          "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  // put: every element size; scatter-add: the dtypes it adds (int8's
+  // increments stay on the host).
+  for (DType t : {DType::Int8, DType::Float16, DType::Float32, DType::Float64, DType::Int32,
+                  DType::Int64, DType::Complex128}) {
+    INFO(dtypeName(t));
+    const double scale = isFloat(t) || isComplex(t) ? 1 : 20;
+    Var X = shared(ramp(t, {4, 5, 5}, 0.4, scale), "X", {}, "cuda");
+    Var i = vector("i", DType::Int64), j = vector("j", DType::Int16);
+    Var y = tensor(t, {-1, 5}, "y"), s = scalar("s", t);
+    const std::vector<Index> ij{Index::array(i), Index::array(j)},
+        apart{Index::array(i), Index::all(), Index::array(j)};
+    std::vector<Var> outs{
+        setSubtensor(subtensor(X, ij), y), // repeated (i, j): the last wins
+        setSubtensor(subtensor(X, apart), s),
+        setSubtensor(subtensor(subtensor(X, {Index::slice({}, {}, -1)}), ij), y),
+        incSubtensor(subtensor(X, ij), y), // repeats add up
+        incSubtensor(subtensor(X, apart), s),
+    };
+    Function cpu = function({i, j, y, s}, outs, on("cpu"));
+    Function gpu = function({i, j, y, s}, outs, on("cuda"));
+    const std::string printed = gpu.str();
+    const bool adds = codegen::hasScatterAdd(t); // else X goes to the host to add
+    CHECK((printed.find("host_from_gpu(X)") == std::string::npos) == adds);
+    const int puts = test::emulatedLaunches("put"), scatters = test::emulatedLaunches("scatter");
+    std::vector<NDArray> args{ints(DType::Int64, {3, -1, 3, 0, 3}, {5}),
+                              ints(DType::Int16, {1, 4, 1, 0, 1}, {5}),
+                              ramp(t, {5, 5}, 1.9, scale), ramp(t, {}, 0.2, scale)};
+    std::vector<NDArray> h = cpu(args), d = gpu(args);
+    for (size_t k = 0; k < outs.size(); ++k) {
+      INFO("output " << k);
+      REQUIRE(d[k].shape() == h[k].shape());
+      std::vector<Scalar> a = d[k].values(), b = h[k].values();
+      for (size_t e = 0; e < a.size(); ++e) { // float sums in the device's order
+        INFO("element " << e << ": GPU " << a[e].str() << ", CPU " << b[e].str());
+        CHECK(std::abs(a[e].toComplex() - b[e].toComplex()) <=
+              (isFloat(t) || isComplex(t) ? 1e-5 : 0) * (1 + std::abs(b[e].toComplex())));
+      }
+    }
+    if (test::gpuEmulated()) {
+      CHECK(test::emulatedLaunches("put") >= puts + 3);
+      CHECK((test::emulatedLaunches("scatter") >= scatters + 2) == adds);
+    }
+    std::vector<NDArray> bad = args;
+    bad[1] = ints(DType::Int16, {1, 4, 1, 0, -6}, {5});
+    CHECK_THROWS_AS(cpu(bad), IndexError);
+    CHECK_THROWS_AS(gpu(bad), IndexError);
+    bad = args;
+    bad[2] = ramp(t, {4, 5}, 0, scale); // 4 rows for a selection of 5
+    CHECK_THROWS_AS(cpu(bad), ShapeError);
+    CHECK_THROWS_AS(gpu(bad), ShapeError);
+  }
+}
+
+TEST_CASE("the tutorial's negative log-likelihood trains on the GPU as on the CPU", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  // Theano's logistic regression: -mean(log(p)[arange(n), y]), whose
+  // gradient is an advanced_inc_subtensor: nothing goes back to the host.
+  auto train = [](const std::string &device, std::string *printed) {
+    Var W = shared(NDArray::zeros(DType::Float64, {6, 3}), "W", {}, device);
+    Var b = shared(NDArray::zeros(DType::Float64, {3}), "b", {}, device);
+    Var x = matrix("x", DType::Float64), y = vector("y", DType::Int64);
+    Var p = softmax(dot(x, W) + b);
+    Var n = shapeOf(y, 0);
+    Var nll = -mean(subtensor(log(p), {Index::array(arange(0, n)), Index::array(y)}));
+    std::vector<Var> g = grad(nll, std::vector<Var>{W, b});
+    FunctionOptions o;
+    o.updates = {{W, W - 0.5 * g[0]}, {b, b - 0.5 * g[1]}};
+    Function step = function({x, y}, {nll}, o);
+    if (printed)
+      *printed = step.str();
+    std::vector<double> losses;
+    const NDArray labels = ints(DType::Int64, {1, 0, 2, 0, 1}, {5});
+    for (int k = 0; k < 8; ++k)
+      losses.push_back(step({ramp(DType::Float64, {5, 6}, 0.3), labels})[0].item().toDouble());
+    return losses;
+  };
+  std::string printed;
+  std::vector<double> cpu = train("cpu", nullptr), gpu = train("cuda", &printed);
+  INFO(printed);
+  // x goes up, the loss comes down; nothing else moves.
+  CHECK(printed.find("advanced_inc_subtensor") != std::string::npos);
+  size_t transfers = 0;
+  for (size_t at = printed.find("_from_"); at != std::string::npos;
+       at = printed.find("_from_", at + 1))
+    ++transfers;
+  CHECK(transfers == 2);
+  for (size_t k = 0; k < cpu.size(); ++k) {
+    INFO("step " << k << ": CPU " << cpu[k] << ", GPU " << gpu[k]);
+    CHECK(std::abs(cpu[k] - gpu[k]) <= 1e-12 * (1 + std::abs(cpu[k])));
+  }
+  CHECK(cpu.back() < cpu.front());
 }

@@ -270,19 +270,24 @@ uint64_t gpuDivider(int64_t size);
 /// copies arrays of higher rank (after merging dims) in pieces. The same
 /// listener as compileForPTX's sees the module.
 ///
-/// The take kernels, takeKernelName(bytes, R) (x[rows] along dim 0), take
-/// the same parameters with `rows` after src: a read-only pointer to
-/// shape[0] int64 row numbers, each in range (the launcher checks them).
-/// src's coordinate along dim 0 is rows[c0] instead of c0.
+/// The kernels of advanced indexing take the same parameters with `rows`
+/// after src: a read-only pointer to shape[0] int64 element offsets (each
+/// in range: the launcher resolves the index on the host). In the array
+/// the rows index, coordinate c is at rows[c0] + the sum of c1, ... times
+/// its strides (its dim-0 stride is not read):
 ///
-/// The scatter-add kernels, scatterAddKernelName(t, R) for the dtypes
-/// hasScatterAdd(t) says (float32, float64, 32- and 64-bit integers), take
-/// the take kernels' parameters: dst's coordinate along dim 0 is rows[c0],
-/// and src's element is added to dst's atomically, so rows may repeat (the
-/// order of float sums is then the device's).
+/// - takeKernelName(bytes, R): dst[c] = src at rows[c0]; c1, ... (a gather);
+/// - putKernelName(bytes, R): dst at rows[c0]; c1, ... = src[c], skipping
+///   the c0 whose row is INT64_MIN (the launcher drops repeated rows so
+///   that the last write wins, as NumPy's);
+/// - scatterAddKernelName(t, R), for the dtypes hasScatterAdd(t) says
+///   (float32, float64, 32- and 64-bit integers): dst at rows[c0]; c1, ...
+///   += src[c] atomically, so rows may repeat (the order of float sums is
+///   then the device's).
 constexpr int kCopyRank = 4;
 std::string copyKernelName(int bytes, int rank);
 std::string takeKernelName(int bytes, int rank);
+std::string putKernelName(int bytes, int rank);
 bool hasScatterAdd(DType t);
 std::string scatterAddKernelName(DType t, int rank);
 PTXModule compileCopyKernels(const std::string &arch, int ptxVersion = kPTXVersion);

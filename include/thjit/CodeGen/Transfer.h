@@ -27,13 +27,15 @@ namespace thjit::codegen {
 /// (factors of the result's dtype), over real and boolean values (complex
 /// ones stay on the host); alloc (its value broadcast to sizes read on the
 /// host); what only rearranges or copies memory: dimshuffle, subtensor
-/// (basic indexing), reshape, split, and join and set_subtensor of one
-/// dtype; and the transfers themselves.
+/// (basic indexing), reshape, split, join and set_subtensor of one dtype,
+/// and advanced indexing (x[index] of any dtype, x[index] = y of one dtype,
+/// x[index] += y for float32, float64 and 32- and 64-bit integers); and the
+/// transfers themselves.
 bool hasGPULowering(const Node &n);
 
 /// Whether the GPU runtime reads operand `operand` of a node it runs on the
-/// host: sizes and indices (of alloc, reshape, split, subtensor and
-/// set_subtensor).
+/// host: sizes and indices (of alloc, reshape, split, and basic and
+/// advanced indexing).
 bool readOnHost(const Node &n, int operand);
 
 /// The graph with its GPU work marked by transfers. Values that live on the

@@ -270,6 +270,37 @@ struct SubtensorWrite {
 SubtensorWrite prepareSubtensorWrite(const Node &n, const NDArray &x,
                                      const std::vector<NDArray> &in);
 
+/// The basic part of the index of an advanced_subtensor,
+/// advanced_set_subtensor or advanced_inc_subtensor node n (its slices and
+/// new axes, a full slice for each integer or array entry) with its values
+/// from `in` (n's operand values): applyIndex(x, spec, values) is the view
+/// V the index arrays then index.
+struct AdvancedBasicIndex {
+  std::vector<IndexEntry> spec;
+  std::vector<NDArray> values;
+};
+AdvancedBasicIndex advancedBasicIndex(const Node &n, const std::vector<NDArray> &in);
+
+/// What n's advanced index selects from V, resolved on the host: element
+/// k of B (the index arrays' broadcast shape, row-major) selects the
+/// sub-array of V that starts at V's element offsets[k] and steps by
+/// restStrides over restShape (V's axes no array indexes, in order).
+/// Arrays in any memory (the GPU's) are indexed with it, V's strides
+/// being the memory's.
+struct AdvancedSelection {
+  Shape shape;                  ///< x[index]'s
+  std::vector<int> bFirst;      ///< shape's axes, B's first (a permutation)
+  Shape b;                      ///< B
+  NDArray offsets;              ///< int64, shape B, contiguous; in elements
+  Shape restShape, restStrides; ///< the sub-arrays'
+};
+/// n's index arrays (and integers, masks) in `in` (n's operand values;
+/// only the index's are read) resolved against V's shape and strides:
+/// IndexError as NumPy's for an index out of range, a mask of the wrong
+/// shape, or arrays that do not broadcast.
+AdvancedSelection selectAdvanced(const Node &n, const Shape &vShape, const Shape &vStrides,
+                                 const std::vector<NDArray> &in);
+
 } // namespace thjit
 
 #endif

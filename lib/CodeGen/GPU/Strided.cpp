@@ -6,9 +6,8 @@
 // multiply-high, an add and a shift by a divider the launcher computed on
 // the host (gpuDivider), else a 64-bit division. The runtime's copy module
 // (strided device copies for joins, reshapes of views and results kept on
-// the device; x[rows] takes; x[rows] += y scatter-adds) is built from the
-// same pieces. ABI in
-// GPU.h.
+// the device; the gathers, puts and scatter-adds of advanced indexing) is
+// built from the same pieces. ABI in GPU.h.
 //
 //===----------------------------------------------------------------------===//
 #include "PTXLowering.h"
@@ -117,11 +116,15 @@ void gridStrideLoops(llvm::IRBuilder<> &b, Value *start, Value *step, Value *n,
 
 namespace {
 
-/// What a kernel of the copy module does with each element.
+/// What a kernel of the copy module does with each element. The offset of
+/// coordinate c in an array is the sum of c's times its strides, except
+/// in the array `rows` indexes: rows[c0] + the sum over c1, ... (rows hold
+/// the element offsets of sub-arrays).
 enum class Move {
   Copy,       ///< dst[c] = src[c]
-  Take,       ///< dst[c] = src[rows[c0], c1, ...]
-  ScatterAdd, ///< dst[rows[c0], c1, ...] += src[c], atomically (rows may repeat)
+  Take,       ///< dst[c] = src[rows[c0]; c1, ...]
+  Put,        ///< dst[rows[c0]; c1, ...] = src[c] where rows[c0] != INT64_MIN
+  ScatterAdd, ///< dst[rows[c0]; c1, ...] += src[c], atomically (rows may repeat)
 };
 
 /// A kernel of the copy module over a strided index of rank R (GPU.h):
@@ -158,13 +161,19 @@ void emitMoveKernel(llvm::Module &m, const std::string &name, llvm::Type *elemen
                                             b.CreateGEP(b.getInt64Ty(), rows, c[0]),
                                             llvm::Align(8))
                       : nullptr;
-    Value *from = b.getInt64(0), *to = b.getInt64(0);
-    for (int d = 0; d < R; ++d) {
-      const bool indirect = d == 0 && row;
-      from = b.CreateAdd(from, b.CreateMul(indirect && move == Move::Take ? row : c[d],
-                                           srcStrides[d]));
-      to = b.CreateAdd(to, b.CreateMul(indirect && move == Move::ScatterAdd ? row : c[d],
-                                       dstStrides[d]));
+    const bool gather = move == Move::Take;
+    Value *from = gather ? row : b.CreateMul(c[0], srcStrides[0]);
+    Value *to = row && !gather ? row : b.CreateMul(c[0], dstStrides[0]);
+    for (int d = 1; d < R; ++d) {
+      from = b.CreateAdd(from, b.CreateMul(c[d], srcStrides[d]));
+      to = b.CreateAdd(to, b.CreateMul(c[d], dstStrides[d]));
+    }
+    llvm::BasicBlock *skip = nullptr;
+    if (move == Move::Put) { // INT64_MIN: a repeat the launcher dropped
+      auto *write = llvm::BasicBlock::Create(ctx, "put", f, exit);
+      skip = llvm::BasicBlock::Create(ctx, "next", f, exit);
+      b.CreateCondBr(b.CreateICmpNE(row, b.getInt64(INT64_MIN)), write, skip);
+      b.SetInsertPoint(write);
     }
     Value *v = b.CreateAlignedLoad(element, b.CreateGEP(element, src, from), align);
     Value *at = b.CreateGEP(element, dst, to);
@@ -174,6 +183,10 @@ void emitMoveKernel(llvm::Module &m, const std::string &name, llvm::Type *elemen
                         at, v, align, llvm::AtomicOrdering::Monotonic);
     else
       b.CreateAlignedStore(v, at, align);
+    if (skip) {
+      b.CreateBr(skip);
+      b.SetInsertPoint(skip);
+    }
   });
   b.SetInsertPoint(exit);
   b.CreateRetVoid();
@@ -189,6 +202,10 @@ std::string copyKernelName(int bytes, int rank) {
 
 std::string takeKernelName(int bytes, int rank) {
   return "thjit_b" + std::to_string(bytes) + "_r" + std::to_string(rank) + "_take";
+}
+
+std::string putKernelName(int bytes, int rank) {
+  return "thjit_b" + std::to_string(bytes) + "_r" + std::to_string(rank) + "_put";
 }
 
 namespace {
@@ -249,6 +266,7 @@ PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
                                         : (llvm::Type *)llvm::Type::getIntNTy(ctx, 8 * bytes);
       add(copyKernelName(bytes, R), element, std::min(bytes, 8), R, gpu::Move::Copy);
       add(takeKernelName(bytes, R), element, std::min(bytes, 8), R, gpu::Move::Take);
+      add(putKernelName(bytes, R), element, std::min(bytes, 8), R, gpu::Move::Put);
     }
     for (DType t : {DType::Float32, DType::Float64, DType::Int32, DType::Int64}) {
       llvm::Type *element = t == DType::Float32   ? llvm::Type::getFloatTy(ctx)
@@ -269,7 +287,7 @@ PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
   }
   gpu::optimize(m, *tm);
   out.ptx = "// thjit: " + std::to_string(out.kernels.size()) +
-            " copy, take and scatter-add kernels for " + arch + ", PTX ISA " +
+            " copy, take, put and scatter-add kernels for " + arch + ", PTX ISA " +
             std::to_string(ptxVersion / 10) + "." + std::to_string(ptxVersion % 10) + "\n\n" +
             gpu::printPTX(m, *tm);
   if (listener)

@@ -12,33 +12,29 @@ namespace thjit::codegen {
 
 namespace {
 
-/// x[rows] (advanced_subtensor), or x[rows] += y (advanced_inc_subtensor,
-/// of the dtypes the scatter-add kernels add, y of x's dtype): one integer
-/// array (not uint64, whose values an int64 may not hold) indexing x's
-/// first axis, nothing else.
-bool isRowsOp(const Node &n) {
-  const bool read = n.kind() == OpKind::AdvancedSubtensor;
-  if (!read && !(n.kind() == OpKind::AdvancedIncSubtensor && hasScatterAdd(n.operand(0).dtype()) &&
-                 n.operand(1).dtype() == n.operand(0).dtype()))
-    return false;
-  if (n.numOperands() != (read ? 2 : 3))
-    return false;
-  const std::vector<IndexEntry> &index = n.attrs().index;
-  if (index.empty() || index[0].kind != IndexEntry::Array)
-    return false;
-  for (size_t i = 1; i < index.size(); ++i)
-    if (index[i].kind != IndexEntry::Slice || index[i].numOperands() != 0)
+/// Advanced indexing the copy module's kernels do (the index resolved on
+/// the host): any x[index]; x[index] = y with y of x's dtype (the copies do
+/// not convert); x[index] += y for the dtypes the scatter-add kernels add.
+bool isAdvancedIndexingOp(const Node &n) {
+  switch (n.kind()) {
+  case OpKind::AdvancedSubtensor:
+    return true;
+  case OpKind::AdvancedIncSubtensor:
+    if (!hasScatterAdd(n.operand(0).dtype()))
       return false;
-  const Var &rows = n.operand(read ? 1 : 2);
-  return isInteger(rows.dtype()) && rows.dtype() != DType::UInt64 && rows.ndim() >= 1 &&
-         n.operand(0).ndim() >= 1;
+    [[fallthrough]];
+  case OpKind::AdvancedSetSubtensor:
+    return n.operand(1).dtype() == n.operand(0).dtype();
+  default:
+    return false;
+  }
 }
 
 /// Whether the runtime does n by rearranging or copying memory on the GPU
 /// (no kernel of its own): a view (dimshuffle, subtensor, split, a reshape
 /// that can be one) or the copy module's kernels (join, set_subtensor,
-/// other reshapes, x[rows], x[rows] += y). Any dtype; joins and writes of
-/// one dtype only (the copies do not convert).
+/// other reshapes, advanced indexing). Any dtype; joins and writes of one
+/// dtype only (the copies do not convert).
 bool isGPULayoutOp(const Node &n) {
   switch (n.kind()) {
   case OpKind::DimShuffle:
@@ -47,8 +43,9 @@ bool isGPULayoutOp(const Node &n) {
   case OpKind::Split:
     return true;
   case OpKind::AdvancedSubtensor:
+  case OpKind::AdvancedSetSubtensor:
   case OpKind::AdvancedIncSubtensor:
-    return isRowsOp(n);
+    return isAdvancedIndexingOp(n);
   case OpKind::Join:
   case OpKind::SetSubtensor: {
     const int values = n.kind() == OpKind::Join ? n.numOperands() : 2;
@@ -75,10 +72,11 @@ bool readOnHost(const Node &n, int operand) {
   case OpKind::Reshape:
   case OpKind::Split:
   case OpKind::Subtensor:
-  case OpKind::AdvancedSubtensor: // (the rows of a take)
+  case OpKind::AdvancedSubtensor: // (the index, resolved on the host)
     return operand > 0;
   case OpKind::SetSubtensor:
-  case OpKind::AdvancedIncSubtensor: // (the rows)
+  case OpKind::AdvancedSetSubtensor:
+  case OpKind::AdvancedIncSubtensor:
     return operand > 1;
   default:
     return false;
