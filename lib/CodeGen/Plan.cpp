@@ -24,14 +24,16 @@ static bool anyComplex(const Node &n) {
   return false;
 }
 
-StepKind stepKindFor(const Node &node) {
+StepKind stepKindFor(const Node &node, PlanTarget target) {
   switch (opFamily(node.kind())) {
   case OpFamily::Elemwise:
     return anyComplex(node) ? StepKind::Runtime : StepKind::Elemwise;
   case OpFamily::Reduce:
-    // Half-precision inputs would accumulate in half where the output is the
-    // accumulator; the reference kernel accumulates in double.
-    if (anyComplex(node) || node.operand(0).dtype() == DType::Float16)
+    // On the CPU, half-precision inputs would accumulate in half where the
+    // output is the accumulator; the reference kernel accumulates in
+    // double, and so do the GPU's kernels.
+    if (anyComplex(node) ||
+        (target == PlanTarget::CPU && node.operand(0).dtype() == DType::Float16))
       return StepKind::Runtime;
     return StepKind::Reduce;
   default:
@@ -480,7 +482,7 @@ Plan makePlan(const Graph &g, const std::vector<Var> &updates, PlanTarget target
   // a lowering, see below).
   auto planNode = [&](Node *n, Node *origin) {
     Step s;
-    s.kind = stepKindFor(*n);
+    s.kind = stepKindFor(*n, target);
     s.node = n;
     for (const Var &v : n->operands())
       s.operands.push_back(valueOf.at(v));

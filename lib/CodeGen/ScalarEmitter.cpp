@@ -140,7 +140,28 @@ Value *ScalarEmitter::convert(Value *v, DType from, DType to) {
     return b.CreateIntrinsic(isSignedInt(to) ? llvm::Intrinsic::fptosi_sat
                                              : llvm::Intrinsic::fptoui_sat,
                              {dst, v->getType()}, {v});
+  if (from == DType::Float64 && to == DType::Float16)
+    return doubleToHalf(v);
   return b.CreateFPCast(v, dst);
+}
+
+/// float64 to float16 rounded once, as NumPy's astype (rounding to float
+/// first and then to half can round twice): to float rounding to odd (an
+/// inexact result gets its last bit set), which keeps the information the
+/// second rounding needs as float has 13 more bits than half; then to
+/// half. The register holds that half as a float.
+Value *ScalarEmitter::doubleToHalf(Value *v) {
+  llvm::Type *f32 = b.getFloatTy(), *i32 = b.getInt32Ty();
+  Value *f = b.CreateFPTrunc(v, f32);
+  Value *back = b.CreateFPExt(f, v->getType());
+  Value *inexact = b.CreateFCmpONE(back, v); // (NaN stays as it is)
+  Value *away = b.CreateFCmpOGT(intrinsic(llvm::Intrinsic::fabs, {back}),
+                                intrinsic(llvm::Intrinsic::fabs, {v}));
+  Value *bits = b.CreateBitCast(f, i32);
+  bits = b.CreateSelect(away, b.CreateSub(bits, b.getInt32(1)), bits); // toward 0
+  bits = b.CreateSelect(inexact, b.CreateOr(bits, b.getInt32(1)), bits);
+  Value *half = b.CreateFPTrunc(b.CreateBitCast(bits, f32), b.getHalfTy());
+  return b.CreateFPExt(half, f32);
 }
 
 Value *ScalarEmitter::truth(Value *v, DType t) { return convert(v, t, DType::Bool); }

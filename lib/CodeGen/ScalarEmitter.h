@@ -39,6 +39,7 @@ public:
   llvm::Value *toMemory(llvm::Value *reg, DType t);
   /// NumPy's conversion (astype) between register values.
   llvm::Value *convert(llvm::Value *v, DType from, DType to);
+  llvm::Value *doubleToHalf(llvm::Value *v);
   /// A register constant.
   llvm::Value *constant(DType t, double v);
 

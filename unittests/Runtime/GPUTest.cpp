@@ -165,6 +165,19 @@ TEST_CASE("reductions and softmax on the GPU agree with the CPU", "[gpu]") {
     Function noIdentity = function({e}, {max(e, 0)}, o);
     CHECK_THROWS_WITH(noIdentity({empty}), Catch::Contains("zero-size array"));
   }
+  SECTION("float16: accumulated in double, as the CPU's reference kernel") {
+    Var m = matrix("m", DType::Float16);
+    NDArray a = wave(DType::Float16, {70, 900}, 0.9);
+    a.setAt({3, 4}, Scalar(std::nan("")));
+    const int mains = test::emulatedLaunches("rows") + test::emulatedLaunches("cols");
+    compareOnGPU({m},
+                 {sum(m, 1), sum(m, 0), mean(m), prod(m * 0.001 + 1, 0), max(m, 1), min(m, 0),
+                  argmax(m, 1), argmin(m), all(m > -0.5, 1), sum(exp(m), 0), softmax(m),
+                  logSoftmax(m)},
+                 {a}, 0);
+    if (test::gpuEmulated())
+      CHECK(test::emulatedLaunches("rows") + test::emulatedLaunches("cols") >= mains + 9);
+  }
   if (test::gpuEmulated()) // the cases above split some reductions
     CHECK(test::emulatedLaunches("finish") > 0);
 }

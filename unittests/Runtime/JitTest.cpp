@@ -305,3 +305,45 @@ TEST_CASE("a graph of many steps fails at the step the user wrote", "[jit]") {
   CHECK_THROWS_WITH(f({xv, mv, ramp(DType::Float64, {4})}),
                     Contains("operand 1 has shape (4,)"));
 }
+
+TEST_CASE("float64 to float16 rounds once, as NumPy's astype", "[jit]") {
+  // Through float first, 1 + 2^-11 + 2^-30 would round to 1 + 2^-11, a tie
+  // between halves, then to even: 1. Rounded once it is above the tie.
+  const double t = std::ldexp(1.0, -30);
+  const std::vector<std::pair<double, double>> cases{
+      {1 + std::ldexp(1.0, -11) + t, 1 + std::ldexp(1.0, -10)},
+      {1 + std::ldexp(1.0, -11) - t, 1},
+      {1 + std::ldexp(1.0, -11), 1}, // a tie: to even
+      {-(1 + std::ldexp(1.0, -11) + t), -(1 + std::ldexp(1.0, -10))},
+      {std::ldexp(1.0, -25) + std::ldexp(1.0, -40), std::ldexp(1.0, -24)}, // subnormal
+      {std::ldexp(1.0, -25), 0},
+      {65519.99, 65504},
+      {65520, INFINITY},
+      {1e300, INFINITY},
+      {-1e-300, -0.0},
+      {std::ldexp(1.0, -14) * (1 + std::ldexp(1.0, -11) + t), // the least normal
+       std::ldexp(1.0, -14) * (1 + std::ldexp(1.0, -10))},
+  };
+  std::vector<Scalar> in; // repeated, for the vectorized loop
+  for (int rep = 0; rep < 16; ++rep) {
+    for (auto [x, want] : cases)
+      in.push_back(Scalar(x));
+    in.push_back(Scalar(std::nan("")));
+  }
+  Var x = vector("x", DType::Float64);
+  NDArray args = NDArray::fromValues(DType::Float64, in, {(int64_t)in.size()});
+  NDArray jit = function({x}, {cast(x, DType::Float16)})({args})[0];
+  NDArray ref = function({x}, {cast(x, DType::Float16)}, mode("REFERENCE"))({args})[0];
+  CHECK(jit.repr() == ref.repr());
+  for (int64_t i = 0; i < jit.size(); ++i) {
+    const size_t k = size_t(i) % (cases.size() + 1);
+    const double got = jit.flatAt(i).toDouble();
+    if (k == cases.size()) {
+      CHECK(std::isnan(got));
+      continue;
+    }
+    INFO("element " << i << ": " << cases[k].first);
+    CHECK(got == cases[k].second);
+    CHECK(std::signbit(got) == std::signbit(cases[k].second));
+  }
+}

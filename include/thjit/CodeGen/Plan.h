@@ -145,9 +145,17 @@ struct Plan {
   }
 };
 
-/// How the CPU back end runs this node: generated code, or (Runtime) a
-/// library call or its reference kernel.
-StepKind stepKindFor(const Node &node);
+/// What a plan is for. Products BLAS cannot take (integers, booleans,
+/// float16) are planned as their sum-of-products loops for the CPU; for
+/// the GPU, those a GEMM kernel computes (float16) stay product steps.
+/// float16 reductions are generated for the GPU (which accumulates their
+/// sums in double, as the reference kernel) and left to the reference
+/// kernel on the CPU.
+enum class PlanTarget { CPU, GPU };
+
+/// How a back end runs this node: generated code, or (Runtime) a library
+/// call or its reference kernel.
+StepKind stepKindFor(const Node &node, PlanTarget target = PlanTarget::CPU);
 
 /// The scalar program of an element-wise node (a composite's own, or the
 /// node's op applied to its operands), with the 0-d constant operands whose
@@ -179,11 +187,6 @@ int scratchWords(const Step &s);
 /// For each output of g, the index in g.sharedVariables() of the shared
 /// variable `updates` says it is the new value of, or -1.
 std::vector<int> updateIndices(const Graph &g, const std::vector<Var> &updates);
-
-/// What a plan is for. Products BLAS cannot take (integers, booleans,
-/// float16) are planned as their sum-of-products loops for the CPU; for
-/// the GPU, those a GEMM kernel computes (float16) stay product steps.
-enum class PlanTarget { CPU, GPU };
 
 /// The plan of a graph whose output o (where `updates[o]` is defined) is
 /// the new value of that shared variable: such updates may be written in

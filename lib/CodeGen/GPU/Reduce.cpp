@@ -620,6 +620,9 @@ llvm::Function *ReduceEmitter::buildMain(const std::string &name) {
         Value *x = em.emit(*step.program, in)[0];
         if (Value *e = em.errorFlag())
           b.CreateStore(b.CreateOr(b.CreateLoad(b.getInt1Ty(), err), e), err);
+        // The element as the CPU would have stored it (a float16 producer
+        // computes in float, and the reference reduces the rounded array).
+        x = em.fromMemory(em.toMemory(x, inType), inType);
         add(st, em.convert(x, inType, acc), j);
         // Next coordinates: + G's digits, carrying (each digit stays below
         // twice its size, so one subtraction wraps it).

@@ -94,7 +94,7 @@ bool hasGPULowering(const Node &n) {
   for (const TensorType *t : n.resultTypes())
     if (isComplex(t->dtype()))
       return false;
-  switch (stepKindFor(n)) {
+  switch (stepKindFor(n, PlanTarget::GPU)) {
   case StepKind::Elemwise:
   case StepKind::Reduce:
     return true;
@@ -244,7 +244,7 @@ Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice) {
     for (int i = 0; i < n->numOperands(); ++i) {
       const Var &v = n->operand(i);
       // A kernel takes a host scalar by value (scalarsByValue): no upload.
-      const bool byValue = stepKindFor(*n) == StepKind::Elemwise && v.ndim() == 0 &&
+      const bool byValue = stepKindFor(*n, PlanTarget::GPU) == StepKind::Elemwise && v.ndim() == 0 &&
                            !gpu.count(v);
       const bool gpuOperand = there && !readOnHost(*n, i) && !byValue;
       operands.push_back(gpuOperand ? onGPU(v) : onHost(v));
