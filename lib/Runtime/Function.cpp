@@ -189,12 +189,26 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
         throw ValueError("function: a given is undefined");
     g.replaceAll(options.givens);
   }
+  // The device: asked for, else where its shared variables live.
+  const bool gpuMode = impl->mode == "FAST_RUN" || impl->mode == "FAST_COMPILE";
+  if (!options.device.empty()) {
+    checkDevice(options.device, "function");
+    if (options.device == "cuda" && !gpuMode)
+      throw ValueError("function: mode " + impl->mode +
+                       " runs on the CPU only; use FAST_RUN or FAST_COMPILE "
+                       "with device='cuda'");
+    impl->device = options.device;
+  } else if (gpuMode) {
+    impl->device = codegen::anyOnGPU(g.sharedVariables()) ? "cuda" : defaultDevice();
+  }
   // Ops made from graphs to be inlined are replaced by their graphs (which
-  // may hold more of them).
+  // may hold more of them); on the GPU every one is, so that its graph
+  // runs there with the rest (the GPU runtime runs no graph of its own).
   for (bool again = true; again;) {
     std::vector<std::pair<Var, Var>> inlined;
     for (Node *n : g.nodes())
-      if (n->kind() == OpKind::OpFromGraph && n->attrs().graph->inlined) {
+      if (n->kind() == OpKind::OpFromGraph &&
+          (n->attrs().graph->inlined || impl->device == "cuda")) {
         std::vector<Var> rs = inlineOpFromGraph(*n);
         for (int r = 0; r < n->numResults(); ++r)
           inlined.push_back({n->result(r), rs[r]});
@@ -241,20 +255,6 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
   verifyGraph(g, inferNodeTypes);
   impl->graph = std::move(g);
 
-  // The device: asked for, else where its shared variables live.
-  const bool gpuMode = impl->mode == "FAST_RUN" || impl->mode == "FAST_COMPILE";
-  if (!options.device.empty()) {
-    checkDevice(options.device, "function");
-    if (options.device == "cuda" && !gpuMode)
-      throw ValueError("function: mode " + impl->mode +
-                       " runs on the CPU only; use FAST_RUN or FAST_COMPILE "
-                       "with device='cuda'");
-    impl->device = options.device;
-  } else if (gpuMode) {
-    impl->device = codegen::anyOnGPU(impl->graph.sharedVariables())
-                       ? "cuda"
-                       : defaultDevice();
-  }
   if (impl->device == "cuda") {
     impl->keepOnDevice.assign(impl->graph.outputs().size(), false);
     for (size_t i = 0; i < impl->updated.size(); ++i)

@@ -1,8 +1,10 @@
-//===- GPULayoutTest.cpp - Writes into GPU memory, failing elements -------===//
+//===- GPULayoutTest.cpp - Indexing, writes and graphs on the GPU ---------===//
 //
-// inc_subtensor of a value on the GPU becomes set_subtensor(x[i], x[i] + y)
-// there (a view, an element-wise kernel and a device copy), so gradients of
-// indexing run on the GPU; the results must equal the CPU's. An element a
+// What runs on the GPU besides kernels of arithmetic: views, basic and
+// advanced indexing and writes through them (inc_subtensor becomes
+// set_subtensor(x[i], x[i] + y) there: a view, an element-wise kernel and
+// a device copy), shapes and host scalars read where they are, and ops made
+// from graphs (inlined). The results must equal the CPU's. An element a
 // kernel flags raises the CPU's error and updates nothing. These run
 // kernels: without a CUDA device each case says why it is skipped.
 //
@@ -491,4 +493,37 @@ TEST_CASE("the tutorial's negative log-likelihood trains on the GPU as on the CP
     CHECK(std::abs(cpu[k] - gpu[k]) <= 1e-12 * (1 + std::abs(cpu[k])));
   }
   CHECK(cpu.back() < cpu.front());
+}
+
+TEST_CASE("ops made from graphs run on the GPU, inlined", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  // A layer as one op (not inlined on the CPU), reading a shared variable,
+  // with its gradient through the graph.
+  Var a = matrix("a", DType::Float64), w = matrix("w", DType::Float64);
+  GraphOp layer = opFromGraph({a, w}, {tanh(dot(a, w)) + 1}, {"layer"});
+  auto train = [&](const std::string &device, std::string *printed) {
+    Var W = shared(ramp(DType::Float64, {4, 3}, 0.1), "W", {}, device);
+    Var x = matrix("x", DType::Float64);
+    Var cost = sum(sqr(applyOp(layer, {x, W})[0]));
+    FunctionOptions o;
+    o.updates = {{W, W - 0.01 * grad(cost, std::vector<Var>{W})[0]}};
+    Function step = function({x}, {cost}, o);
+    if (printed)
+      *printed = step.str();
+    std::vector<double> losses;
+    for (int k = 0; k < 5; ++k)
+      losses.push_back(step({ramp(DType::Float64, {6, 4}, 0.2 * k)})[0].item().toDouble());
+    return losses;
+  };
+  std::string cpuGraph, gpuGraph;
+  std::vector<double> cpu = train("cpu", &cpuGraph), gpu = train("cuda", &gpuGraph);
+  INFO(gpuGraph);
+  CHECK(cpuGraph.find("op_from_graph{layer}") != std::string::npos);
+  CHECK(gpuGraph.find("op_from_graph") == std::string::npos);
+  CHECK(gpuGraph.find("host_from_gpu(W)") == std::string::npos);
+  for (size_t k = 0; k < cpu.size(); ++k) {
+    INFO("step " << k << ": CPU " << cpu[k] << ", GPU " << gpu[k]);
+    CHECK(std::abs(cpu[k] - gpu[k]) <= 1e-12 * (1 + std::abs(cpu[k])));
+  }
 }

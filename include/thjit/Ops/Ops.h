@@ -374,7 +374,8 @@ struct OpFromGraphOptions {
   std::string name = "op_from_graph";
   /// Replace it by its graph when a function using it is compiled, so that
   /// rewrites see inside; otherwise it is compiled once on its own and
-  /// called as one step.
+  /// called as one step (on the CPU: a function on the GPU inlines every
+  /// one).
   bool inlined = false;
   /// See OpGraph::lopOverride, lopThroughGraph and ropOverride.
   std::function<std::vector<Var>(const std::vector<Var> &,
