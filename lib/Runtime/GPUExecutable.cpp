@@ -9,6 +9,7 @@
 #include "thjit/Support/Error.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -28,6 +29,11 @@ struct DeviceArrayValue : DeviceValue {
 
 /// Threads per block of the grid-stride element-wise kernels.
 constexpr unsigned kElemwiseBlock = 256;
+
+/// Split-K (Call::product): for K of at least kSplitMinK, in at most
+/// kSplitMaxPieces pieces of at least kSplitMinPiece elements, so that each
+/// piece's loop still outweighs writing and summing its partial product.
+constexpr int64_t kSplitMinK = 1024, kSplitMinPiece = 256, kSplitMaxPieces = 64;
 
 /// The smallest power of two >= n (1 for n <= 1).
 int64_t pow2AtLeast(int64_t n) {
@@ -284,6 +290,9 @@ struct Call {
   void elementwise(const Step &step, const Kernels &kernels);
   void reduce(const Step &step, const Kernels &kernels);
   void softmax(const Step &step, const Kernels &kernels);
+  void splitK(uint64_t A, uint64_t B, const cuda::DeviceArray &out, int64_t M, int64_t N,
+              int64_t K, const std::array<int64_t, 4> &ld, double alpha, double beta,
+              int64_t pieces);
   void product(const Step &step, const Kernels &kernels);
 
   const GPUExecutableImpl &x;
@@ -741,6 +750,65 @@ void Call::softmax(const Step &step, const Kernels &kernels) {
   launch(k, (rows + perBlock - 1) / perBlock, args);
 }
 
+/// out = alpha * A B + beta * out (out contiguous, M x N; A and B at their
+/// element 0, with the strides `ld`: A's rows, columns, B's rows, columns)
+/// as the sum of `pieces` products over K's pieces, computed at once into
+/// partial products (codegen::compileSplitKKernels).
+void Call::splitK(uint64_t A, uint64_t B, const cuda::DeviceArray &out, int64_t M, int64_t N,
+                  int64_t K, const std::array<int64_t, 4> &ld, double alpha, double beta,
+                  int64_t pieces) {
+  const gpu::RuntimeKernels &rk = gpu::runtimeKernels(&codegen::compileSplitKKernels);
+  const DType t = out.dtype();
+  const int64_t size = (int64_t)itemSize(t);
+  const std::string prefix = std::string("thjit_gemm_") + (t == DType::Float64 ? "f64" : "f32");
+  const codegen::GPUKernel *gemm = nullptr;
+  for (const auto &[name, info] : rk.info)
+    if (info.kind == codegen::GPUKernelKind::Gemm && name.rfind(prefix, 0) == 0)
+      gemm = &info;
+  // `whole` pieces of Kc elements of K, and one of the rest.
+  const int64_t Kc = (K + pieces - 1) / pieces, whole = K / Kc, rest = K - whole * Kc;
+  const int64_t partials = whole + (rest > 0);
+  const cuda::DeviceArray scratch = cuda::DeviceArray::empty(t, {partials, M, N});
+  auto launch = [&](int64_t first, int64_t count, int64_t k) {
+    cuda::KernelArgs g;
+    g.pointer(A + uint64_t(first * Kc * ld[1] * size));
+    g.pointer(B + uint64_t(first * Kc * ld[2] * size));
+    g.pointer(scratch.data() + uint64_t(first * M * N * size));
+    for (int64_t v : {M, N, k, ld[0], ld[1], ld[2], ld[3], N, int64_t(1)})
+      g.i64(v);
+    if (t == DType::Float64) {
+      g.f64(1);
+      g.f64(0);
+    } else {
+      g.f32(1);
+      g.f32(0);
+    }
+    for (int64_t v : {count, Kc * ld[1], Kc * ld[2], M * N})
+      g.i64(v);
+    cuda::launch(rk.functions.at(gemm->name), (unsigned)((N + gemm->tileN - 1) / gemm->tileN),
+                 (unsigned)((M + gemm->tileM - 1) / gemm->tileM), (unsigned)count,
+                 gemm->blockSize, 0, g);
+  };
+  launch(0, whole, Kc);
+  if (rest > 0)
+    launch(whole, 1, rest);
+  cuda::KernelArgs sum;
+  sum.pointer(scratch.data());
+  sum.pointer(out.data());
+  sum.i64(M * N);
+  sum.i64(partials);
+  for (double v : {alpha, beta}) {
+    int64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    sum.i64(bits);
+  }
+  constexpr unsigned kThreads = 256;
+  const unsigned blocks =
+      (unsigned)std::clamp<int64_t>((M * N + kThreads - 1) / kThreads, 1, rk.maxBlocks);
+  cuda::launch(rk.functions.at(codegen::splitKSumKernelName(t)), blocks, 1, 1, kThreads, 0,
+               sum);
+}
+
 /// dot / gemm / batched_dot: C = alpha * op(A) op(B) + beta * C, with a
 /// vector factor as a matrix of one row (A) or column (B); one block per
 /// tile of C (lib/CodeGen/GPU/Gemm.h). The step's kernels are the one of
@@ -799,6 +867,19 @@ void Call::product(const Step &step, const Kernels &kernels) {
   const int64_t S = cuda::currentDevice().multiprocessors;
   if (kernels.size() > 1 && blocks(k) < 2 * S)
     k = kernels[1];
+  // Split-K: when even the small tiles leave multiprocessors idle and K is
+  // long (a linear model's gradient X^T d over a large batch: a few tiles,
+  // each looping over the whole batch), K's pieces run in parallel into
+  // partial products, which a second kernel sums.
+  const bool real = out.dtype() == DType::Float32 || out.dtype() == DType::Float64;
+  if (!k->batched && real && alpha != 0 && blocks(k) < S && K >= kSplitMinK) {
+    const int64_t pieces = std::min({(2 * S + blocks(k) - 1) / blocks(k),
+                                     K / kSplitMinPiece, kSplitMaxPieces});
+    if (pieces > 1) {
+      splitK(A.data(), B.data(), out, M, N, K, {ldaR, ldaC, ldbR, ldbC}, alpha, beta, pieces);
+      return;
+    }
+  }
   // CUDA's grid is at most 65535 blocks in y (rows) and z (batches).
   constexpr int64_t kMaxGrid = 65535;
   const int64_t rowsPerLaunch = kMaxGrid * k->tileM;

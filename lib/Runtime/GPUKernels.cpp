@@ -71,33 +71,30 @@ void mergeDims(Shape &shape, std::vector<Shape> &strides) {
   strides = std::move(mergedStrides);
 }
 
-namespace {
-
-/// The copy kernels for the current device, compiled and loaded at the
-/// first copy of the process.
-struct CopyKernels {
-  std::shared_ptr<cuda::Module> module;
-  std::map<std::string, void *> functions;
-  unsigned maxBlocks = 1;
-};
-
-const CopyKernels &copyKernels() {
+const RuntimeKernels &runtimeKernels(codegen::PTXModule (*compile)(const std::string &, int)) {
   static std::mutex mutex;
-  static std::unique_ptr<CopyKernels> kernels;
+  static std::map<codegen::PTXModule (*)(const std::string &, int),
+                  std::unique_ptr<RuntimeKernels>>
+      modules;
   std::lock_guard<std::mutex> lock(mutex);
+  std::unique_ptr<RuntimeKernels> &kernels = modules[compile];
   if (!kernels) {
     const cuda::DeviceInfo &device = cuda::currentDevice();
     auto [arch, ptxVersion] = targetFor(device);
-    codegen::PTXModule ptx = codegen::compileCopyKernels(arch, ptxVersion);
-    auto k = std::make_unique<CopyKernels>();
+    codegen::PTXModule ptx = compile(arch, ptxVersion);
+    auto k = std::make_unique<RuntimeKernels>();
     k->module = loadShared(ptx.ptx);
-    for (const codegen::GPUKernel &kernel : ptx.kernels)
+    for (const codegen::GPUKernel &kernel : ptx.kernels) {
       k->functions[kernel.name] = k->module->function(kernel.name);
+      k->info[kernel.name] = kernel;
+    }
     k->maxBlocks = 32u * (unsigned)std::max(1, device.multiprocessors);
     kernels = std::move(k);
   }
   return *kernels;
 }
+
+namespace {
 
 constexpr unsigned kCopyBlock = 256;
 
@@ -129,7 +126,7 @@ void copyElements(DType t, Move move, uint64_t src, uint64_t dst, const Shape &s
                    without(srcStrides), without(dstStrides), rows);
     return;
   }
-  const CopyKernels &k = copyKernels();
+  const RuntimeKernels &k = runtimeKernels(&codegen::compileCopyKernels);
   const int64_t n = shapeSize(shape);
   cuda::KernelArgs args;
   args.pointer(src);

@@ -11,9 +11,11 @@
 #ifndef THJIT_LIB_RUNTIME_GPUKERNELS_H
 #define THJIT_LIB_RUNTIME_GPUKERNELS_H
 
+#include "thjit/CodeGen/GPU.h"
 #include "thjit/Runtime/CUDA.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -30,6 +32,17 @@ std::pair<std::string, int> targetFor(const cuda::DeviceInfo &device);
 /// PTX loaded once per process: functions with the same PTX share the
 /// module (the driver compiles PTX to machine code at load).
 std::shared_ptr<cuda::Module> loadShared(const std::string &ptx);
+
+/// A module of the runtime's own kernels (codegen::compileCopyKernels,
+/// compileSplitKKernels) for the current device, compiled and loaded at
+/// its first use in the process.
+struct RuntimeKernels {
+  std::shared_ptr<cuda::Module> module;
+  std::map<std::string, void *> functions;
+  std::map<std::string, codegen::GPUKernel> info;
+  unsigned maxBlocks = 1; ///< for grid-stride loops: 32 per multiprocessor
+};
+const RuntimeKernels &runtimeKernels(codegen::PTXModule (*compile)(const std::string &, int));
 
 /// The strides of `a` over `shape` by NumPy's broadcast: a's dims line up
 /// with the last ones of shape, and a dim of size 1 (or a missing one) is

@@ -104,11 +104,16 @@ void checkModule(const PTXModule &m, const std::string &arch) {
     case GPUKernelKind::Copy: // src, (rows,) dst, n, sizes, dividers, strides
       expected = k.numOperands + 2 + 4 * k.ndim;
       break;
+    case GPUKernelKind::Sum: // partials, c, n, S, alpha, beta
+      expected = 6;
+      break;
     }
     CHECK(k.sharedBytes == 0);
     CHECK(paramCount(m.ptx, k.name) == expected);
-    if (k.kind != GPUKernelKind::Copy) // the runtime's, of no step
+    if (k.step >= 0) // (the runtime's kernels are of no step)
       CHECK(m.ptx.find("// step " + std::to_string(k.step) + ": ") != std::string::npos);
+    else
+      CHECK(m.ptx.find("// step ") == std::string::npos);
     if (k.kind == GPUKernelKind::Reduce || k.kind == GPUKernelKind::Softmax) {
       // A block stage: a barrier, and static shared memory of its own.
       std::string body = kernelBody(m.ptx, k.name);
@@ -726,6 +731,29 @@ TEST_CASE("Strided kernels divide by multiply-high while indices fit 31 bits", "
     const std::string body = kernelBody(m.ptx, m.kernels[0].name);
     CHECK(body.find("mul.hi.u32") != std::string::npos);
     CHECK(body.find("div.u64") != std::string::npos);
+  }
+}
+
+TEST_CASE("PTX of the runtime's split-K kernels", "[ptx]") {
+  for (const std::string &arch : kArchs) {
+    PTXModule m = compileSplitKKernels(arch);
+    checkModule(m, arch);
+    REQUIRE(m.kernels.size() == 4);
+    for (DType t : {DType::Float32, DType::Float64}) {
+      const std::string body = kernelBody(m.ptx, splitKSumKernelName(t));
+      INFO(body);
+      CHECK(body.find(t == DType::Float64 ? "ld.global.nc.f64" : "ld.global.nc.f32") !=
+            std::string::npos); // the partial products
+      CHECK(body.find(t == DType::Float64 ? "add.rn.f64" : "add.rn.f32") != std::string::npos);
+    }
+    int gemms = 0;
+    for (const GPUKernel &k : m.kernels)
+      if (k.kind == GPUKernelKind::Gemm) {
+        ++gemms;
+        CHECK(k.batched);
+        CHECK(k.tileM == 32);
+      }
+    CHECK(gemms == 2);
   }
 }
 

@@ -448,6 +448,42 @@ TEST_CASE("matrix products take small tiles when large ones would idle the GPU",
   }
 }
 
+TEST_CASE("long products of few tiles split K on the GPU", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  // Call::product splits K when even the small tiles give fewer blocks than
+  // the GPU has multiprocessors and K is long (at least 1024). The emulated
+  // device has 4: a 40 x 20 result is 2 small tiles.
+  auto count = [](const char *kind) { return test::emulatedLaunches(kind); };
+  for (DType t : {DType::Float32, DType::Float64}) {
+    INFO("dtype " << dtypeName(t));
+    const double tol = t == DType::Float64 ? 1e-12 : 1e-4;
+    Var a = matrix("a", t), b = matrix("b", t), x = matrix("x", t), c = matrix("c", t);
+    Var v = vector("v", t);
+    // K = 1111 (pieces of 278 and a last of 277), X^T b (a transposed
+    // factor), a vector, gemm with beta and with beta 0 (C not read).
+    NDArray av = wave(t, {40, 1111}, 0.2), bv = wave(t, {1111, 20}, 0.9);
+    NDArray xv = wave(t, {1111, 40}, 1.3), cv = wave(t, {40, 20}, 0.5), vv = wave(t, {1111}, 0.7);
+    cv.setAt({0, 0}, Scalar(std::nan("")));
+    const int sums = count("sum");
+    compareOnGPU({a, b, x, c, v},
+                 {dot(a, b), dot(transpose(x), b), dot(a, v),
+                  gemm(c, constant(Scalar(0.5)), a, b, constant(Scalar(-2.0))),
+                  gemm(c, constant(Scalar(-1.0)), transpose(x), b, constant(Scalar(0.0)))},
+                 {av, bv, xv, cv, vv}, tol);
+    if (test::gpuEmulated())
+      CHECK(count("sum") == sums + 5);
+    // A short K, or alpha 0 (A and B not read: BLAS's rule), does not split.
+    compareOnGPU({a, b, c},
+                 {dot(subtensor(a, {Index::all(), Index::slice(0, 1000)}),
+                      subtensor(b, {Index::slice(0, 1000)})),
+                  gemm(c, constant(Scalar(0.0)), a, b, constant(Scalar(1.0)))},
+                 {av, bv, cv}, tol);
+    if (test::gpuEmulated())
+      CHECK(count("sum") == sums + 5);
+  }
+}
+
 TEST_CASE("float32 products with allow_tf32 round their factors to tf32", "[gpu]") {
   {
     // The compile cache keeps the two settings apart.

@@ -166,7 +166,8 @@ enum class GPUKernelKind {
   Reduce,   ///< a reduction step (lib/CodeGen/GPU/Reduce.cpp)
   Softmax,  ///< softmax / log_softmax rows (lib/CodeGen/GPU/Reduce.cpp)
   Gemm,     ///< a matrix product (lib/CodeGen/GPU/Gemm.cpp)
-  Copy,     ///< a strided copy, take or scatter-add (compileCopyKernels)
+  Copy,     ///< a strided copy, take, put or scatter-add (compileCopyKernels)
+  Sum,      ///< the sum of split-K partial products (compileSplitKKernels)
 };
 
 /// Which of a Reduce step's kernels a kernel is (see the reductions' ABI
@@ -186,7 +187,9 @@ struct GPUKernel {
   /// bytes of dynamic shared memory per block it needs.
   int blockSize = 0;
   int sharedBytes = 0;
-  /// The plan step it computes (numbered as `--emit=plan` numbers them).
+  /// The plan step it computes (numbered as `--emit=plan` numbers them);
+  /// -1 for the runtime's own kernels (compileCopyKernels,
+  /// compileSplitKKernels).
   int step = 0;
   /// The flat kernel (every operand contiguous or one element), else the
   /// strided one.
@@ -291,6 +294,24 @@ std::string putKernelName(int bytes, int rank);
 bool hasScatterAdd(DType t);
 std::string scatterAddKernelName(DType t, int rank);
 PTXModule compileCopyKernels(const std::string &arch, int ptxVersion = kPTXVersion);
+
+/// The runtime's split-K module, for products of float32 or float64 whose
+/// result has too few tiles to fill the GPU and whose K is long: the
+/// batched GEMM kernels of small tiles (GemmKernelSpec batched and small,
+/// Tiled path; ABI in lib/CodeGen/GPU/Gemm.h) compute the products of K's
+/// pieces into a scratch buffer, then splitKSumKernelName(t) (kind Sum,
+/// any launch shape, a grid-stride loop) with the parameters
+///
+///   partials  pointer, read only: S arrays of n elements of t, one after
+///             the other
+///   c         pointer: n elements of t, contiguous
+///   n, S      i64
+///   alpha, beta   i64, the bits of doubles
+///
+/// sets c[i] = alpha * (the sum over s of partials[s * n + i]) + beta *
+/// c[i] (c not read when beta is 0), in t's precision.
+PTXModule compileSplitKKernels(const std::string &arch, int ptxVersion = kPTXVersion);
+std::string splitKSumKernelName(DType t);
 
 /// Where libdevice is read from: $THJIT_LIBDEVICE when set, else
 /// $CUDA_HOME/nvvm/libdevice/libdevice.10.bc when it exists, else

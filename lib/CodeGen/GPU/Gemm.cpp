@@ -34,6 +34,7 @@
 #include "llvm/IR/IntrinsicsNVPTX.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 
 #include <cstdlib>
@@ -980,6 +981,107 @@ std::string gemmPTX(const GemmKernelSpec &spec, const std::string &arch) {
   llvm::LLVMContext ctx;
   std::unique_ptr<llvm::Module> m = gemmModule(spec, *tm, ctx, true);
   return gpu::printPTX(*m, *tm);
+}
+
+std::string splitKSumKernelName(DType t) {
+  return std::string("thjit_gemm_") + typeName(gemmTypeOf(t)) + "_splitk_sum";
+}
+
+namespace {
+
+/// splitKSumKernelName(t) (GPU.h): c = alpha * the sum of S partial
+/// products + beta * c, element by element.
+void emitSplitKSum(llvm::Module &m, DType t) {
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Function *f = gpu::newKernel(m, splitKSumKernelName(t), 2, 1, 4);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", f));
+  llvm::Type *T = t == DType::Float64 ? b.getDoubleTy() : b.getFloatTy();
+  Value *partials = f->getArg(0), *c = f->getArg(1), *n = f->getArg(2), *S = f->getArg(3);
+  Value *alpha = b.CreateFPCast(gpu::scalarFromBits(b, f->getArg(4), DType::Float64), T);
+  Value *beta = b.CreateFPCast(gpu::scalarFromBits(b, f->getArg(5), DType::Float64), T);
+  Value *readC = b.CreateFCmpUNE(beta, llvm::ConstantFP::get(T, 0.0));
+  const llvm::Align align(t == DType::Float64 ? 8 : 4);
+  auto *exit = llvm::BasicBlock::Create(ctx, "exit", f);
+  Value *start = b.CreateAdd(
+      b.CreateMul(gpu::specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x),
+                  gpu::specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x)),
+      gpu::specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x));
+  Value *step = b.CreateMul(gpu::specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x),
+                            gpu::specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x));
+  gpu::gridStrideLoops(b, start, step, n, exit, false, [&](Value *i, bool) {
+    // The pieces' sum, in order (S >= 1).
+    llvm::BasicBlock *before = b.GetInsertBlock();
+    auto *sum = llvm::BasicBlock::Create(ctx, "sum", f, exit);
+    auto *done = llvm::BasicBlock::Create(ctx, "summed", f, exit);
+    b.CreateBr(sum);
+    b.SetInsertPoint(sum);
+    llvm::PHINode *s = b.CreatePHI(b.getInt64Ty(), 2), *acc = b.CreatePHI(T, 2);
+    s->addIncoming(b.getInt64(0), before);
+    acc->addIncoming(llvm::ConstantFP::get(T, 0.0), before);
+    Value *at = b.CreateAdd(b.CreateMul(s, n), i);
+    Value *next = b.CreateFAdd(acc, b.CreateAlignedLoad(T, b.CreateGEP(T, partials, at), align));
+    Value *s1 = b.CreateAdd(s, b.getInt64(1));
+    s->addIncoming(s1, b.GetInsertBlock());
+    acc->addIncoming(next, b.GetInsertBlock());
+    b.CreateCondBr(b.CreateICmpSLT(s1, S), sum, done);
+    b.SetInsertPoint(done);
+    Value *out = b.CreateGEP(T, c, i);
+    Value *scaled = b.CreateFMul(alpha, next);
+    // beta * c only when beta != 0: c may hold NaN then (BLAS's rule).
+    Value *old = b.CreateSelect(readC, b.CreateFMul(beta, b.CreateAlignedLoad(T, out, align)),
+                                llvm::ConstantFP::get(T, 0.0));
+    b.CreateAlignedStore(b.CreateFAdd(scaled, old), out, align);
+  });
+  b.SetInsertPoint(exit);
+  b.CreateRetVoid();
+}
+
+} // namespace
+
+PTXModule compileSplitKKernels(const std::string &arch, int ptxVersion) {
+  checkGPUArch(arch);
+  std::unique_ptr<llvm::TargetMachine> tm = targetMachine(arch, ptxVersion);
+  llvm::LLVMContext ctx;
+  llvm::Module m("thjit_splitk", ctx);
+  m.setTargetTriple(kTriple);
+  m.setDataLayout(tm->createDataLayout());
+  PTXModule out;
+  out.arch = arch;
+  out.ptxVersion = ptxVersion;
+  for (DType t : {DType::Float32, DType::Float64}) {
+    GemmKernelSpec spec;
+    spec.type = gemmTypeOf(t);
+    spec.batched = spec.small = true;
+    GPUKernel gemm;
+    emitGemmKernel(m, gemmKernelName(spec), spec, gemm);
+    gemm.step = -1;
+    out.kernels.push_back(gemm);
+    emitSplitKSum(m, t);
+    GPUKernel sum;
+    sum.kind = GPUKernelKind::Sum;
+    sum.step = -1;
+    sum.name = splitKSumKernelName(t);
+    sum.numOperands = 1;
+    sum.numResults = 1;
+    out.kernels.push_back(sum);
+  }
+  std::string broken;
+  llvm::raw_string_ostream brokenOS(broken);
+  if (llvm::verifyModule(m, &brokenOS))
+    throw CompileError("the GPU back end made a broken split-K module: " + broken);
+  std::string ir;
+  PTXListener listener = gpu::currentPTXListener();
+  if (listener) {
+    llvm::raw_string_ostream irOS(ir);
+    m.print(irOS, nullptr);
+  }
+  gpu::optimize(m, *tm);
+  out.ptx = "// thjit: split-K GEMM kernels for " + arch + ", PTX ISA " +
+            std::to_string(ptxVersion / 10) + "." + std::to_string(ptxVersion % 10) + "\n\n" +
+            gpu::printPTX(m, *tm);
+  if (listener)
+    listener(out.ptx, ir);
+  return out;
 }
 
 } // namespace thjit::codegen

@@ -252,6 +252,7 @@ PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
     gpu::emitMoveKernel(m, name, element, llvm::Align(align), R, move);
     GPUKernel k;
     k.kind = GPUKernelKind::Copy;
+    k.step = -1;
     k.name = name;
     k.numOperands = move == gpu::Move::Copy ? 1 : 2;
     k.numResults = 1;
