@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -157,6 +158,45 @@ void pushStrides(cuda::KernelArgs &args, const cuda::DeviceArray &a, const Shape
   const Shape strides = gpu::broadcastStrides(a, shape);
   for (size_t j = shape.size() - a.ndim(); j < shape.size(); ++j)
     args.i64(strides[j]);
+}
+
+/// The main kernel of a Reduce step for this call, by the memory order of
+/// x's operand (GPU.h): `_rows` when its innermost axis is x's last reduced
+/// one, so that the G threads of a result read adjacent elements; `_cols`
+/// when it is the last kept one, so that adjacent threads on adjacent
+/// results do; else the first kernel (the one of x's axes). x's operand:
+/// the first operand the kernel reads that has x's shape and some dim of
+/// more than one element and a stride other than 0; its innermost axis:
+/// the one of those of least |stride|. Axes are "last" among those of
+/// more than one element.
+const GPUKernel *reduceKernel(const Step &step, const Kernels &kernels,
+                              const std::vector<bool> &reduced, const Shape &xShape,
+                              const std::vector<const cuda::DeviceArray *> &ops) {
+  const int R = (int)xShape.size();
+  const std::vector<bool> read = step.program->inputsRead();
+  int inner = -1;
+  for (size_t k = 0; k < ops.size() && inner < 0; ++k) {
+    if (!read[k] || ops[k]->shape() != xShape)
+      continue;
+    const Shape &st = ops[k]->strides();
+    for (int d = 0; d < R; ++d)
+      if (xShape[d] > 1 && st[d] != 0 &&
+          (inner < 0 || std::abs(st[d]) < std::abs(st[inner])))
+        inner = d;
+  }
+  int lastReduced = -1, lastKept = -1;
+  for (int d = 0; d < R; ++d)
+    if (xShape[d] > 1)
+      (reduced[d] ? lastReduced : lastKept) = d;
+  using Part = codegen::GPUReducePart;
+  const Part want = inner < 0              ? Part::None
+                    : inner == lastReduced ? Part::Rows
+                    : inner == lastKept    ? Part::Columns
+                                           : Part::None;
+  for (const GPUKernel *k : kernels)
+    if (k->reducePart == want)
+      return k;
+  return kernels[0];
 }
 
 /// One call: its values, and a method per kind of step the GPU runs.
@@ -664,8 +704,8 @@ void Call::elementwise(const Step &step, const Kernels &kernels) {
   launch(kernel, (n + kElemwiseBlock - 1) / kElemwiseBlock, args);
 }
 
-/// `_rows` or `_cols`, then `_finish` when each result is split in P
-/// pieces; G threads per result (GPU.h says how to choose them).
+/// `_rows` or `_cols` (reduceKernel), then `_finish` when each result is
+/// split in P pieces; G threads per result (GPU.h says how to choose them).
 void Call::reduce(const Step &step, const Kernels &kernels) {
   // x: operand 0, or what the fused producer computes from the operands.
   const int R = plan.values[step.source].ndim;
@@ -688,7 +728,10 @@ void Call::reduce(const Step &step, const Kernels &kernels) {
   const cuda::DeviceArray &out = newResult(step.results[0], outShape);
   if (M == 0)
     return;
-  const GPUKernel *main = kernels[0], *finish = kernels[1];
+  cuda::KernelArgs args;
+  std::vector<const cuda::DeviceArray *> ops = pushOperands(step, args);
+  const GPUKernel *main = reduceKernel(step, kernels, reduced, xShape, ops);
+  const GPUKernel *finish = kernels.back();
   const int64_t perBlock = main->blockSize;
   int64_t G = std::min<int64_t>(pow2AtLeast((K + 7) / 8), perBlock);
   if (main->reducePart == codegen::GPUReducePart::Columns && M >= 32)
@@ -704,8 +747,6 @@ void Call::reduce(const Step &step, const Kernels &kernels) {
   const bool isArg = op == OpKind::ArgMax || op == OpKind::ArgMin;
   if (P > 1)
     scratch = cuda::allocate(size_t(M * P) * (isArg ? 16 : 8));
-  cuda::KernelArgs args;
-  std::vector<const cuda::DeviceArray *> ops = pushOperands(step, args);
   args.pointer(out.data());
   args.pointer(scratch ? scratch->data() : 0);
   args.pointer(statusWord());

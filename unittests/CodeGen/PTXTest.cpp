@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "PTXTestUtil.h"
 #include "thjit/CodeGen/GPU.h"
+#include "thjit/CodeGen/Transfer.h"
 #include "thjit/thjit.h"
 
 #include <catch2/catch.hpp>
@@ -22,6 +23,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -405,26 +407,44 @@ std::vector<GPUKernel> kernelsOf(const PTXModule &m, int s) {
   return r;
 }
 
-/// Every Reduce kernel in m comes with its step's finish kernel, and no
-/// step is left without a kernel for want of a lowering; the number of
-/// main kernels.
+/// Every Reduce step in m has its main kernel for memory in the order of
+/// its axes, maybe the other one (then `_rows` and `_cols` both), then
+/// `_finish`, named after one base; and no step is left without a kernel
+/// for want of a lowering. The number of steps with Reduce kernels.
 int checkReduceKernels(const PTXModule &m) {
   INFO(m.ptx);
-  int mains = 0;
-  for (const GPUKernel &k : m.kernels) {
-    if (k.kind != GPUKernelKind::Reduce || k.reducePart == GPUReducePart::Finish)
-      continue;
-    ++mains;
-    std::vector<GPUKernel> ks = kernelsOf(m, k.step);
-    REQUIRE(ks.size() == 2);
-    CHECK(ks[1].reducePart == GPUReducePart::Finish);
-    CHECK(ks[1].name == ks[0].name.substr(0, ks[0].name.size() - 5) + "_finish");
+  std::set<int> steps;
+  for (const GPUKernel &k : m.kernels)
+    if (k.kind == GPUKernelKind::Reduce)
+      steps.insert(k.step);
+  for (int s : steps) {
+    std::vector<GPUKernel> ks = kernelsOf(m, s);
+    REQUIRE((ks.size() == 2 || ks.size() == 3));
+    const GPUKernel &finish = ks.back();
+    REQUIRE(finish.reducePart == GPUReducePart::Finish);
+    const std::string base = finish.name.substr(0, finish.name.size() - 7);
+    for (size_t i = 0; i + 1 < ks.size(); ++i) {
+      const bool rows = ks[i].reducePart == GPUReducePart::Rows;
+      CHECK((rows || ks[i].reducePart == GPUReducePart::Columns));
+      CHECK(ks[i].name == base + (rows ? "_rows" : "_cols"));
+    }
+    if (ks.size() == 3)
+      CHECK(ks[0].reducePart != ks[1].reducePart);
   }
   for (auto &[step, why] : m.hostSteps) {
     INFO("step " << step << ": " << why);
     CHECK(why.find("no GPU kernel") == std::string::npos);
   }
-  return mains;
+  return (int)steps.size();
+}
+
+/// The parts of m's main Reduce kernels, in order.
+std::vector<GPUReducePart> mainParts(const PTXModule &m) {
+  std::vector<GPUReducePart> parts;
+  for (const GPUKernel &k : m.kernels)
+    if (k.kind == GPUKernelKind::Reduce && k.reducePart != GPUReducePart::Finish)
+      parts.push_back(k.reducePart);
+  return parts;
 }
 
 } // namespace
@@ -465,8 +485,8 @@ TEST_CASE("PTX of every reduction on every dtype and axes", "[ptx][reduce]") {
     PTXModule m = compileForPTX(f.graph(), arch);
     checkModule(m, arch);
     {
-      int mains = checkReduceKernels(m);
-      CHECK(mains + (int)m.sharedKernels.size() >= 40);
+      int steps = checkReduceKernels(m);
+      CHECK(steps + (int)m.sharedKernels.size() >= 40);
       for (const GPUKernel &k : m.kernels) {
         if (k.kind == GPUKernelKind::Reduce && k.reducePart != GPUReducePart::Finish) {
           CHECK(k.ndim == 3);
@@ -504,6 +524,71 @@ TEST_CASE("PTX reductions: rows or columns by the last axis", "[ptx][reduce]") {
       CHECK(m.kernels[1].reducePart == GPUReducePart::Finish);
       CHECK(m.hostSteps.empty());
     }
+  }
+}
+
+// A reduction reading a view whose memory may be in another order than its
+// axes (a dimshuffle that reorders them made it) gets the other main
+// kernel too, for the launcher to pick by the strides: the one of its
+// axes first. Views that keep the order, and values the runtime makes
+// (kernels' results, uploads, also of host views), get only that one.
+TEST_CASE("PTX reductions of transposed views have both main kernels", "[ptx][reduce]") {
+  using Part = GPUReducePart;
+  const Part Rows = Part::Rows, Cols = Part::Columns;
+  Var x = matrix("x", DType::Float32), z = matrix("z", DType::Float32);
+  Var y = tensor3("y", DType::Float64);
+  Var xt = transpose(x);
+  const std::vector<std::pair<Var, std::vector<Part>>> cases{
+      {sum(xt, 1), {Rows, Cols}},
+      {max(xt, 0), {Cols, Rows}},
+      {argmin(xt, 0), {Cols, Rows}},
+      {sum(xt * z, 1), {Rows, Cols}}, // fused: one operand reordered
+      {min(transpose(y, {2, 0, 1}), 0), {Cols, Rows}},
+      {sum(xt), {Rows}},                              // no kept axis
+      {sum(exp(xt) * z, 1), {Rows}},                  // exp's result: a kernel's
+      {sum(dimshuffle(y, {0, -1, 1, 2}), 3), {Rows}}, // the order kept
+      {prod(y, 1), {Cols}},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    INFO("case " << i);
+    // FAST_COMPILE: the reduction is not rewritten into another.
+    Function f = compile({x, y, z}, {cases[i].first}, "FAST_COMPILE");
+    for (const PTXModule &m : ptxOf(f)) {
+      INFO(m.ptx);
+      CHECK(checkReduceKernels(m) == 1);
+      CHECK(mainParts(m) == cases[i].second);
+    }
+  }
+  // Steps that differ only in that one reads a transposed view share no
+  // kernels.
+  Function f = compile({x, z}, {sum(xt, 1), sum(z, 1)});
+  for (const PTXModule &m : ptxOf(f)) {
+    INFO(m.ptx);
+    CHECK(checkReduceKernels(m) == 2);
+    CHECK(m.sharedKernels.empty());
+  }
+}
+
+// In a graph transferred to the GPU, a transpose of a function's input is
+// made where the input is: on the host, then uploaded row-major, unless the
+// input was uploaded for an earlier use; views of a transposed view on the
+// GPU (a slice) are in its order.
+TEST_CASE("PTX reductions of inputs transposed on the host or on the GPU", "[ptx][reduce]") {
+  Var x = matrix("x", DType::Float32);
+  Var xt = transpose(x);
+  const std::vector<std::pair<std::vector<Var>, size_t>> cases{
+      {{sum(xt, 1)}, 1},
+      {{x * 2.0f, sum(xt, 1)}, 2},
+      {{x * 2.0f, sum(subtensor(xt, {Index::slice(1, {}, {})}), 1)}, 2},
+      {{sum(transpose(x * 2.0f), 1)}, 2}, // of a kernel's result
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    INFO("case " << i);
+    Function f = compile({x}, cases[i].first);
+    PTXModule m = compileForPTX(transferToGPU(f.graph()), "sm_90");
+    checkModule(m, "sm_90");
+    CHECK(checkReduceKernels(m) == 1);
+    CHECK(mainParts(m).size() == cases[i].second);
   }
 }
 

@@ -182,6 +182,123 @@ TEST_CASE("reductions and softmax on the GPU agree with the CPU", "[gpu]") {
     CHECK(test::emulatedLaunches("finish") > 0);
 }
 
+namespace {
+
+/// Each reduction of `cases` agrees on the GPU with the CPU (compareOnGPU),
+/// and, on the emulated device (which counts launches), its GPU call
+/// launched the main kernel named ("rows" or "cols") and not the other.
+void checkMainKernels(const std::vector<Var> &ins, const std::vector<NDArray> &args,
+                      const std::vector<std::pair<Var, std::string>> &cases, double tol) {
+  for (size_t i = 0; i < cases.size(); ++i) {
+    INFO("case " << i << ": " << cases[i].second);
+    const int rows = test::emulatedLaunches("rows"), cols = test::emulatedLaunches("cols");
+    compareOnGPU(ins, {cases[i].first}, args, tol);
+    if (test::gpuEmulated()) {
+      const bool wantRows = cases[i].second == "rows";
+      CHECK(test::emulatedLaunches("rows") - rows == (wantRows ? 1 : 0));
+      CHECK(test::emulatedLaunches("cols") - cols == (wantRows ? 0 : 1));
+    }
+  }
+}
+
+/// Integers from -11 to 11 with repeats: arg reductions meet ties.
+NDArray repeating(DType t, const Shape &shape) {
+  std::vector<Scalar> v;
+  for (int64_t i = 0; i < shapeSize(shape); ++i)
+    v.push_back(Scalar(int64_t((i * 37) % 23 - 11)));
+  return NDArray::fromValues(t, v, shape);
+}
+
+} // namespace
+
+// A transposed view of GPU memory is reduced by the main kernel its
+// strides call for (Call::reduce): `_rows` when its innermost axis in
+// memory is the last reduced one, `_cols` when it is the last kept one,
+// else the one of its axes. Results are the CPU's, argmax and argmin
+// ties going to the lowest index in both kernels.
+TEST_CASE("reductions of transposed GPU views pick rows or columns by the strides", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  SECTION("matrices of float32, float64, int32 and bool") {
+    NDArray a = wave(DType::Float32, {37, 300}, 0.3);
+    a.setAt({4, 100}, Scalar(std::nan("")));
+    Var A = shared(a, "A", {}, "cuda");
+    Var D = shared(wave(DType::Float64, {70, 45}, 1.1), "D", {}, "cuda");
+    Var I = shared(repeating(DType::Int32, {40, 9}), "I", {}, "cuda");
+    Var At = transpose(A), Dt = transpose(D), It = transpose(I);
+    // Strides (1, rows): axis 0 is innermost.
+    checkMainKernels({}, {},
+                     {{sum(At, 1), "cols"},
+                      {sum(exp(At) * 2.0f, 1), "cols"}, // a fused producer
+                      {max(At, 0), "rows"},
+                      {argmax(At, 0), "rows"},
+                      {argmin(At, 1), "cols"},
+                      {sum(A, 1), "rows"}, // row-major: the kernel of its axes
+                      {max(A, 0), "cols"}},
+                     1e-5);
+    checkMainKernels({}, {},
+                     {{min(Dt, 1), "cols"},
+                      {prod(Dt * 0.01 + 1.0, 0), "rows"},
+                      {argmin(Dt, 0), "rows"},
+                      {mean(Dt, 1), "cols"}},
+                     1e-12);
+    checkMainKernels({}, {},
+                     {{argmax(It, 0), "rows"},
+                      {argmax(It, 1), "cols"},
+                      {argmin(It, 0), "rows"},
+                      {argmin(It, 1), "cols"},
+                      {sum(It, 1), "cols"},
+                      {prod(It % 3 + 2, 0), "rows"},
+                      {all(It > -11, 1), "cols"},
+                      {any(eq(It, 10), 0), "rows"}},
+                     0);
+  }
+  SECTION("3-d views: the last reduced or kept axis innermost, or neither") {
+    Var E = shared(wave(DType::Float64, {6, 8, 9}, 0.7), "E", {}, "cuda");
+    Var J = shared(repeating(DType::Int16, {5, 8, 9}), "J", {}, "cuda");
+    Var Et = transpose(E, {2, 0, 1}); // (9, 6, 8), strides (1, 72, 9)
+    Var Jt = transpose(J, {1, 2, 0}); // (8, 9, 5), strides (9, 1, 72)
+    checkMainKernels({}, {},
+                     {{sum(Et, Axes({1, 2})), "cols"},
+                      {min(Et, 0), "rows"},
+                      {argmax(Et, 0), "rows"},
+                      // Axis 0 innermost, neither the last reduced nor the
+                      // last kept axis: the kernel of the axes.
+                      {prod(Et * 0.1 + 1.0, Axes({0, 2})), "rows"},
+                      {max(Et, 2), "rows"},
+                      {any(Et > 0.5, 1), "cols"}},
+                     1e-12);
+    checkMainKernels({}, {},
+                     {{argmin(Jt, 1), "rows"},
+                      {argmax(Jt, 1, true), "rows"},
+                      {sum(Jt, 2), "cols"},
+                      {max(Jt, Axes({0, 2})), "cols"}},
+                     0);
+  }
+  SECTION("few results of many elements: split, then _finish") {
+    Var F = shared(wave(DType::Float64, {6000, 3}, 0.2), "F", {}, "cuda");
+    const int finishes = test::emulatedLaunches("finish");
+    checkMainKernels({}, {}, {{sum(transpose(F), 1), "cols"}, {argmax(transpose(F), 1), "cols"}},
+                     1e-12);
+    if (test::gpuEmulated())
+      CHECK(test::emulatedLaunches("finish") == finishes + 2);
+  }
+  SECTION("function inputs: transposed on the GPU, or on the host and uploaded") {
+    Var x = matrix("x", DType::Float32);
+    NDArray a = wave(DType::Float32, {50, 40}, 0.9);
+    // x is uploaded for x * 2, and its transpose is a view of that.
+    const int rows = test::emulatedLaunches("rows"), cols = test::emulatedLaunches("cols");
+    compareOnGPU({x}, {x * 2.0f, sum(transpose(x), 1)}, {a}, 1e-5);
+    if (test::gpuEmulated()) {
+      CHECK(test::emulatedLaunches("cols") == cols + 1);
+      CHECK(test::emulatedLaunches("rows") == rows);
+    }
+    // Only the transpose is read: made on the host, uploaded row-major.
+    checkMainKernels({x}, {a}, {{sum(transpose(x), 1), "rows"}, {max(transpose(x), 0), "cols"}},
+                     1e-5);
+  }
+}
+
 TEST_CASE("matrix products on the GPU agree with the CPU", "[gpu]") {
   if (!test::gpuAvailable())
     return;

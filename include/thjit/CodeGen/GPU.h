@@ -44,12 +44,21 @@
 /// step, computed per element from the step's operands (x then has no
 /// memory, only a shape). Let R be x's rank, M the number of results (the
 /// product of x's kept dims; 1 when none is kept) and K the elements per
-/// result (the product of the reduced dims). The step has two kernels:
-/// `<base>_rows` (x's last dim reduced, or R == 0) or `<base>_cols` (last
-/// dim kept), then `<base>_finish`. Both take blockSize = 256 threads per
-/// block and no dynamic shared memory (what they use is static, <= 4 KiB).
-/// Any grid of >= 1 blocks is correct (grid-stride loops over work items).
-/// The main kernel's parameters, in order:
+/// result (the product of the reduced dims). The step's kernels, in order:
+/// the main kernel for memory in the order of x's dims, `<base>_rows` (x's
+/// last dim reduced, or R == 0) or `<base>_cols` (last dim kept); then the
+/// other of the two when x has kept and reduced dims and an operand of x's
+/// rank that the kernels read may be a transposed view (a dimshuffle that
+/// reorders dims made it, or a view of one); then `<base>_finish`. `_rows`
+/// and `_cols` take the same parameters and compute the same results: they
+/// differ in which threads read which elements. `_rows` puts the G threads
+/// of a result on adjacent lanes, which read adjacent elements when x's
+/// innermost dim in memory is its last reduced one; `_cols` puts adjacent
+/// results on adjacent lanes, which do when it is the last kept one. All
+/// take blockSize = 256 threads per block and no dynamic shared memory (what
+/// they use is static, <= 4 KiB). Any grid of >= 1 blocks is correct
+/// (grid-stride loops over work items). The main kernels' parameters, in
+/// order:
 ///
 ///   operands...   one pointer per operand, read only (or by value, as
 ///                 for element-wise kernels)
@@ -83,11 +92,17 @@
 /// raise "zero-size array to a reduction with no identity" for max, min,
 /// argmax and argmin first, as the CPU does.
 ///
-/// A launcher can pick, with S multiprocessors: G = the power of two >=
-/// ceil(K / 8), at most 256 (for `_cols` at most 8 while M >= 32, so that a
-/// warp reads 32 adjacent results); then when the work items are fewer than
-/// 2 * S and K >= 4096, split: G = 256, P = min(ceil(2 * S / work items),
-/// ceil(K / 2048)). Results do not depend on G, P or the grid but through
+/// A launcher can pick the main kernel by the strides of the first operand
+/// the kernel reads that has x's shape and some dim of more than one
+/// element and a stride other than 0. Of those dims, the one of least
+/// |stride| is innermost in memory: `_rows` when it is x's last reduced dim
+/// of more than one element, `_cols` when it is the last kept one, else
+/// (or when the step has one main kernel) the first. Then, with S
+/// multiprocessors: G = the power of two >= ceil(K / 8), at most 256 (for
+/// `_cols` at most 8 while M >= 32, so that a warp reads 32 adjacent
+/// results); then when the work items are fewer than 2 * S and K >= 4096,
+/// split: G = 256, P = min(ceil(2 * S / work items), ceil(K / 2048)).
+/// Results do not depend on the main kernel, G, P or the grid but through
 /// the order of float sums and products.
 ///
 /// Semantics are the CPU's (docs/cpu-backend.md): float sums and products
@@ -174,8 +189,8 @@ enum class GPUKernelKind {
 /// above).
 enum class GPUReducePart {
   None,    ///< not a Reduce kernel
-  Rows,    ///< `_rows`: an output's G threads are adjacent (last axis reduced)
-  Columns, ///< `_cols`: adjacent threads work on adjacent outputs (last axis kept)
+  Rows,    ///< `_rows`: an output's G threads are adjacent lanes
+  Columns, ///< `_cols`: adjacent lanes work on adjacent outputs
   Finish,  ///< `_finish`: combines the partial results of a split launch
 };
 

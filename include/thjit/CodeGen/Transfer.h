@@ -64,6 +64,16 @@ std::set<const Node *> nodesOnGPU(const Graph &g);
 /// bits, zero-extended to 64, in place of a pointer (GPU.h).
 std::vector<bool> scalarsByValue(const Plan &plan, const Graph &g);
 
+/// The values of a GPU plan of g that may lie in GPU memory in an order
+/// other than their dims' when the runtime runs the plan: those a
+/// dimshuffle that reorders dims makes on the GPU (a transposed view), and
+/// the views of them there (subtensor, split, reshape, alloc and
+/// dimshuffle keep their operand's order). The runtime's other values on
+/// the GPU are new row-major arrays: uploads (of host views too), shared
+/// variables, the results of kernels and copies. In a graph not
+/// transferred, every step counts as on the GPU, as in compileForPTX.
+std::vector<bool> reorderedViews(const Plan &plan, const Graph &g);
+
 /// Whether g is one transferToGPU made, or could be (it moves a value, or
 /// reads a shared variable on the GPU): else no node of g is placed yet.
 bool isTransferred(const Graph &g);

@@ -197,7 +197,8 @@ const std::set<std::string> &libmNames() {
 /// Everything a step's kernels depend on: its kind, op and (Reduce) axes,
 /// its program bit for bit, and the types of its operands, results and
 /// (Reduce) source. Steps with equal keys share kernels.
-std::string kernelKey(const Plan &plan, const Step &step, const std::vector<bool> &byValue) {
+std::string kernelKey(const Plan &plan, const Step &step, const std::vector<bool> &byValue,
+                      const std::vector<bool> &reordered) {
   std::ostringstream os;
   os << (int)step.kind;
   if (step.kind != StepKind::Elemwise) {
@@ -208,8 +209,10 @@ std::string kernelKey(const Plan &plan, const Step &step, const std::vector<bool
   }
   if (step.program)
     os << ' ' << programKey(*step.program);
+  // A Reduce step reading a reordered view has a second main kernel.
   for (int v : step.operands)
-    os << ' ' << plan.values[v].var.type()->str() << (byValue[v] ? " by value" : "");
+    os << ' ' << plan.values[v].var.type()->str() << (byValue[v] ? " by value" : "")
+       << (step.kind == StepKind::Reduce && reordered[v] ? " reordered" : "");
   os << " ->";
   for (int v : step.results)
     os << ' ' << plan.values[v].var.type()->str();
@@ -747,6 +750,7 @@ PTXModule generatePTX(const Graph &g, const std::string &arch,
   std::unique_ptr<llvm::TargetMachine> tm = targetMachine(arch, ptxVersion);
   llvm::LLVMContext ctx;
   const std::vector<bool> byValue = scalarsByValue(plan, g);
+  const std::vector<bool> reordered = reorderedViews(plan, g);
   PTXLowering lowering(plan, byValue, ctx);
   llvm::Module &m = lowering.module();
   m.setTargetTriple(kTriple);
@@ -816,14 +820,14 @@ PTXModule generatePTX(const Graph &g, const std::string &arch,
         comment[s] = "no GPU kernel yet, runs on the host";
       continue;
     }
-    auto [it, isNew] = firstWithKey.try_emplace(kernelKey(plan, step, byValue), s);
+    auto [it, isNew] = firstWithKey.try_emplace(kernelKey(plan, step, byValue, reordered), s);
     if (!isNew) {
       out.sharedKernels.push_back({s, it->second});
       continue;
     }
     try {
       if (step.kind == StepKind::Reduce)
-        stepFns[s] = gpu::emitReduceStep(plan, byValue, s, m, out.kernels);
+        stepFns[s] = gpu::emitReduceStep(plan, byValue, reordered, s, m, out.kernels);
       else if (step.kind == StepKind::Runtime)
         stepFns[s] = gpu::emitSoftmaxStep(plan, s, m, out.kernels);
       else

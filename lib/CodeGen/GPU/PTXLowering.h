@@ -99,14 +99,17 @@ void gridStrideLoops(llvm::IRBuilder<> &b, llvm::Value *start, llvm::Value *step
 /// gets a kernel (every Reduce step gets kernels).
 bool isSoftmaxStep(const Step &step);
 
-/// Reduce.cpp: the kernels of a Reduce step (`<base>_rows` or `<base>_cols`,
-/// then `<base>_finish`; operands that byValue marks are taken by value) or
-/// of a softmax / log_softmax step
-/// (`<base>_rows`), added to m, with their entries appended to `info`.
+/// Reduce.cpp: the kernels of a Reduce step (its main kernels, `<base>_rows`
+/// and `<base>_cols` when an operand is one of the `reordered` values
+/// (reorderedViews), else the one of its axes; then `<base>_finish`;
+/// operands that byValue marks are taken by value) or of a softmax /
+/// log_softmax step (`<base>_rows`), added to m, with their entries
+/// appended to `info`.
 /// CompileError when the step's program has no lowering; nothing of the
 /// step is left in m then.
 std::vector<llvm::Function *> emitReduceStep(const Plan &plan,
-                                             const std::vector<bool> &byValue, int s,
+                                             const std::vector<bool> &byValue,
+                                             const std::vector<bool> &reordered, int s,
                                              llvm::Module &m,
                                              std::vector<GPUKernel> &info);
 std::vector<llvm::Function *> emitSoftmaxStep(const Plan &plan, int s,

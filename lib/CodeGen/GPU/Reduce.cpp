@@ -1,18 +1,23 @@
 //===- Reduce.cpp - Reduction and softmax kernels as NVPTX ----------------===//
 //
 // A Reduce step (sum, prod, max, min, all, any, argmax, argmin over any
-// axes, with an element-wise producer fused in) becomes two kernels:
+// axes, with an element-wise producer fused in) becomes these kernels:
 //
-//   <base>_rows or <base>_cols   each block reduces 256/G outputs, G threads
+//   <base>_rows and <base>_cols  each block reduces 256/G outputs, G threads
 //                                on each: a thread accumulates every G-th
 //                                element of its output's range (the producer
 //                                computed per element, as on the CPU), then
 //                                the G partials are combined: warp shuffles
 //                                and shared memory (_rows: the G threads of
-//                                an output are adjacent lanes, for a reduced
-//                                last axis), or a tree in shared memory
-//                                (_cols: adjacent lanes on adjacent outputs,
-//                                for a kept last axis, so loads coalesce).
+//                                an output are adjacent lanes, for memory
+//                                contiguous along the reduced elements), or
+//                                a tree in shared memory (_cols: adjacent
+//                                lanes on adjacent outputs, for memory
+//                                contiguous along the outputs). The same
+//                                parameters: the launcher picks one per call
+//                                by the operands' strides, so that loads
+//                                coalesce. Only a step that may read a
+//                                transposed view gets both (variants).
 //   <base>_finish                when the launcher splits each output's
 //                                elements into P pieces (few outputs of many
 //                                elements), the main kernel writes P partial
@@ -231,17 +236,34 @@ public:
 
 class ReduceEmitter : public KernelBuilder {
 public:
-  ReduceEmitter(const Plan &plan, const std::vector<bool> &byValue, const Step &step,
-                llvm::Module &m);
+  ReduceEmitter(const Plan &plan, const std::vector<bool> &byValue,
+                const std::vector<bool> &reordered, const Step &step, llvm::Module &m);
 
-  /// The step's main kernel (rows or columns, see `columns`).
-  llvm::Function *buildMain(const std::string &name);
+  /// A main kernel: `_cols` (adjacent threads on adjacent outputs) when
+  /// `columns`, else `_rows` (the threads of an output adjacent).
+  llvm::Function *buildMain(const std::string &name, bool columns);
   /// The kernel that combines the partial results of a split main kernel.
   llvm::Function *buildFinish(const std::string &name);
 
-  /// Whether the last axis of what is reduced is kept: the main kernel is
-  /// `_cols` (adjacent threads on adjacent outputs).
-  bool columns = false;
+  /// The main kernels the step gets, as `columns` values: first the one of
+  /// x's axes (`_cols` when the last is kept), for memory in their order;
+  /// then the other, for memory in another order (a transposed view), when
+  /// it can be the better one: some axes are kept and some reduced, and an
+  /// operand of x's rank that is read may be such a view (reorderedViews).
+  /// The launcher's rule (GPU.h) would not pick it otherwise, but for dims
+  /// of size 1 or broadcast.
+  std::vector<bool> variants() const {
+    const bool lastKept = !kept.empty() && kept.back() == R - 1;
+    const std::vector<bool> read = step.program->inputsRead();
+    bool anyReordered = false;
+    for (int k = 0; k < N; ++k) {
+      const int v = step.operands[k];
+      anyReordered = anyReordered || (read[k] && plan.values[v].ndim == R && reordered[v]);
+    }
+    if (kept.empty() || red.empty() || !anyReordered)
+      return {lastKept};
+    return {lastKept, !lastKept};
+  }
 
 private:
   /// A partial result: the accumulator, and (arg reductions) the index of
@@ -274,7 +296,8 @@ private:
   }
 
   const Plan &plan;
-  const std::vector<bool> &byValue; ///< scalarsByValue of the plan
+  const std::vector<bool> &byValue;  ///< scalarsByValue of the plan
+  const std::vector<bool> &reordered; ///< reorderedViews of the plan
   const Step &step;
   OpKind kind;
   bool isArg, compensated;
@@ -285,8 +308,9 @@ private:
 };
 
 ReduceEmitter::ReduceEmitter(const Plan &plan, const std::vector<bool> &byValue,
-                             const Step &step, llvm::Module &m)
-    : KernelBuilder(m), plan(plan), byValue(byValue), step(step) {
+                             const std::vector<bool> &reordered, const Step &step,
+                             llvm::Module &m)
+    : KernelBuilder(m), plan(plan), byValue(byValue), reordered(reordered), step(step) {
   kind = step.node->kind();
   isArg = kind == OpKind::ArgMax || kind == OpKind::ArgMin;
   R = plan.values[step.source].ndim;
@@ -317,7 +341,6 @@ ReduceEmitter::ReduceEmitter(const Plan &plan, const std::vector<bool> &byValue,
     reduced[a] = true;
   for (int d = 0; d < R; ++d)
     (reduced[d] ? red : kept).push_back(d);
-  columns = R > 0 && !reduced[R - 1];
 }
 
 Value *ReduceEmitter::identity() {
@@ -524,7 +547,7 @@ void ReduceEmitter::write(Acc a, Value *out, Value *scratch, Value *o,
       });
 }
 
-llvm::Function *ReduceEmitter::buildMain(const std::string &name) {
+llvm::Function *ReduceEmitter::buildMain(const std::string &name, bool columns) {
   int scalars = 2 + R; // G, P, x's shape
   for (int v : step.operands)
     scalars += plan.values[v].ndim;
@@ -821,40 +844,41 @@ bool isSoftmaxStep(const Step &step) {
 }
 
 std::vector<llvm::Function *> emitReduceStep(const Plan &plan,
-                                             const std::vector<bool> &byValue, int s,
+                                             const std::vector<bool> &byValue,
+                                             const std::vector<bool> &reordered, int s,
                                              llvm::Module &m,
                                              std::vector<GPUKernel> &info) {
   const Step &step = plan.steps[s];
   const std::string base = kernelBaseName(plan, s);
-  ReduceEmitter re(plan, byValue, step, m);
+  ReduceEmitter re(plan, byValue, reordered, step, m);
+  const std::vector<bool> variants = re.variants();
   std::vector<llvm::Function *> fns;
   try {
-    fns.push_back(re.buildMain(base + (re.columns ? "_cols" : "_rows")));
+    for (bool columns : variants)
+      fns.push_back(re.buildMain(base + (columns ? "_cols" : "_rows"), columns));
     fns.push_back(re.buildFinish(base + "_finish"));
   } catch (...) {
     re.eraseAll(fns);
     throw;
   }
-  GPUKernel k;
-  k.kind = GPUKernelKind::Reduce;
-  k.blockSize = kBlock;
-  k.step = s;
-  k.name = fns[0]->getName().str();
-  k.reducePart = re.columns ? GPUReducePart::Columns : GPUReducePart::Rows;
-  k.numOperands = (int)step.operands.size();
-  k.numResults = 1;
-  k.ndim = plan.values[step.source].ndim;
-  for (int v : step.operands)
-    k.operandNdims.push_back(plan.values[v].ndim);
-  info.push_back(k);
-  GPUKernel fin;
-  fin.kind = GPUKernelKind::Reduce;
-  fin.blockSize = kBlock;
-  fin.step = s;
-  fin.name = fns[1]->getName().str();
-  fin.reducePart = GPUReducePart::Finish;
-  fin.numResults = 1;
-  info.push_back(fin);
+  for (size_t i = 0; i < fns.size(); ++i) {
+    GPUKernel k;
+    k.kind = GPUKernelKind::Reduce;
+    k.blockSize = kBlock;
+    k.step = s;
+    k.name = fns[i]->getName().str();
+    k.numResults = 1;
+    if (i == variants.size()) {
+      k.reducePart = GPUReducePart::Finish;
+    } else {
+      k.reducePart = variants[i] ? GPUReducePart::Columns : GPUReducePart::Rows;
+      k.numOperands = (int)step.operands.size();
+      k.ndim = plan.values[step.source].ndim;
+      for (int v : step.operands)
+        k.operandNdims.push_back(plan.values[v].ndim);
+    }
+    info.push_back(k);
+  }
   return fns;
 }
 

@@ -5,6 +5,7 @@
 #include "thjit/CodeGen/Plan.h"
 #include "thjit/Ops/Ops.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -177,6 +178,37 @@ std::vector<bool> scalarsByValue(const Plan &plan, const Graph &g) {
     }
   }
   return byValue;
+}
+
+std::vector<bool> reorderedViews(const Plan &plan, const Graph &g) {
+  std::vector<bool> reordered(plan.values.size(), false);
+  const bool placed = isTransferred(g);
+  const std::set<const Node *> onGPU = nodesOnGPU(g);
+  for (const Step &s : plan.steps) {
+    if (placed && !onGPU.count(s.node))
+      continue;
+    switch (s.node->kind()) {
+    case OpKind::DimShuffle: {
+      std::vector<int> order; // the operand's dims kept, in the result's order
+      for (int a : s.node->attrs().axes)
+        if (a >= 0)
+          order.push_back(a);
+      reordered[s.results[0]] =
+          reordered[s.operands[0]] || !std::is_sorted(order.begin(), order.end());
+      break;
+    }
+    case OpKind::Subtensor:
+    case OpKind::Split:
+    case OpKind::Reshape:
+    case OpKind::Alloc:
+      for (int r : s.results)
+        reordered[r] = reordered[s.operands[0]];
+      break;
+    default:
+      break;
+    }
+  }
+  return reordered;
 }
 
 bool anyOnGPU(const std::vector<Var> &shared) {
