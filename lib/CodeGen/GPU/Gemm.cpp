@@ -1039,49 +1039,25 @@ void emitSplitKSum(llvm::Module &m, DType t) {
 } // namespace
 
 PTXModule compileSplitKKernels(const std::string &arch, int ptxVersion) {
-  checkGPUArch(arch);
-  std::unique_ptr<llvm::TargetMachine> tm = targetMachine(arch, ptxVersion);
-  llvm::LLVMContext ctx;
-  llvm::Module m("thjit_splitk", ctx);
-  m.setTargetTriple(kTriple);
-  m.setDataLayout(tm->createDataLayout());
-  PTXModule out;
-  out.arch = arch;
-  out.ptxVersion = ptxVersion;
-  for (DType t : {DType::Float32, DType::Float64}) {
-    GemmKernelSpec spec;
-    spec.type = gemmTypeOf(t);
-    spec.batched = spec.small = true;
-    GPUKernel gemm;
-    emitGemmKernel(m, gemmKernelName(spec), spec, gemm);
-    gemm.step = -1;
-    out.kernels.push_back(gemm);
-    emitSplitKSum(m, t);
-    GPUKernel sum;
-    sum.kind = GPUKernelKind::Sum;
-    sum.step = -1;
-    sum.name = splitKSumKernelName(t);
-    sum.numOperands = 1;
-    sum.numResults = 1;
-    out.kernels.push_back(sum);
-  }
-  std::string broken;
-  llvm::raw_string_ostream brokenOS(broken);
-  if (llvm::verifyModule(m, &brokenOS))
-    throw CompileError("the GPU back end made a broken split-K module: " + broken);
-  std::string ir;
-  PTXListener listener = gpu::currentPTXListener();
-  if (listener) {
-    llvm::raw_string_ostream irOS(ir);
-    m.print(irOS, nullptr);
-  }
-  gpu::optimize(m, *tm);
-  out.ptx = "// thjit: split-K GEMM kernels for " + arch + ", PTX ISA " +
-            std::to_string(ptxVersion / 10) + "." + std::to_string(ptxVersion % 10) + "\n\n" +
-            gpu::printPTX(m, *tm);
-  if (listener)
-    listener(out.ptx, ir);
-  return out;
+  return gpu::runtimeModule(
+      "thjit_splitk", "split-K GEMM kernels", arch, ptxVersion,
+      [](llvm::Module &m, PTXModule &out) {
+        for (DType t : {DType::Float32, DType::Float64}) {
+          GemmKernelSpec spec;
+          spec.type = gemmTypeOf(t);
+          spec.batched = spec.small = true;
+          GPUKernel gemm;
+          emitGemmKernel(m, gemmKernelName(spec), spec, gemm);
+          out.kernels.push_back(gemm);
+          emitSplitKSum(m, t);
+          GPUKernel sum;
+          sum.kind = GPUKernelKind::Sum;
+          sum.name = splitKSumKernelName(t);
+          sum.numOperands = 1;
+          sum.numResults = 1;
+          out.kernels.push_back(sum);
+        }
+      });
 }
 
 } // namespace thjit::codegen

@@ -72,6 +72,15 @@ std::string printPTX(llvm::Module &m, llvm::TargetMachine &tm);
 /// The listener compileForPTX's modules go to (GPU.h), or an empty one.
 PTXListener currentPTXListener();
 
+/// A module of the runtime's own kernels (compileCopyKernels,
+/// compileSplitKKernels) for arch: `fill` adds the kernels to the module
+/// and lists them (of no step: -1); the module is then checked, optimized
+/// and printed, its PTX headed by a line counting `what`, and shown to the
+/// listener.
+PTXModule runtimeModule(const std::string &name, const std::string &what,
+                        const std::string &arch, int ptxVersion,
+                        const std::function<void(llvm::Module &, PTXModule &)> &fill);
+
 /// A kernel's view of a row-major shape of rank R (Strided.cpp): each
 /// dim's size, and its divider (GPU.h's gpuDivider; dim 0's is unused):
 /// the parameters of strided kernels.

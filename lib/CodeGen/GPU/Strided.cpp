@@ -237,63 +237,82 @@ std::string scatterAddKernelName(DType t, int rank) {
          "_scatter";
 }
 
-PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
+namespace gpu {
+
+PTXModule runtimeModule(const std::string &name, const std::string &what,
+                        const std::string &arch, int ptxVersion,
+                        const std::function<void(llvm::Module &, PTXModule &)> &fill) {
   checkGPUArch(arch);
-  std::unique_ptr<llvm::TargetMachine> tm = gpu::targetMachine(arch, ptxVersion);
+  std::unique_ptr<llvm::TargetMachine> tm = targetMachine(arch, ptxVersion);
   llvm::LLVMContext ctx;
-  llvm::Module m("thjit_copy", ctx);
-  m.setTargetTriple(gpu::kNVPTXTriple);
+  llvm::Module m(name, ctx);
+  m.setTargetTriple(kNVPTXTriple);
   m.setDataLayout(tm->createDataLayout());
   PTXModule out;
   out.arch = arch;
   out.ptxVersion = ptxVersion;
-  auto add = [&](const std::string &name, llvm::Type *element, int align, int R,
-                 gpu::Move move) {
-    gpu::emitMoveKernel(m, name, element, llvm::Align(align), R, move);
-    GPUKernel k;
-    k.kind = GPUKernelKind::Copy;
-    k.step = -1;
-    k.name = name;
-    k.numOperands = move == gpu::Move::Copy ? 1 : 2;
-    k.numResults = 1;
-    k.ndim = R;
-    out.kernels.push_back(k);
-  };
-  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
-  for (int R = 1; R <= kCopyRank; ++R) {
-    for (int bytes : {1, 2, 4, 8, 16}) {
-      // Raw bits; complex128 as two words, aligned as its doubles.
-      llvm::Type *element = bytes == 16 ? (llvm::Type *)llvm::FixedVectorType::get(i64, 2)
-                                        : (llvm::Type *)llvm::Type::getIntNTy(ctx, 8 * bytes);
-      add(copyKernelName(bytes, R), element, std::min(bytes, 8), R, gpu::Move::Copy);
-      add(takeKernelName(bytes, R), element, std::min(bytes, 8), R, gpu::Move::Take);
-      add(putKernelName(bytes, R), element, std::min(bytes, 8), R, gpu::Move::Put);
-    }
-    for (DType t : {DType::Float32, DType::Float64, DType::Int32, DType::Int64}) {
-      llvm::Type *element = t == DType::Float32   ? llvm::Type::getFloatTy(ctx)
-                            : t == DType::Float64 ? llvm::Type::getDoubleTy(ctx)
-                                                  : llvm::Type::getIntNTy(ctx, 8 * (int)itemSize(t));
-      add(scatterAddKernelName(t, R), element, (int)itemSize(t), R, gpu::Move::ScatterAdd);
-    }
-  }
+  fill(m, out);
+  for (GPUKernel &k : out.kernels)
+    k.step = -1; // of no step
   std::string broken;
   llvm::raw_string_ostream brokenOS(broken);
   if (llvm::verifyModule(m, &brokenOS))
-    throw CompileError("the GPU back end made a broken copy module: " + broken);
+    throw CompileError("the GPU back end made a broken " + name + " module: " + broken);
   std::string ir;
-  PTXListener listener = gpu::currentPTXListener();
+  PTXListener listener = currentPTXListener();
   if (listener) {
     llvm::raw_string_ostream irOS(ir);
     m.print(irOS, nullptr);
   }
-  gpu::optimize(m, *tm);
-  out.ptx = "// thjit: " + std::to_string(out.kernels.size()) +
-            " copy, take, put and scatter-add kernels for " + arch + ", PTX ISA " +
+  optimize(m, *tm);
+  out.ptx = "// thjit: " + std::to_string(out.kernels.size()) + " " + what + " for " + arch +
+            ", PTX ISA " +
             std::to_string(ptxVersion / 10) + "." + std::to_string(ptxVersion % 10) + "\n\n" +
-            gpu::printPTX(m, *tm);
+            printPTX(m, *tm);
   if (listener)
     listener(out.ptx, ir);
   return out;
+}
+
+} // namespace gpu
+
+PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
+  return gpu::runtimeModule(
+      "thjit_copy", "copy, take, put and scatter-add kernels", arch, ptxVersion,
+      [](llvm::Module &m, PTXModule &out) {
+        llvm::LLVMContext &ctx = m.getContext();
+        auto add = [&](const std::string &name, llvm::Type *element, int align, int R,
+                       gpu::Move move) {
+          gpu::emitMoveKernel(m, name, element, llvm::Align(align), R, move);
+          GPUKernel k;
+          k.kind = GPUKernelKind::Copy;
+          k.name = name;
+          k.numOperands = move == gpu::Move::Copy ? 1 : 2;
+          k.numResults = 1;
+          k.ndim = R;
+          out.kernels.push_back(k);
+        };
+        llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+        for (int R = 1; R <= kCopyRank; ++R) {
+          for (int bytes : {1, 2, 4, 8, 16}) {
+            // Raw bits; complex128 as two words, aligned as its doubles.
+            llvm::Type *element =
+                bytes == 16 ? (llvm::Type *)llvm::FixedVectorType::get(i64, 2)
+                            : (llvm::Type *)llvm::Type::getIntNTy(ctx, 8 * bytes);
+            add(copyKernelName(bytes, R), element, std::min(bytes, 8), R, gpu::Move::Copy);
+            add(takeKernelName(bytes, R), element, std::min(bytes, 8), R, gpu::Move::Take);
+            add(putKernelName(bytes, R), element, std::min(bytes, 8), R, gpu::Move::Put);
+          }
+          for (DType t : {DType::Float32, DType::Float64, DType::Int32, DType::Int64}) {
+            llvm::Type *element =
+                t == DType::Float32   ? llvm::Type::getFloatTy(ctx)
+                : t == DType::Float64 ? llvm::Type::getDoubleTy(ctx)
+                                      : llvm::Type::getIntNTy(ctx, 8 * (int)itemSize(t));
+            add(scatterAddKernelName(t, R), element, (int)itemSize(t), R,
+                gpu::Move::ScatterAdd);
+          }
+        }
+      });
 }
 
 } // namespace thjit::codegen
