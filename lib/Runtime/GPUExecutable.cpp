@@ -160,6 +160,43 @@ void pushStrides(cuda::KernelArgs &args, const cuda::DeviceArray &a, const Shape
     args.i64(strides[j]);
 }
 
+/// One launch of a GEMM kernel (ABI in lib/CodeGen/GPU/Gemm.h): C = alpha *
+/// A B + beta * C, M x N (rows ldcR apart, columns adjacent), of dtype t,
+/// A and B given by the device address of their element 0 and the strides
+/// `ld` (A's rows, columns, B's rows, columns); a batched kernel computes
+/// `batch` products, A, B and C `apart` (elements) from one to the next.
+struct GemmLaunch {
+  uint64_t A = 0, B = 0, C = 0;
+  int64_t M = 0, N = 0, K = 0;
+  std::array<int64_t, 4> ld{};
+  int64_t ldcR = 0;
+  double alpha = 1, beta = 0;
+  int64_t batch = 1;
+  std::array<int64_t, 3> apart{};
+};
+
+void launchGemm(void *function, const GPUKernel &k, DType t, const GemmLaunch &g) {
+  cuda::KernelArgs args;
+  args.pointer(g.A);
+  args.pointer(g.B);
+  args.pointer(g.C);
+  for (int64_t v : {g.M, g.N, g.K, g.ld[0], g.ld[1], g.ld[2], g.ld[3], g.ldcR, int64_t(1)})
+    args.i64(v);
+  if (t == DType::Float64) {
+    args.f64(g.alpha);
+    args.f64(g.beta);
+  } else {
+    args.f32((float)g.alpha);
+    args.f32((float)g.beta);
+  }
+  if (k.batched)
+    for (int64_t v : {g.batch, g.apart[0], g.apart[1], g.apart[2]})
+      args.i64(v);
+  cuda::launch(function, (unsigned)((g.N + k.tileN - 1) / k.tileN),
+               (unsigned)((g.M + k.tileM - 1) / k.tileM), (unsigned)g.batch, k.blockSize, 0,
+               args);
+}
+
 /// The main kernel of a Reduce step for this call, by the memory order of
 /// x's operand (GPU.h): `_rows` when its innermost axis is x's last reduced
 /// one, so that the G threads of a result read adjacent elements; `_cols`
@@ -801,34 +838,20 @@ void Call::splitK(uint64_t A, uint64_t B, const cuda::DeviceArray &out, int64_t 
   const gpu::RuntimeKernels &rk = gpu::runtimeKernels(&codegen::compileSplitKKernels);
   const DType t = out.dtype();
   const int64_t size = (int64_t)itemSize(t);
-  const std::string prefix = std::string("thjit_gemm_") + (t == DType::Float64 ? "f64" : "f32");
-  const codegen::GPUKernel *gemm = nullptr;
-  for (const auto &[name, info] : rk.info)
-    if (info.kind == codegen::GPUKernelKind::Gemm && name.rfind(prefix, 0) == 0)
-      gemm = &info;
+  const std::string gemm = codegen::splitKGemmKernelName(t);
   // `whole` pieces of Kc elements of K, and one of the rest.
   const int64_t Kc = (K + pieces - 1) / pieces, whole = K / Kc, rest = K - whole * Kc;
   const int64_t partials = whole + (rest > 0);
   const cuda::DeviceArray scratch = cuda::DeviceArray::empty(t, {partials, M, N});
   auto launch = [&](int64_t first, int64_t count, int64_t k) {
-    cuda::KernelArgs g;
-    g.pointer(A + uint64_t(first * Kc * ld[1] * size));
-    g.pointer(B + uint64_t(first * Kc * ld[2] * size));
-    g.pointer(scratch.data() + uint64_t(first * M * N * size));
-    for (int64_t v : {M, N, k, ld[0], ld[1], ld[2], ld[3], N, int64_t(1)})
-      g.i64(v);
-    if (t == DType::Float64) {
-      g.f64(1);
-      g.f64(0);
-    } else {
-      g.f32(1);
-      g.f32(0);
-    }
-    for (int64_t v : {count, Kc * ld[1], Kc * ld[2], M * N})
-      g.i64(v);
-    cuda::launch(rk.functions.at(gemm->name), (unsigned)((N + gemm->tileN - 1) / gemm->tileN),
-                 (unsigned)((M + gemm->tileM - 1) / gemm->tileM), (unsigned)count,
-                 gemm->blockSize, 0, g);
+    GemmLaunch g;
+    g.A = A + uint64_t(first * Kc * ld[1] * size);
+    g.B = B + uint64_t(first * Kc * ld[2] * size);
+    g.C = scratch.data() + uint64_t(first * M * N * size);
+    g.M = M, g.N = N, g.K = k, g.ld = ld, g.ldcR = N;
+    g.batch = count;
+    g.apart = {Kc * ld[1], Kc * ld[2], M * N};
+    launchGemm(rk.functions.at(gemm), rk.info.at(gemm), t, g);
   };
   launch(0, whole, Kc);
   if (rest > 0)
@@ -926,27 +949,16 @@ void Call::product(const Step &step, const Kernels &kernels) {
   const int64_t rowsPerLaunch = kMaxGrid * k->tileM;
   for (int64_t b0 = 0; b0 < batch; b0 += kMaxGrid)
     for (int64_t m0 = 0; m0 < M; m0 += rowsPerLaunch) {
-      const int64_t nb = std::min(kMaxGrid, batch - b0);
-      const int64_t nm = std::min(rowsPerLaunch, M - m0);
-      cuda::KernelArgs g;
-      g.pointer(A.data() + (b0 * sa + m0 * ldaR) * size);
-      g.pointer(B.data() + b0 * sb * size);
-      g.pointer(out.data() + (b0 * strideC + m0 * ldcR) * size);
-      for (int64_t v : {nm, N, K, ldaR, ldaC, ldbR, ldbC, ldcR, int64_t(1)})
-        g.i64(v);
-      if (out.dtype() == DType::Float64) {
-        g.f64(alpha);
-        g.f64(beta);
-      } else {
-        g.f32((float)alpha);
-        g.f32((float)beta);
-      }
-      if (k->batched)
-        for (int64_t v : {nb, sa, sb, strideC})
-          g.i64(v);
-      cuda::launch(x.functions.at(k->name), (unsigned)((N + k->tileN - 1) / k->tileN),
-                   (unsigned)((nm + k->tileM - 1) / k->tileM), (unsigned)nb, k->blockSize,
-                   0, g);
+      GemmLaunch g;
+      g.A = A.data() + (b0 * sa + m0 * ldaR) * size;
+      g.B = B.data() + b0 * sb * size;
+      g.C = out.data() + (b0 * strideC + m0 * ldcR) * size;
+      g.M = std::min(rowsPerLaunch, M - m0), g.N = N, g.K = K;
+      g.ld = {ldaR, ldaC, ldbR, ldbC}, g.ldcR = ldcR;
+      g.alpha = alpha, g.beta = beta;
+      g.batch = std::min(kMaxGrid, batch - b0);
+      g.apart = {sa, sb, strideC};
+      launchGemm(x.functions.at(k->name), *k, out.dtype(), g);
     }
 }
 

@@ -501,7 +501,9 @@ TEST_CASE("ops made from graphs run on the GPU, inlined", "[gpu]") {
   // A layer as one op (not inlined on the CPU), reading a shared variable,
   // with its gradient through the graph.
   Var a = matrix("a", DType::Float64), w = matrix("w", DType::Float64);
-  GraphOp layer = opFromGraph({a, w}, {tanh(dot(a, w)) + 1}, {"layer"});
+  OpFromGraphOptions named;
+  named.name = "layer";
+  GraphOp layer = opFromGraph({a, w}, {tanh(dot(a, w)) + 1}, named);
   auto train = [&](const std::string &device, std::string *printed) {
     Var W = shared(ramp(DType::Float64, {4, 3}, 0.1), "W", {}, device);
     Var x = matrix("x", DType::Float64);

@@ -313,8 +313,9 @@ PTXModule compileCopyKernels(const std::string &arch, int ptxVersion = kPTXVersi
 /// The runtime's split-K module, for products of float32 or float64 whose
 /// result has too few tiles to fill the GPU and whose K is long: the
 /// batched GEMM kernels of small tiles (GemmKernelSpec batched and small,
-/// Tiled path; ABI in lib/CodeGen/GPU/Gemm.h) compute the products of K's
-/// pieces into a scratch buffer, then splitKSumKernelName(t) (kind Sum,
+/// Tiled path; ABI in lib/CodeGen/GPU/Gemm.h; splitKGemmKernelName(t))
+/// compute the products of K's pieces into a scratch buffer, then
+/// splitKSumKernelName(t) (kind Sum,
 /// any launch shape, a grid-stride loop) with the parameters
 ///
 ///   partials  pointer, read only: S arrays of n elements of t, one after
@@ -326,6 +327,7 @@ PTXModule compileCopyKernels(const std::string &arch, int ptxVersion = kPTXVersi
 /// sets c[i] = alpha * (the sum over s of partials[s * n + i]) + beta *
 /// c[i] (c not read when beta is 0), in t's precision.
 PTXModule compileSplitKKernels(const std::string &arch, int ptxVersion = kPTXVersion);
+std::string splitKGemmKernelName(DType t);
 std::string splitKSumKernelName(DType t);
 
 /// Where libdevice is read from: $THJIT_LIBDEVICE when set, else

@@ -983,6 +983,17 @@ std::string gemmPTX(const GemmKernelSpec &spec, const std::string &arch) {
   return gpu::printPTX(*m, *tm);
 }
 
+namespace {
+GemmKernelSpec splitKSpec(DType t) {
+  GemmKernelSpec spec;
+  spec.type = gemmTypeOf(t);
+  spec.batched = spec.small = true;
+  return spec;
+}
+} // namespace
+
+std::string splitKGemmKernelName(DType t) { return gemmKernelName(splitKSpec(t)); }
+
 std::string splitKSumKernelName(DType t) {
   return std::string("thjit_gemm_") + typeName(gemmTypeOf(t)) + "_splitk_sum";
 }
@@ -1002,12 +1013,7 @@ void emitSplitKSum(llvm::Module &m, DType t) {
   Value *readC = b.CreateFCmpUNE(beta, llvm::ConstantFP::get(T, 0.0));
   const llvm::Align align(t == DType::Float64 ? 8 : 4);
   auto *exit = llvm::BasicBlock::Create(ctx, "exit", f);
-  Value *start = b.CreateAdd(
-      b.CreateMul(gpu::specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x),
-                  gpu::specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x)),
-      gpu::specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x));
-  Value *step = b.CreateMul(gpu::specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x),
-                            gpu::specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x));
+  auto [start, step] = gpu::gridStride(b);
   gpu::gridStrideLoops(b, start, step, n, exit, false, [&](Value *i, bool) {
     // The pieces' sum, in order (S >= 1).
     llvm::BasicBlock *before = b.GetInsertBlock();
@@ -1043,11 +1049,8 @@ PTXModule compileSplitKKernels(const std::string &arch, int ptxVersion) {
       "thjit_splitk", "split-K GEMM kernels", arch, ptxVersion,
       [](llvm::Module &m, PTXModule &out) {
         for (DType t : {DType::Float32, DType::Float64}) {
-          GemmKernelSpec spec;
-          spec.type = gemmTypeOf(t);
-          spec.batched = spec.small = true;
           GPUKernel gemm;
-          emitGemmKernel(m, gemmKernelName(spec), spec, gemm);
+          emitGemmKernel(m, splitKGemmKernelName(t), splitKSpec(t), gemm);
           out.kernels.push_back(gemm);
           emitSplitKSum(m, t);
           GPUKernel sum;

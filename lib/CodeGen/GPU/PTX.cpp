@@ -238,7 +238,6 @@ private:
                               bool contiguous);
   int vectorWidth(const Step &step, const std::vector<bool> &read,
                   const std::vector<bool> &full);
-  Value *special(llvm::Intrinsic::ID id) { return gpu::specialReg(b, id); }
 
   const Plan &plan;
   const std::vector<bool> &byValue; ///< scalarsByValue of the plan
@@ -351,13 +350,7 @@ llvm::Function *PTXLowering::buildKernel(const Step &step, const std::string &na
   }
 
   // Grid-stride loops over i in [first, n).
-  Value *first = b.CreateAdd(
-      b.CreateMul(special(llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x),
-                  special(llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x)),
-      special(llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x));
-  Value *gridSize =
-      b.CreateMul(special(llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x),
-                  special(llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x));
+  auto [first, gridSize] = gpu::gridStride(b);
   llvm::AllocaInst *err = b.CreateAlloca(b.getInt1Ty());
   b.CreateStore(b.getFalse(), err);
   auto *pre = llvm::BasicBlock::Create(ctx, "pre", f);

@@ -95,6 +95,10 @@ struct StridedIndex {
                                          bool narrow) const;
 };
 
+/// A grid-stride loop's first index (this thread's in the grid) and step
+/// (the grid's threads), as i64.
+std::pair<llvm::Value *, llvm::Value *> gridStride(llvm::IRBuilder<> &b);
+
 /// `for (i = start; i < n; i += step) body(i, narrow)`, from the current
 /// block, going on at `exit` (start, step and n are i64, n >= 0). With
 /// `split`, the loop is emitted twice, narrow (taken when n < 2^31, so the

@@ -82,6 +82,14 @@ std::vector<Value *> StridedIndex::coordinates(llvm::IRBuilder<> &b, Value *i,
   return c;
 }
 
+std::pair<Value *, Value *> gridStride(llvm::IRBuilder<> &b) {
+  auto reg = [&](llvm::Intrinsic::ID id) { return specialReg(b, id); };
+  Value *threads = reg(llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x);
+  return {b.CreateAdd(b.CreateMul(reg(llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x), threads),
+                      reg(llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x)),
+          b.CreateMul(reg(llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x), threads)};
+}
+
 void gridStrideLoops(llvm::IRBuilder<> &b, Value *start, Value *step, Value *n,
                      llvm::BasicBlock *exit, bool split,
                      const std::function<void(Value *i, bool narrow)> &body) {
@@ -148,12 +156,7 @@ void emitMoveKernel(llvm::Module &m, const std::string &name, llvm::Type *elemen
   };
   const std::vector<Value *> srcStrides = strides(first + 2 * R),
                              dstStrides = strides(first + 3 * R);
-  Value *start = b.CreateAdd(
-      b.CreateMul(specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_ctaid_x),
-                  specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x)),
-      specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x));
-  Value *gridSize = b.CreateMul(specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_nctaid_x),
-                                specialReg(b, llvm::Intrinsic::nvvm_read_ptx_sreg_ntid_x));
+  auto [start, gridSize] = gridStride(b);
   auto *exit = llvm::BasicBlock::Create(ctx, "exit", f);
   gridStrideLoops(b, start, gridSize, n, exit, true, [&](Value *i, bool narrow) {
     std::vector<Value *> c = index.coordinates(b, i, narrow);

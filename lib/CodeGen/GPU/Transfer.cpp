@@ -276,8 +276,8 @@ Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice) {
     for (int i = 0; i < n->numOperands(); ++i) {
       const Var &v = n->operand(i);
       // A kernel takes a host scalar by value (scalarsByValue): no upload.
-      const bool byValue = stepKindFor(*n, PlanTarget::GPU) == StepKind::Elemwise && v.ndim() == 0 &&
-                           !gpu.count(v);
+      const bool byValue = stepKindFor(*n, PlanTarget::GPU) == StepKind::Elemwise &&
+                           v.ndim() == 0 && !gpu.count(v);
       const bool gpuOperand = there && !readOnHost(*n, i) && !byValue;
       operands.push_back(gpuOperand ? onGPU(v) : onHost(v));
     }
