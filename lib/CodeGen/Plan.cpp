@@ -46,6 +46,15 @@ StepKind stepKindFor(const Node &node, PlanTarget target) {
   return StepKind::Runtime;
 }
 
+Var productAsSumFor(const Node &n, PlanTarget target) {
+  if (!isBlasProduct(n.kind()) ||
+      (target == PlanTarget::CPU ? isBlasDType(n.resultTypes()[0]->dtype())
+                                 : gemmSpecFor(n).has_value()))
+    return Var();
+  Var e = productAsSum(n);
+  return e && e.type() == n.resultTypes()[0] ? e : Var();
+}
+
 std::string programKey(const ScalarProgram &p) {
   std::ostringstream os;
   os << std::hexfloat;
@@ -546,13 +555,11 @@ Plan makePlan(const Graph &g, const std::vector<Var> &updates, PlanTarget target
       valueOf[n->result(0)] = valueOf.at(n->operand(0));
       continue;
     }
-    // A product BLAS cannot take (integers, booleans, float16) is generated
-    // loops: its sum-of-products form, planned node by node (the product
-    // fuses into the sum: no intermediate array). Errors re-run n. On the
-    // GPU, what a GEMM kernel computes stays a product.
-    if (isBlasProduct(n->kind()) && !isBlasDType(n->result(0).dtype()) &&
-        !(target == PlanTarget::GPU && gemmSpecFor(*n)))
-      if (Var e = productAsSum(*n); e && e.type() == n->result(0).type()) {
+    // A product BLAS (CPU) or a GEMM kernel (GPU) does not compute is
+    // generated code: its sum-of-products form, planned node by node (the
+    // product fuses into the sum: no intermediate array). Errors re-run n.
+    if (isBlasProduct(n->kind()))
+      if (Var e = productAsSumFor(*n, target)) {
         std::vector<Node *> order;
         std::unordered_set<Node *> seen;
         std::function<void(Node *)> visit = [&](Node *m) {

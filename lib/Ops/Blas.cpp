@@ -684,11 +684,10 @@ Var productAsSum(const Node &n) {
             b.type()->isBroadcastable(patB[d]))
       return Var();
   Var x = dimshuffle(a, patA), y = dimshuffle(b, patB);
-  if (isFloat(t)) {
-    x = cast(x, DType::Float64); // as the reference: products in double
-    y = cast(y, DType::Float64);
-  }
-  return cast(sum(mul(x, y), Axes(reduced)), t);
+  // Floats as the reference: products in double, the casts fused into the
+  // product (which fuses into the sum): nothing is converted in memory.
+  Var p = isFloat(t) ? fuse(mul(cast(x, DType::Float64), cast(y, DType::Float64))) : mul(x, y);
+  return cast(sum(p, Axes(reduced)), t);
 }
 
 void registerBlasOps(OpDef *t) {

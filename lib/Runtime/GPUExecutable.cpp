@@ -273,8 +273,16 @@ struct Call {
   const Shape &shapeOf(int v) const {
     return slots[v].device.defined() ? slots[v].device.shape() : slots[v].host.shape();
   }
-  /// A step's reference kernel on host copies of its operands.
+  /// A step's reference kernel on host copies of its operands. A step
+  /// that computes part of a lowered node (which runs here only to raise
+  /// an error) first runs that node's, which raises the user's error.
   void runOnHost(const Step &step) {
+    if (step.origin) {
+      std::vector<NDArray> in;
+      for (int v : step.originOperands)
+        in.push_back(onHost(v));
+      evaluateNode(*step.origin, in);
+    }
     std::vector<NDArray> ops;
     for (int v : step.operands)
       ops.push_back(onHost(v));
@@ -384,7 +392,7 @@ void Call::step(const Step &step, const Kernels &kernels) {
   using codegen::StepKind;
   // Where the transfer pass put the step (kernels are only for those on
   // the GPU).
-  const bool onGPU = x.onGPU.count(step.node) > 0;
+  const bool onGPU = x.onGPU.count(codegen::userNode(step)) > 0;
   const OpKind op = step.node->kind();
   if (step.kind == StepKind::ShapeI)
     slots[step.results[0]].host = NDArray::scalar(
@@ -873,10 +881,9 @@ void Call::splitK(uint64_t A, uint64_t B, const cuda::DeviceArray &out, int64_t 
                sum);
 }
 
-/// dot / gemm / batched_dot: C = alpha * op(A) op(B) + beta * C, with a
-/// vector factor as a matrix of one row (A) or column (B); one block per
-/// tile of C (lib/CodeGen/GPU/Gemm.h). The step's kernels are the one of
-/// large tiles, then the one of small tiles.
+/// dot / gemm / batched_dot of matrices (or batches of them): C = alpha *
+/// A B + beta * C, one block per tile of C (lib/CodeGen/GPU/Gemm.h). The
+/// step's kernels are the one of large tiles, then the one of small tiles.
 void Call::product(const Step &step, const Kernels &kernels) {
   const GPUKernel *k = kernels[0];
   const OpKind op = step.node->kind();
@@ -884,17 +891,11 @@ void Call::product(const Step &step, const Kernels &kernels) {
   const cuda::DeviceArray &A = onDevice(step.operands[first]);
   const cuda::DeviceArray &B = onDevice(step.operands[first + 1]);
   const int z = k->batched ? 1 : 0; // the first matrix dim
-  const bool aMatrix = A.ndim() - z == 2, bMatrix = B.ndim() - z == 2;
   const int64_t batch = k->batched ? A.shape()[0] : 1;
-  const int64_t M = aMatrix ? A.shape()[z] : 1, K = A.shape().back();
-  const int64_t N = bMatrix ? B.shape()[z + 1] : 1;
-  Shape outShape;
+  const int64_t M = A.shape()[z], K = A.shape()[z + 1], N = B.shape()[z + 1];
+  Shape outShape{M, N};
   if (k->batched)
-    outShape.push_back(batch);
-  if (aMatrix)
-    outShape.push_back(M);
-  if (bMatrix)
-    outShape.push_back(N);
+    outShape.insert(outShape.begin(), batch);
   double alpha = 1, beta = 0;
   const cuda::DeviceArray *C = nullptr;
   if (op == OpKind::Gemm) {
@@ -916,8 +917,8 @@ void Call::product(const Step &step, const Kernels &kernels) {
   const cuda::DeviceArray &out = slots[r].device;
   if (M == 0 || N == 0 || batch == 0)
     return;
-  const int64_t ldaR = aMatrix ? A.strides()[z] : 0, ldaC = A.strides().back();
-  const int64_t ldbR = B.strides()[z], ldbC = bMatrix ? B.strides()[z + 1] : 0;
+  const int64_t ldaR = A.strides()[z], ldaC = A.strides()[z + 1];
+  const int64_t ldbR = B.strides()[z], ldbC = B.strides()[z + 1];
   const int64_t sa = k->batched ? A.strides()[0] : 0, sb = k->batched ? B.strides()[0] : 0;
   const int64_t ldcR = N, strideC = M * N;
   const int64_t size = (int64_t)itemSize(out.dtype());

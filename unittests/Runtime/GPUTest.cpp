@@ -540,8 +540,9 @@ TEST_CASE("matrix products take small tiles when large ones would idle the GPU",
     Var a = matrix("a", t), b = matrix("b", t), c = matrix("c", t), u = vector("u", t);
     Var x = tensor3("x", t), y = tensor3("y", t);
     // The MLP's products at minibatch 60, shrunk: odd shapes, b transposed,
-    // a gemm with beta, a matrix-vector product and a small batch.
-    const int small0 = count("small"), large0 = count(large);
+    // a gemm with beta and a small batch; a matrix-vector product is a
+    // reduction (of a's rows).
+    const int small0 = count("small"), large0 = count(large), rows0 = count("rows");
     NDArray av = wave(t, {60, 78}, 0.2), bv = wave(t, {50, 78}, 0.9).transpose();
     NDArray cv = wave(t, {60, 50}, 1.1), uv = wave(t, {78}, 0.4);
     NDArray xv = wave(t, {3, 31, 33}, 0.6), yv = wave(t, {3, 33, 65}, 1.4);
@@ -551,8 +552,9 @@ TEST_CASE("matrix products take small tiles when large ones would idle the GPU",
                   batchedDot(x, y)},
                  {av, bv, cv, uv, xv, yv}, tol);
     if (test::gpuEmulated()) {
-      CHECK(count("small") >= small0 + 5);
+      CHECK(count("small") == small0 + 4);
       CHECK(count(large) == large0);
+      CHECK(count("rows") == rows0 + 1);
     }
     // Exactly 2 blocks per multiprocessor of large tiles: the large kernel.
     const int small1 = count("small"), large1 = count(large);
@@ -578,7 +580,8 @@ TEST_CASE("long products of few tiles split K on the GPU", "[gpu]") {
     Var a = matrix("a", t), b = matrix("b", t), x = matrix("x", t), c = matrix("c", t);
     Var v = vector("v", t);
     // K = 1111 (pieces of 278 and a last of 277), X^T b (a transposed
-    // factor), a vector, gemm with beta and with beta 0 (C not read).
+    // factor), gemm with beta and with beta 0 (C not read). A matrix-vector
+    // product is a reduction, which splits its long rows itself.
     NDArray av = wave(t, {40, 1111}, 0.2), bv = wave(t, {1111, 20}, 0.9);
     NDArray xv = wave(t, {1111, 40}, 1.3), cv = wave(t, {40, 20}, 0.5), vv = wave(t, {1111}, 0.7);
     cv.setAt({0, 0}, Scalar(std::nan("")));
@@ -589,7 +592,7 @@ TEST_CASE("long products of few tiles split K on the GPU", "[gpu]") {
                   gemm(c, constant(Scalar(-1.0)), transpose(x), b, constant(Scalar(0.0)))},
                  {av, bv, xv, cv, vv}, tol);
     if (test::gpuEmulated())
-      CHECK(count("sum") == sums + 5);
+      CHECK(count("sum") == sums + 4);
     // A short K, or alpha 0 (A and B not read: BLAS's rule), does not split.
     compareOnGPU({a, b, c},
                  {dot(subtensor(a, {Index::all(), Index::slice(0, 1000)}),
@@ -597,7 +600,105 @@ TEST_CASE("long products of few tiles split K on the GPU", "[gpu]") {
                   gemm(c, constant(Scalar(0.0)), a, b, constant(Scalar(1.0)))},
                  {av, bv, cv}, tol);
     if (test::gpuEmulated())
-      CHECK(count("sum") == sums + 5);
+      CHECK(count("sum") == sums + 4);
+  }
+}
+
+namespace {
+
+/// Integers (i mod 23 - 11, so that int8 products wrap) of dtype t.
+NDArray ramp(DType t, const Shape &shape, int64_t phase) {
+  std::vector<Scalar> v;
+  for (int64_t i = 0; i < shapeSize(shape); ++i)
+    v.push_back(Scalar(int64_t(((i + phase) * 37) % 23 - 11)));
+  return NDArray::fromValues(t, v, shape);
+}
+
+/// GEMM launches so far (large and small tiles of every path).
+int gemmLaunches() {
+  int n = 0;
+  for (const char *kind : {"tiled", "mma", "tf32", "small"})
+    n += test::emulatedLaunches(kind);
+  return n;
+}
+
+/// Reduction launches so far (their main kernels).
+int reduceLaunches() { return test::emulatedLaunches("rows") + test::emulatedLaunches("cols"); }
+
+} // namespace
+
+TEST_CASE("products no GEMM kernel computes are sums of products on the GPU", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  // A product with a vector factor, of integers, booleans or mixed dtypes,
+  // or a tensordot, is a reduction of the factors' product (Plan.h's
+  // productAsSumFor): no GEMM kernel runs, and nothing runs on the host.
+  auto check = [](const std::vector<Var> &ins, const std::vector<Var> &outs,
+                  const std::vector<NDArray> &args, double tol) {
+    const int gemms = gemmLaunches(), reductions = reduceLaunches();
+    compareOnGPU(ins, outs, args, tol);
+    FunctionOptions o;
+    o.device = "cuda";
+    CHECK_THAT(function(ins, outs, o).emit("plan"), !Catch::Contains("host"));
+    if (test::gpuEmulated()) {
+      CHECK(gemmLaunches() == gemms);
+      CHECK(reduceLaunches() > reductions);
+    }
+  };
+  SECTION("matrix-vector products of floats, along rows and columns") {
+    for (DType t : {DType::Float32, DType::Float64, DType::Float16}) {
+      INFO("dtype " << dtypeName(t));
+      const double tol = t == DType::Float64 ? 1e-12 : t == DType::Float32 ? 1e-5 : 1e-3;
+      Var a = matrix("a", t), u = vector("u", t), w = vector("w", t), c = vector("c", t);
+      Var x = tensor3("x", t), y = matrix("y", t);
+      NDArray av = wave(t, {300, 77}, 0.4), uv = wave(t, {77}, 0.8), wv = wave(t, {300}, 1.2);
+      NDArray xv = wave(t, {5, 30, 77}, 0.5), yv = wave(t, {5, 77}, 0.9);
+      // a's rows (a u, u a^T), its columns (w a, a^T w), a vector's dot,
+      // a gemm of a vector, batches of matrix-vector products.
+      std::vector<Var> outs{dot(a, u), dot(u, transpose(a)), dot(w, a), dot(transpose(a), w),
+                            dot(u, u), gemm(w, constant(Scalar(0.5)), a, u, constant(Scalar(-2.0))),
+                            batchedDot(x, y)};
+      check({a, u, w, x, y}, outs, {av, uv, wv, xv, yv}, tol);
+      // The same of a transposed (strided) matrix, whose reductions take
+      // the other main kernel; long rows, split across blocks.
+      NDArray at = wave(t, {77, 300}, 0.6).transpose();
+      check({a, u, w, x, y}, outs, {at, uv, wv, xv, yv}, tol);
+      NDArray longRows = wave(t, {3, 20000}, 0.2), longU = wave(t, {20000}, 0.3, 0.01);
+      const int finishes = test::emulatedLaunches("finish");
+      check({a, u}, {dot(a, u)}, {longRows, longU}, t == DType::Float16 ? 1e-2 : tol);
+      if (test::gpuEmulated())
+        CHECK(test::emulatedLaunches("finish") > finishes);
+    }
+  }
+  SECTION("integers and booleans, which wrap as the CPU's") {
+    for (DType t : {DType::Int8, DType::Int32, DType::Int64, DType::UInt16}) {
+      INFO("dtype " << dtypeName(t));
+      Var a = matrix("a", t), b = matrix("b", t), u = vector("u", t);
+      check({a, b, u}, {dot(a, b), dot(a, u), dot(u, b), dot(transpose(b), transpose(a))},
+            {ramp(t, {31, 45}, 0), ramp(t, {45, 17}, 5), ramp(t, {45}, 3)}, 0);
+    }
+    Var p = matrix("p", DType::Bool), q = matrix("q", DType::Bool);
+    check({p, q}, {dot(p, q)},
+          {ramp(DType::Int64, {20, 9}, 1).astype(DType::Bool),
+           ramp(DType::Int64, {9, 13}, 2).astype(DType::Bool)},
+          0);
+  }
+  SECTION("mixed dtypes and tensordot") {
+    Var a = matrix("a", DType::Float32), v = vector("v", DType::Float64);
+    Var m = matrix("m", DType::Int32), x = tensor3("x", DType::Float32);
+    NDArray av = wave(DType::Float32, {40, 33}, 0.1), vv = wave(DType::Float64, {33}, 0.2);
+    NDArray mv = ramp(DType::Int32, {33, 40}, 4), xv = wave(DType::Float32, {6, 33, 40}, 0.3);
+    check({a, v, m, x},
+          {dot(a, v), dot(a, m), tensordot(x, a, {1, 2}, {1, 0}), tensordot(x, m, {2}, {1})},
+          {av, vv, mv, xv}, 1e-5);
+  }
+  SECTION("a mismatch raises the product's error") {
+    Var a = matrix("a", DType::Float32), u = vector("u", DType::Float32);
+    FunctionOptions o;
+    o.device = "cuda";
+    Function f = function({a, u}, {dot(a, u)}, o);
+    CHECK_THROWS_WITH(f({wave(DType::Float32, {4, 3}, 0), wave(DType::Float32, {5}, 0)}),
+                      Catch::Contains("dot: shapes (4, 3) and (5,) are not aligned"));
   }
 }
 

@@ -176,6 +176,19 @@ inline bool isBlasDType(DType t) {
   return t == DType::Float32 || t == DType::Float64;
 }
 
+/// The sum-of-products form (productAsSum, OpDef.h) the plan computes
+/// product n as, or null where n stays one product step: on the CPU, the
+/// products BLAS computes (float32, float64); on the GPU, those a GEMM
+/// kernel does (matrices of floats, gemmSpecFor in lib/CodeGen/GPU/Gemm.h).
+/// The GPU sums the others, products with a vector factor included: a
+/// matrix-vector product is a reduction along the matrix's rows or columns.
+Var productAsSumFor(const Node &n, PlanTarget target);
+
+/// The user's node a step computes (part of): its origin where a lowering
+/// made it (a sum of products), else its own node. Where the step runs is
+/// where that node was placed (nodesOnGPU, Transfer.h).
+inline const Node *userNode(const Step &s) { return s.origin ? s.origin : s.node; }
+
 /// An element-wise step's scratch words before the slots of its results
 /// after the first: collapsed inner dims, rows, streaming, total, contiguous.
 constexpr int kElemwiseScratch = 5;

@@ -905,12 +905,12 @@ llvm::Function *emitGemmKernel(llvm::Module &m, const std::string &name,
 
 std::optional<GemmKernelSpec> gemmSpecFor(const Node &n, const CompileOptions &options) {
   const OpKind k = n.kind();
-  // The factors' first operand and ranks.
-  int first = 0, lowRank = 1, highRank = 2;
+  // The factors' first operand and rank (matrices, or batches of them).
+  int first = 0, rank = 2;
   if (k == OpKind::Gemm)
     first = 2;
   else if (k == OpKind::BatchedDot)
-    lowRank = 2, highRank = 3;
+    rank = 3;
   else if (k != OpKind::Dot)
     return {};
   const DType t = n.resultTypes()[0]->dtype();
@@ -918,7 +918,7 @@ std::optional<GemmKernelSpec> gemmSpecFor(const Node &n, const CompileOptions &o
     return {};
   for (int i : {first, first + 1}) {
     const Var &v = n.operand(i);
-    if (v.dtype() != t || v.ndim() < lowRank || v.ndim() > highRank)
+    if (v.dtype() != t || v.ndim() != rank)
       return {};
   }
   if (k == OpKind::Gemm && n.operand(0).dtype() != t)

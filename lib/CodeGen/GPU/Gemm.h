@@ -187,8 +187,10 @@ llvm::Function *emitGemmKernel(llvm::Module &m, const std::string &name,
 
 /// The kernel that computes node n, if one does: a dot, gemm or
 /// batched_dot of float32 or float64 (Tiled) or float16 (TensorCore, which
-/// needs sm_80 or later) whose factors (vectors or matrices, or batches of
-/// them) and gemm's C are of the result's dtype. With options.allowTF32,
+/// needs sm_80 or later) whose factors (matrices, or batches of them) and
+/// gemm's C are of the result's dtype. A product with a vector factor has
+/// none: a tile of C would be one column wide, so the GPU plan computes it
+/// as its sum of products, a reduction (productAsSumFor, Plan.h). With options.allowTF32,
 /// float32 takes the TF32 path, which needs sm_80 or later too: below
 /// that, a caller falls back to Tiled (tf32 is a permission, not a
 /// demand). Whether there is a kernel does not depend on the options.

@@ -763,7 +763,7 @@ PTXModule generatePTX(const Graph &g, const std::string &arch,
   const std::set<const Node *> onGPU = nodesOnGPU(g);
   for (int s = 0; s < numSteps; ++s) {
     const Step &step = plan.steps[s];
-    if (placed && !onGPU.count(step.node)) {
+    if (placed && !onGPU.count(userNode(step))) {
       comment[s] = "runs on the host";
       continue;
     }

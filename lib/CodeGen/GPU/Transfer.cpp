@@ -101,7 +101,7 @@ bool hasGPULowering(const Node &n) {
     return true;
   case StepKind::Runtime: // softmax rows (Reduce.cpp), matrix products (Gemm.cpp)
     return n.kind() == OpKind::Softmax || n.kind() == OpKind::LogSoftmax ||
-           gemmSpecFor(n).has_value();
+           gemmSpecFor(n).has_value() || productAsSumFor(n, PlanTarget::GPU);
   default:
     return false;
   }
@@ -168,13 +168,22 @@ std::vector<bool> scalarsByValue(const Plan &plan, const Graph &g) {
   if (!isTransferred(g))
     return byValue;
   const std::set<const Node *> onGPU = nodesOnGPU(g);
+  // Whether each value is computed on the GPU (a step's result where that
+  // step runs; a leaf's where the graph has it).
+  std::vector<bool> there(plan.values.size(), false);
+  for (size_t v = 0; v < plan.values.size(); ++v)
+    there[v] = onGPU.count(plan.values[v].var.node()) > 0;
+  for (const Step &s : plan.steps)
+    for (int r : s.results)
+      there[r] = onGPU.count(userNode(s)) > 0;
   for (const Step &s : plan.steps) {
-    if (!onGPU.count(s.node) || (s.kind != StepKind::Elemwise && s.kind != StepKind::Reduce))
+    if (!onGPU.count(userNode(s)) ||
+        (s.kind != StepKind::Elemwise && s.kind != StepKind::Reduce))
       continue;
     for (int v : s.operands) {
       const ValueInfo &vi = plan.values[v];
-      byValue[v] = byValue[v] || (vi.ndim == 0 && vi.root != RootKind::Constant &&
-                                  !onGPU.count(vi.var.node()));
+      byValue[v] =
+          byValue[v] || (vi.ndim == 0 && vi.root != RootKind::Constant && !there[v]);
     }
   }
   return byValue;
@@ -185,7 +194,7 @@ std::vector<bool> reorderedViews(const Plan &plan, const Graph &g) {
   const bool placed = isTransferred(g);
   const std::set<const Node *> onGPU = nodesOnGPU(g);
   for (const Step &s : plan.steps) {
-    if (placed && !onGPU.count(s.node))
+    if (placed && !onGPU.count(userNode(s)))
       continue;
     switch (s.node->kind()) {
     case OpKind::DimShuffle: {
