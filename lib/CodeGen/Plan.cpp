@@ -571,9 +571,27 @@ Plan makePlan(const Graph &g, const std::vector<Var> &updates, PlanTarget target
           order.push_back(m);
         };
         visit(e.node());
+        // Where the lowering ends in a cast of its sum to the product's
+        // dtype, the reduction stores its accumulator in that dtype, and no
+        // loop converts the result. Integers wrap alike (not bool, whose
+        // sum counts); on the GPU, floats round once from the double
+        // accumulator, as the cast does (the CPU's column kernels add up in
+        // the result's memory: its floats keep the cast).
+        Node *last = e.node();
+        const DType t = e.dtype();
+        const bool castSum = last->kind() == OpKind::Cast && t != DType::Bool &&
+                             (!isFloat(t) || target == PlanTarget::GPU) &&
+                             last->operand(0).node()->kind() == OpKind::Sum &&
+                             stepKindFor(*last->operand(0).node(), target) == StepKind::Reduce;
         for (Node *m : order) // the lowering's constants are leaves
-          if (!planLeaf(m))
+          if (!(castSum && m == last) && !planLeaf(m))
             planNode(m, n);
+        if (castSum) {
+          const int v = valueOf.at(last->operand(0));
+          p.values[v].var = e;
+          p.values[v].dtype = t;
+          valueOf[e] = v;
+        }
         valueOf[n->result(0)] = valueOf.at(e);
         continue;
       }
