@@ -68,7 +68,7 @@ void copyInto(const cuda::DeviceArray &dst, const cuda::DeviceArray &src);
 /// take: dst[i, ...] = table at rows[i]; put: table at rows[i] = src[i,
 /// ...], skipping rows of kSkipRow (the caller drops repeats); scatterAdd:
 /// table at rows[i] += src[i, ...] for every i, atomically (rows may
-/// repeat; the dtype one that codegen::hasScatterAdd takes).
+/// repeat).
 constexpr int64_t kSkipRow = INT64_MIN;
 void take(const cuda::DeviceArray &dst, const cuda::DeviceArray &table,
           const cuda::DeviceArray &rows);

@@ -851,8 +851,10 @@ TEST_CASE("PTX of the runtime's copy, take, put and scatter-add kernels", "[ptx]
   for (const std::string &arch : kArchs) {
     PTXModule m = compileCopyKernels(arch);
     checkModule(m, arch);
-    CHECK(m.kernels.size() == (3 * 5 + 4) * kCopyRank);
-    // The scatter-add kernels add atomically in the element's type.
+    CHECK(m.kernels.size() == (3 * 5 + 10) * kCopyRank);
+    // The scatter-add kernels add atomically in the element's type (8 and
+    // 16-bit integers in a compare-and-swap loop on the 32-bit word around
+    // them), complex numbers part by part, booleans by or.
     for (int rank = 1; rank <= kCopyRank; ++rank) {
       INFO("rank " << rank);
       CHECK(kernelBody(m.ptx, scatterAddKernelName(DType::Float32, rank))
@@ -863,9 +865,19 @@ TEST_CASE("PTX of the runtime's copy, take, put and scatter-add kernels", "[ptx]
                 .find("atom.global.add.u32") != std::string::npos);
       CHECK(kernelBody(m.ptx, scatterAddKernelName(DType::UInt64, rank))
                 .find("atom.global.add.u64") != std::string::npos);
+      CHECK(scatterAddKernelName(DType::UInt8, rank) == scatterAddKernelName(DType::Int8, rank));
+      for (DType t : {DType::Int8, DType::Int16})
+        CHECK(kernelBody(m.ptx, scatterAddKernelName(t, rank)).find("atom.global.cas.b32") !=
+              std::string::npos);
+      CHECK(kernelBody(m.ptx, scatterAddKernelName(DType::Float16, rank))
+                .find("atom.global.add.noftz.f16") != std::string::npos);
+      CHECK(kernelBody(m.ptx, scatterAddKernelName(DType::Bool, rank))
+                .find("atom.global.or.b32") != std::string::npos);
+      const std::string c64 = kernelBody(m.ptx, scatterAddKernelName(DType::Complex64, rank));
+      CHECK(c64.find("atom.global.add.f32") != c64.rfind("atom.global.add.f32"));
+      const std::string c128 = kernelBody(m.ptx, scatterAddKernelName(DType::Complex128, rank));
+      CHECK(c128.find("atom.global.add.f64") != c128.rfind("atom.global.add.f64"));
     }
-    CHECK_FALSE(hasScatterAdd(DType::Int8));
-    CHECK_FALSE(hasScatterAdd(DType::Float16));
     for (const std::string kind : {"copy", "take", "put"})
       for (int bytes : {1, 2, 4, 8, 16})
         for (int rank = 1; rank <= kCopyRank; ++rank) {

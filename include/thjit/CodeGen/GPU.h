@@ -298,15 +298,15 @@ uint64_t gpuDivider(int64_t size);
 /// - putKernelName(bytes, R): dst at rows[c0]; c1, ... = src[c], skipping
 ///   the c0 whose row is INT64_MIN (the launcher drops repeated rows so
 ///   that the last write wins, as NumPy's);
-/// - scatterAddKernelName(t, R), for the dtypes hasScatterAdd(t) says
-///   (float32, float64, 32- and 64-bit integers): dst at rows[c0]; c1, ...
-///   += src[c] atomically, so rows may repeat (the order of float sums is
-///   then the device's).
+/// - scatterAddKernelName(t, R), for every dtype t: dst at rows[c0]; c1,
+///   ... += src[c] atomically, so rows may repeat (the order of float sums
+///   is then the device's). Integers wrap, booleans add as `or`, complex
+///   numbers part by part; unsigned integers share the kernel of the
+///   signed ones of their width.
 constexpr int kCopyRank = 4;
 std::string copyKernelName(int bytes, int rank);
 std::string takeKernelName(int bytes, int rank);
 std::string putKernelName(int bytes, int rank);
-bool hasScatterAdd(DType t);
 std::string scatterAddKernelName(DType t, int rank);
 PTXModule compileCopyKernels(const std::string &arch, int ptxVersion = kPTXVersion);
 

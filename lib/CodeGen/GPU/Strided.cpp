@@ -133,6 +133,7 @@ enum class Move {
   Take,       ///< dst[c] = src[rows[c0]; c1, ...]
   Put,        ///< dst[rows[c0]; c1, ...] = src[c] where rows[c0] != INT64_MIN
   ScatterAdd, ///< dst[rows[c0]; c1, ...] += src[c], atomically (rows may repeat)
+  ScatterOr,  ///< the same for booleans, whose sum is their or
 };
 
 /// A kernel of the copy module over a strided index of rank R (GPU.h):
@@ -180,12 +181,23 @@ void emitMoveKernel(llvm::Module &m, const std::string &name, llvm::Type *elemen
     }
     Value *v = b.CreateAlignedLoad(element, b.CreateGEP(element, src, from), align);
     Value *at = b.CreateGEP(element, dst, to);
-    if (move == Move::ScatterAdd)
-      b.CreateAtomicRMW(element->isFloatingPointTy() ? llvm::AtomicRMWInst::FAdd
-                                                     : llvm::AtomicRMWInst::Add,
-                        at, v, align, llvm::AtomicOrdering::Monotonic);
-    else
+    if (move == Move::ScatterAdd || move == Move::ScatterOr) {
+      // A complex element adds its parts one by one. LLVM turns what the
+      // GPU has no atomic for (8 and 16 bits) into a loop of 32-bit
+      // compare-and-swap.
+      auto *parts = llvm::dyn_cast<llvm::FixedVectorType>(element);
+      llvm::Type *part = parts ? parts->getElementType() : element;
+      const auto op = move == Move::ScatterOr      ? llvm::AtomicRMWInst::Or
+                      : part->isFloatingPointTy() ? llvm::AtomicRMWInst::FAdd
+                                                  : llvm::AtomicRMWInst::Add;
+      const llvm::Align partAlign(part->getPrimitiveSizeInBits() / 8);
+      for (unsigned k = 0; k < (parts ? parts->getNumElements() : 1); ++k)
+        b.CreateAtomicRMW(op, parts ? b.CreateConstGEP1_32(part, at, k) : at,
+                          parts ? b.CreateExtractElement(v, k) : v, partAlign,
+                          llvm::AtomicOrdering::Monotonic);
+    } else {
       b.CreateAlignedStore(v, at, align);
+    }
     if (skip) {
       b.CreateBr(skip);
       b.SetInsertPoint(skip);
@@ -215,27 +227,36 @@ namespace {
 /// The dtypes the scatter-add kernels add, by the name of their kernels.
 const char *scatterAddTypeName(DType t) {
   switch (t) {
-  case DType::Float32:
-    return "f32";
-  case DType::Float64:
-    return "f64";
+  case DType::Bool:
+    return "bool";
+  case DType::Int8:
+  case DType::UInt8:
+    return "i8";
+  case DType::Int16:
+  case DType::UInt16:
+    return "i16";
   case DType::Int32:
   case DType::UInt32:
     return "i32";
   case DType::Int64:
   case DType::UInt64:
     return "i64";
-  default:
-    return nullptr;
+  case DType::Float16:
+    return "f16";
+  case DType::Float32:
+    return "f32";
+  case DType::Float64:
+    return "f64";
+  case DType::Complex64:
+    return "c64";
+  case DType::Complex128:
+    return "c128";
   }
+  return "?";
 }
 } // namespace
 
-bool hasScatterAdd(DType t) { return scatterAddTypeName(t) != nullptr; }
-
 std::string scatterAddKernelName(DType t, int rank) {
-  if (!hasScatterAdd(t))
-    throw ValueError(std::string("no GPU scatter-add of ") + dtypeName(t));
   return std::string("thjit_") + scatterAddTypeName(t) + "_r" + std::to_string(rank) +
          "_scatter";
 }
@@ -306,13 +327,22 @@ PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
             add(takeKernelName(bytes, R), element, std::min(bytes, 8), R, gpu::Move::Take);
             add(putKernelName(bytes, R), element, std::min(bytes, 8), R, gpu::Move::Put);
           }
-          for (DType t : {DType::Float32, DType::Float64, DType::Int32, DType::Int64}) {
+          // One scatter-add per way of adding (unsigned integers add as
+          // signed ones of their width).
+          llvm::Type *f32 = llvm::Type::getFloatTy(ctx), *f64 = llvm::Type::getDoubleTy(ctx);
+          for (DType t : {DType::Bool, DType::Int8, DType::Int16, DType::Int32, DType::Int64,
+                          DType::Float16, DType::Float32, DType::Float64, DType::Complex64,
+                          DType::Complex128}) {
             llvm::Type *element =
-                t == DType::Float32   ? llvm::Type::getFloatTy(ctx)
-                : t == DType::Float64 ? llvm::Type::getDoubleTy(ctx)
-                                      : llvm::Type::getIntNTy(ctx, 8 * (int)itemSize(t));
-            add(scatterAddKernelName(t, R), element, (int)itemSize(t), R,
-                gpu::Move::ScatterAdd);
+                t == DType::Float16      ? llvm::Type::getHalfTy(ctx)
+                : t == DType::Float32    ? f32
+                : t == DType::Float64    ? f64
+                : t == DType::Complex64  ? (llvm::Type *)llvm::FixedVectorType::get(f32, 2)
+                : t == DType::Complex128 ? (llvm::Type *)llvm::FixedVectorType::get(f64, 2)
+                                         : llvm::Type::getIntNTy(ctx, 8 * (int)itemSize(t));
+            add(scatterAddKernelName(t, R), element,
+                (int)std::min<size_t>(itemSize(t), 8), R,
+                t == DType::Bool ? gpu::Move::ScatterOr : gpu::Move::ScatterAdd);
           }
         }
       });

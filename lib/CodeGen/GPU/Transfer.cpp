@@ -15,15 +15,12 @@ namespace {
 
 /// Advanced indexing the copy module's kernels do (the index resolved on
 /// the host): any x[index]; x[index] = y with y of x's dtype (the copies do
-/// not convert); x[index] += y for the dtypes the scatter-add kernels add.
+/// not convert); x[index] += y likewise.
 bool isAdvancedIndexingOp(const Node &n) {
   switch (n.kind()) {
   case OpKind::AdvancedSubtensor:
     return true;
   case OpKind::AdvancedIncSubtensor:
-    if (!hasScatterAdd(n.operand(0).dtype()))
-      return false;
-    [[fallthrough]];
   case OpKind::AdvancedSetSubtensor:
     return n.operand(1).dtype() == n.operand(0).dtype();
   default:
