@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "thjit/Runtime/CompileCache.h"
+#include "thjit/CodeGen/CPU.h"
 
 #include <cctype>
 #include <cerrno>
@@ -170,6 +171,13 @@ std::string digest(std::string_view text) {
 
 CompileCache &CompileCache::global() {
   static CompileCache cache = fromEnvironment();
+  return cache;
+}
+
+const codegen::ObjectCache &CompileCache::globalForCodegen() {
+  static const codegen::ObjectCache cache{
+      [](const std::string &key) { return global().lookup(key); },
+      [](const std::string &key, const std::string &object) { global().store(key, object); }};
   return cache;
 }
 

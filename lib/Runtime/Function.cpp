@@ -54,14 +54,7 @@ struct Function::Impl {
 };
 
 /// The process-wide compile cache as the code generator sees it.
-static const codegen::ObjectCache &objectCache() {
-  static const codegen::ObjectCache cache{
-      [](const std::string &key) { return CompileCache::global().lookup(key); },
-      [](const std::string &key, const std::string &object) {
-        CompileCache::global().store(key, object);
-      }};
-  return cache;
-}
+static const codegen::ObjectCache &objectCache() { return CompileCache::globalForCodegen(); }
 
 static std::mutex &defaultDeviceMutex() {
   static std::mutex m;

@@ -1,6 +1,7 @@
 //===- GPUKernels.cpp - What the GPU runtime's calls share ----------------===//
 #include "GPUKernels.h"
 #include "thjit/CodeGen/GPU.h"
+#include "thjit/Runtime/CompileCache.h"
 #include "thjit/Support/Error.h"
 
 #include <algorithm>
@@ -71,17 +72,16 @@ void mergeDims(Shape &shape, std::vector<Shape> &strides) {
   strides = std::move(mergedStrides);
 }
 
-const RuntimeKernels &runtimeKernels(codegen::PTXModule (*compile)(const std::string &, int)) {
+const RuntimeKernels &runtimeKernels(codegen::PTXModule (*compile)(const std::string &, int,
+                                                                   const codegen::ObjectCache *)) {
   static std::mutex mutex;
-  static std::map<codegen::PTXModule (*)(const std::string &, int),
-                  std::unique_ptr<RuntimeKernels>>
-      modules;
+  static std::map<decltype(compile), std::unique_ptr<RuntimeKernels>> modules;
   std::lock_guard<std::mutex> lock(mutex);
   std::unique_ptr<RuntimeKernels> &kernels = modules[compile];
   if (!kernels) {
     const cuda::DeviceInfo &device = cuda::currentDevice();
     auto [arch, ptxVersion] = targetFor(device);
-    codegen::PTXModule ptx = compile(arch, ptxVersion);
+    codegen::PTXModule ptx = compile(arch, ptxVersion, &CompileCache::globalForCodegen());
     auto k = std::make_unique<RuntimeKernels>();
     k->module = loadShared(ptx.ptx);
     for (const codegen::GPUKernel &kernel : ptx.kernels) {

@@ -34,15 +34,16 @@ std::pair<std::string, int> targetFor(const cuda::DeviceInfo &device);
 std::shared_ptr<cuda::Module> loadShared(const std::string &ptx);
 
 /// A module of the runtime's own kernels (codegen::compileCopyKernels,
-/// compileSplitKKernels) for the current device, compiled and loaded at
-/// its first use in the process.
+/// compileSplitKKernels) for the current device, loaded at its first use in
+/// the process (compiled then, or read from the compile cache).
 struct RuntimeKernels {
   std::shared_ptr<cuda::Module> module;
   std::map<std::string, void *> functions;
   std::map<std::string, codegen::GPUKernel> info;
   unsigned maxBlocks = 1; ///< for grid-stride loops: 32 per multiprocessor
 };
-const RuntimeKernels &runtimeKernels(codegen::PTXModule (*compile)(const std::string &, int));
+const RuntimeKernels &runtimeKernels(codegen::PTXModule (*compile)(const std::string &, int,
+                                                                   const codegen::ObjectCache *));
 
 /// The strides of `a` over `shape` by NumPy's broadcast: a's dims line up
 /// with the last ones of shape, and a dim of size 1 (or a missing one) is

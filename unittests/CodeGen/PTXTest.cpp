@@ -842,6 +842,44 @@ TEST_CASE("PTX of the runtime's split-K kernels", "[ptx]") {
   }
 }
 
+TEST_CASE("the runtime's modules are read from a compile cache", "[ptx]") {
+  // An in-memory cache: the first compile stores the module, the second
+  // reads it back (the same kernels, the same PTX), for each module, arch
+  // and ISA apart; a listener hears a module compiled, not read.
+  std::map<std::string, std::string> entries;
+  int lookups = 0;
+  ObjectCache cache{[&](const std::string &key) -> std::optional<std::string> {
+                      ++lookups;
+                      auto it = entries.find(key);
+                      if (it == entries.end())
+                        return std::nullopt;
+                      return it->second;
+                    },
+                    [&](const std::string &key, const std::string &object) {
+                      entries[key] = object;
+                    }};
+  for (auto compile : {&compileSplitKKernels, &compileCopyKernels}) {
+    PTXModule first = compile("sm_80", kPTXVersion, &cache);
+    PTXModule again = compile("sm_80", kPTXVersion, &cache);
+    CHECK(again.ptx == first.ptx);
+    REQUIRE(again.kernels.size() == first.kernels.size());
+    for (size_t k = 0; k < first.kernels.size(); ++k) {
+      CHECK(again.kernels[k].name == first.kernels[k].name);
+      CHECK(again.kernels[k].step == -1);
+    }
+  }
+  CHECK(entries.size() == 2);
+  compileSplitKKernels("sm_90", kPTXVersion, &cache);
+  CHECK(entries.size() == 3);
+  int heard = 0;
+  codegen::setPTXListener([&](const std::string &, const std::string &) { ++heard; });
+  const int before = lookups;
+  compileSplitKKernels("sm_80", kPTXVersion, &cache);
+  codegen::setPTXListener(nullptr);
+  CHECK(heard == 1);
+  CHECK(lookups == before);
+}
+
 TEST_CASE("PTX of the runtime's copy, take, put and scatter-add kernels", "[ptx]") {
   int heard = 0;
   codegen::setPTXListener([&](const std::string &, const std::string &ir) {

@@ -308,7 +308,13 @@ std::string copyKernelName(int bytes, int rank);
 std::string takeKernelName(int bytes, int rank);
 std::string putKernelName(int bytes, int rank);
 std::string scatterAddKernelName(DType t, int rank);
-PTXModule compileCopyKernels(const std::string &arch, int ptxVersion = kPTXVersion);
+///
+/// The runtime's modules (this one and the split-K module below) are
+/// compiled once per process, at their first use; with a cache, once per
+/// machine for the same thjit binary, LLVM, architecture and PTX ISA
+/// (not while a PTX listener listens: it hears every module it asks for).
+PTXModule compileCopyKernels(const std::string &arch, int ptxVersion = kPTXVersion,
+                             const ObjectCache *cache = nullptr);
 
 /// The runtime's split-K module, for products of float32 or float64 whose
 /// result has too few tiles to fill the GPU and whose K is long: the
@@ -326,7 +332,8 @@ PTXModule compileCopyKernels(const std::string &arch, int ptxVersion = kPTXVersi
 ///
 /// sets c[i] = alpha * (the sum over s of partials[s * n + i]) + beta *
 /// c[i] (c not read when beta is 0), in t's precision.
-PTXModule compileSplitKKernels(const std::string &arch, int ptxVersion = kPTXVersion);
+PTXModule compileSplitKKernels(const std::string &arch, int ptxVersion = kPTXVersion,
+                               const ObjectCache *cache = nullptr);
 std::string splitKGemmKernelName(DType t);
 std::string splitKSumKernelName(DType t);
 

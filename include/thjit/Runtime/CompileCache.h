@@ -25,6 +25,10 @@
 
 namespace thjit {
 
+namespace codegen {
+struct ObjectCache;
+}
+
 /// A 128-bit digest of `text` (MurmurHash3 x64_128, seed 0) as 32 lowercase
 /// hex digits: h1 then h2, each most significant digit first. Stable across
 /// runs, processes and machines; not cryptographic.
@@ -44,6 +48,8 @@ class CompileCache {
 public:
   /// The process-wide cache, made by fromEnvironment() on first use.
   static CompileCache &global();
+  /// global() as the code generators take a cache.
+  static const codegen::ObjectCache &globalForCodegen();
   /// A cache configured from the environment: the directory is
   /// $THJIT_CACHE_DIR, else $XDG_CACHE_HOME/thjit, else $HOME/.cache/thjit
   /// (relative XDG_CACHE_HOME ignored, as the XDG spec says). Disabled when

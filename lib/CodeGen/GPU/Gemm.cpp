@@ -1044,7 +1044,8 @@ void emitSplitKSum(llvm::Module &m, DType t) {
 
 } // namespace
 
-PTXModule compileSplitKKernels(const std::string &arch, int ptxVersion) {
+PTXModule compileSplitKKernels(const std::string &arch, int ptxVersion,
+                               const ObjectCache *cache) {
   return gpu::runtimeModule(
       "thjit_splitk", "split-K GEMM kernels", arch, ptxVersion,
       [](llvm::Module &m, PTXModule &out) {
@@ -1060,7 +1061,8 @@ PTXModule compileSplitKKernels(const std::string &arch, int ptxVersion) {
           sum.numResults = 1;
           out.kernels.push_back(sum);
         }
-      });
+      },
+      cache);
 }
 
 } // namespace thjit::codegen

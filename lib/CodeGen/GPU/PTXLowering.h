@@ -76,10 +76,12 @@ PTXListener currentPTXListener();
 /// compileSplitKKernels) for arch: `fill` adds the kernels to the module
 /// and lists them (of no step: -1); the module is then checked, optimized
 /// and printed, its PTX headed by a line counting `what`, and shown to the
-/// listener.
+/// listener. With a cache (and no listener), a module stored under the
+/// same name, arch, ISA and versions (objectKey) is read instead.
 PTXModule runtimeModule(const std::string &name, const std::string &what,
                         const std::string &arch, int ptxVersion,
-                        const std::function<void(llvm::Module &, PTXModule &)> &fill);
+                        const std::function<void(llvm::Module &, PTXModule &)> &fill,
+                        const ObjectCache *cache);
 
 /// A kernel's view of a row-major shape of rank R (Strided.cpp): each
 /// dim's size, and its divider (GPU.h's gpuDivider; dim 0's is unused):

@@ -265,8 +265,18 @@ namespace gpu {
 
 PTXModule runtimeModule(const std::string &name, const std::string &what,
                         const std::string &arch, int ptxVersion,
-                        const std::function<void(llvm::Module &, PTXModule &)> &fill) {
+                        const std::function<void(llvm::Module &, PTXModule &)> &fill,
+                        const ObjectCache *cache) {
   checkGPUArch(arch);
+  PTXListener listener = currentPTXListener();
+  const bool cached = cache && cache->lookup && !listener;
+  const std::string key = cached ? objectKey(Graph()) + "runtime module " + name + " for " +
+                                       arch + " ISA " + std::to_string(ptxVersion) + "\n"
+                                 : "";
+  if (cached)
+    if (std::optional<std::string> text = cache->lookup(key))
+      if (std::optional<PTXModule> m = parsePTXModule(*text))
+        return *m;
   std::unique_ptr<llvm::TargetMachine> tm = targetMachine(arch, ptxVersion);
   llvm::LLVMContext ctx;
   llvm::Module m(name, ctx);
@@ -283,7 +293,6 @@ PTXModule runtimeModule(const std::string &name, const std::string &what,
   if (llvm::verifyModule(m, &brokenOS))
     throw CompileError("the GPU back end made a broken " + name + " module: " + broken);
   std::string ir;
-  PTXListener listener = currentPTXListener();
   if (listener) {
     llvm::raw_string_ostream irOS(ir);
     m.print(irOS, nullptr);
@@ -295,12 +304,15 @@ PTXModule runtimeModule(const std::string &name, const std::string &what,
             printPTX(m, *tm);
   if (listener)
     listener(out.ptx, ir);
+  if (cached && cache->store)
+    cache->store(key, serializePTXModule(out));
   return out;
 }
 
 } // namespace gpu
 
-PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
+PTXModule compileCopyKernels(const std::string &arch, int ptxVersion,
+                             const ObjectCache *cache) {
   return gpu::runtimeModule(
       "thjit_copy", "copy, take, put and scatter-add kernels", arch, ptxVersion,
       [](llvm::Module &m, PTXModule &out) {
@@ -345,7 +357,8 @@ PTXModule compileCopyKernels(const std::string &arch, int ptxVersion) {
                 t == DType::Bool ? gpu::Move::ScatterOr : gpu::Move::ScatterAdd);
           }
         }
-      });
+      },
+      cache);
 }
 
 } // namespace thjit::codegen
