@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <dlfcn.h>
 #include <map>
 #include <mutex>
@@ -37,6 +38,7 @@ constexpr int kJitErrorLogBuffer = 5;
 constexpr int kJitErrorLogBufferSize = 6;
 constexpr int kFuncMaxDynamicShared = 8;
 constexpr unsigned kEventDefault = 0; // CU_EVENT_DEFAULT: timing enabled
+constexpr unsigned kEventDisableTiming = 2; // CU_EVENT_DISABLE_TIMING
 
 /// The entry points, by the names the driver exports.
 struct Entries {
@@ -55,6 +57,8 @@ struct Entries {
   CUresult (*cuMemAlloc_v2)(CUdeviceptr *, size_t);
   CUresult (*cuMemFree_v2)(CUdeviceptr);
   CUresult (*cuMemcpyHtoD_v2)(CUdeviceptr, const void *, size_t);
+  CUresult (*cuMemcpyHtoDAsync_v2)(CUdeviceptr, const void *, size_t, Handle);
+  CUresult (*cuMemHostAlloc)(void **, size_t, unsigned);
   CUresult (*cuMemcpyDtoH_v2)(void *, CUdeviceptr, size_t);
   CUresult (*cuMemcpyDtoD_v2)(CUdeviceptr, CUdeviceptr, size_t);
   CUresult (*cuMemsetD8_v2)(CUdeviceptr, unsigned char, size_t);
@@ -110,6 +114,8 @@ std::string resolve(void *lib, Entries &fn) {
   THJIT_RESOLVE(cuMemAlloc_v2)
   THJIT_RESOLVE(cuMemFree_v2)
   THJIT_RESOLVE(cuMemcpyHtoD_v2)
+  THJIT_RESOLVE(cuMemcpyHtoDAsync_v2)
+  THJIT_RESOLVE(cuMemHostAlloc)
   THJIT_RESOLVE(cuMemcpyDtoH_v2)
   THJIT_RESOLVE(cuMemcpyDtoD_v2)
   THJIT_RESOLVE(cuMemsetD8_v2)
@@ -267,6 +273,68 @@ Allocator &allocator() {
   return *a;
 }
 
+/// Uploads through pinned memory. A copy from pageable memory makes the
+/// driver wait for all the work queued before it (cuMemcpyHtoD's "stream
+/// sync"), so an upload in the middle of a call (the offsets of an
+/// advanced index) would stall the host until the GPU caught up. Copied
+/// into this ring of pinned memory first, it is queued like a kernel
+/// (cuMemcpyHtoDAsync on the same stream, so in order with the kernels).
+/// A region is reused once the event recorded after its copy has passed.
+struct Staging {
+  static constexpr size_t kSize = 8u << 20;    // the ring
+  static constexpr size_t kLargest = 1u << 20; // larger uploads copy plainly
+  std::mutex mutex;
+  char *ring = nullptr; // allocated at the first upload
+  size_t head = 0;      // where the next region starts
+  struct InFlight {
+    size_t begin, end;
+    Handle event;
+  };
+  std::deque<InFlight> inFlight; // oldest first
+  std::vector<Handle> events;    // recorded and passed: reusable
+
+  /// Copies src to dst on the stream; false when the upload is not staged.
+  bool upload(Entries &fn, CUdeviceptr dst, const void *src, size_t bytes) {
+    if (bytes > kLargest)
+      return false;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!ring) {
+      void *p = nullptr;
+      if (fn.cuMemHostAlloc(&p, kSize, 0) != kSuccess)
+        return false; // no pinned memory to spare: copy plainly
+      ring = static_cast<char *>(p);
+    }
+    const size_t size = (bytes + 255) / 256 * 256;
+    if (head + size > kSize)
+      head = 0;
+    // The regions of earlier laps this one overlaps must have been read.
+    while (!inFlight.empty() && inFlight.front().begin < head + size &&
+           inFlight.front().end > head) {
+      check(fn.cuEventSynchronize(inFlight.front().event), "cuEventSynchronize");
+      events.push_back(inFlight.front().event);
+      inFlight.pop_front();
+    }
+    std::memcpy(ring + head, src, bytes);
+    check(fn.cuMemcpyHtoDAsync_v2(dst, ring + head, bytes, nullptr), "cuMemcpyHtoDAsync");
+    Handle e = nullptr;
+    if (events.empty()) {
+      check(fn.cuEventCreate(&e, kEventDisableTiming), "cuEventCreate");
+    } else {
+      e = events.back();
+      events.pop_back();
+    }
+    check(fn.cuEventRecord(e, nullptr), "cuEventRecord");
+    inFlight.push_back({head, head + size, e});
+    head += size;
+    return true;
+  }
+};
+
+Staging &staging() {
+  static Staging *s = new Staging; // pinned for the life of the process
+  return *s;
+}
+
 } // namespace
 
 // ---- devices ----------------------------------------------------------------
@@ -384,8 +452,11 @@ void releaseCachedMemory() {
 }
 
 void copyToDevice(uint64_t dst, const void *src, size_t bytes) {
-  if (bytes)
-    check(api().cuMemcpyHtoD_v2(dst, src, bytes), "cuMemcpyHtoD");
+  if (!bytes)
+    return;
+  Entries &fn = api();
+  if (!staging().upload(fn, dst, src, bytes))
+    check(fn.cuMemcpyHtoD_v2(dst, src, bytes), "cuMemcpyHtoD");
 }
 
 void copyToHost(void *dst, uint64_t src, size_t bytes) {

@@ -137,6 +137,40 @@ TEST_CASE("device arrays copy to and from the host, views included", "[cuda]") {
   CHECK(empty.toHost().shape() == Shape{0, 5});
 }
 
+TEST_CASE("uploads queue through pinned memory, reused only once read", "[cuda]") {
+  // Uploads up to 1 MiB are staged in an 8 MiB ring of pinned memory and
+  // queued; the fake driver does a queued upload only when the device
+  // would have had to (the next launch, synchronous copy or event wait),
+  // reading its source then. So a region of the ring written over before
+  // its upload was known to be done would show here as wrong contents:
+  // 3 times the ring in uploads, with nothing in between that waits.
+  std::vector<NDArray> hosts;
+  std::vector<cuda::DeviceArray> devices;
+  for (int i = 0; i < 600; ++i) {
+    std::vector<Scalar> v;
+    const int64_t n = 1000 + 37 * (i % 211); // 4 to 35 KiB of int32
+    for (int64_t k = 0; k < n; ++k)
+      v.push_back(Scalar(int64_t(i * 7919 + k)));
+    hosts.push_back(NDArray::fromValues(DType::Int32, v, {n}));
+    devices.push_back(cuda::DeviceArray::fromHost(hosts.back()));
+    hosts.back().setAt({0}, Scalar(int64_t(-1))); // the source may change at once
+  }
+  // A large upload copies plainly.
+  NDArray big = iota(DType::Float64, {300000});
+  cuda::DeviceArray bigOnDevice = cuda::DeviceArray::fromHost(big);
+  for (int i = 0; i < 600; ++i) {
+    INFO("upload " << i);
+    NDArray back = devices[i].toHost();
+    CHECK(back.flatAt(0).toInt() == i * 7919);
+    CHECK(back.flatAt(back.size() - 1).toInt() == i * 7919 + back.size() - 1);
+    bool same = true;
+    for (int64_t k = 1; k < back.size(); ++k)
+      same = same && back.flatAt(k).toInt() == i * 7919 + k;
+    CHECK(same);
+  }
+  CHECK(bigOnDevice.toHost().repr() == big.repr());
+}
+
 TEST_CASE("PTX modules: loaded, kernels found, errors with the driver's log", "[cuda]") {
   Var x = vector("x", DType::Float32);
   Function f = function({x}, {exp(x) * 2});

@@ -25,6 +25,13 @@
 // clock when recorded: launches run to completion inside cuLaunchKernel,
 // so that clock is the fake device's timeline.
 //
+// Asynchronous uploads (cuMemcpyHtoDAsync) are queued, and read their
+// source only when the device would have to have done them: before the
+// next launch, synchronous copy or fill, or cuEventSynchronize /
+// cuCtxSynchronize. So a caller that overwrites the source (pinned memory)
+// before the copy is known to be done gets the new bytes, as it could on a
+// GPU. cuMemHostAlloc is plain host memory.
+//
 //===----------------------------------------------------------------------===//
 #include "FakeCUDAExecutor.h"
 
@@ -37,6 +44,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace {
 using CUresult = int;
@@ -81,6 +89,22 @@ struct FakeEvent {
   std::chrono::steady_clock::time_point when;
 };
 std::set<FakeEvent *> events; // the live ones
+
+/// Uploads queued by cuMemcpyHtoDAsync, done in order by flushUploads().
+struct Upload {
+  void *dst;
+  const void *src;
+  size_t n;
+};
+std::mutex uploadsMutex;
+std::vector<Upload> uploads;
+void flushUploads() {
+  std::lock_guard<std::mutex> lock(uploadsMutex);
+  for (const Upload &u : uploads)
+    std::memcpy(u.dst, u.src, u.n);
+  uploads.clear();
+}
+
 } // namespace
 
 extern "C" {
@@ -159,7 +183,10 @@ CUresult cuDevicePrimaryCtxRetain(void **ctx, int) {
   return kSuccess;
 }
 CUresult cuCtxSetCurrent(void *ctx) { return ctx == &context ? kSuccess : kInvalidValue; }
-CUresult cuCtxSynchronize() { return kSuccess; }
+CUresult cuCtxSynchronize() {
+  flushUploads();
+  return kSuccess;
+}
 
 CUresult cuMemAlloc_v2(unsigned long long *p, size_t bytes) {
   std::lock_guard<std::mutex> lock(mutex);
@@ -186,10 +213,21 @@ CUresult cuMemFree_v2(unsigned long long p) {
   return kSuccess;
 }
 CUresult cuMemcpyHtoD_v2(unsigned long long dst, const void *src, size_t n) {
+  flushUploads();
   std::memcpy((void *)(uintptr_t)dst, src, n);
   return kSuccess;
 }
+CUresult cuMemcpyHtoDAsync_v2(unsigned long long dst, const void *src, size_t n, void *) {
+  std::lock_guard<std::mutex> lock(uploadsMutex);
+  uploads.push_back({(void *)(uintptr_t)dst, src, n});
+  return kSuccess;
+}
+CUresult cuMemHostAlloc(void **p, size_t bytes, unsigned) {
+  *p = std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
+  return *p ? kSuccess : kOutOfMemory;
+}
 CUresult cuMemcpyDtoH_v2(void *dst, unsigned long long src, size_t n) {
+  flushUploads();
   std::memcpy(dst, (const void *)(uintptr_t)src, n);
   return kSuccess;
 }
@@ -203,11 +241,13 @@ static bool skipDeviceWork() {
   return skip;
 }
 CUresult cuMemcpyDtoD_v2(unsigned long long dst, unsigned long long src, size_t n) {
+  flushUploads();
   if (!skipDeviceWork())
     std::memmove((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, n);
   return kSuccess;
 }
 CUresult cuMemsetD8_v2(unsigned long long dst, unsigned char v, size_t n) {
+  flushUploads();
   if (!skipDeviceWork())
     std::memset((void *)(uintptr_t)dst, v, n);
   return kSuccess;
@@ -261,6 +301,7 @@ CUresult cuFuncSetAttribute(void *, int, int) { return kSuccess; }
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
                         unsigned by, unsigned bz, unsigned shared, void *,
                         void **params, void **) {
+  flushUploads();
   auto *fn = (FakeFunction *)f;
   const FakeCudaExecutor *e;
   {
@@ -303,6 +344,7 @@ CUresult cuEventRecord(void *e, void *stream) {
   return kSuccess;
 }
 CUresult cuEventSynchronize(void *e) {
+  flushUploads();
   std::lock_guard<std::mutex> lock(mutex);
   return events.count((FakeEvent *)e) ? kSuccess : kInvalidHandle;
 }

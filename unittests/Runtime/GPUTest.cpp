@@ -683,6 +683,14 @@ TEST_CASE("products no GEMM kernel computes are sums of products on the GPU", "[
            ramp(DType::Int64, {9, 13}, 2).astype(DType::Bool)},
           0);
   }
+  SECTION("empty factors") {
+    Var a = matrix("a", DType::Float32), u = vector("u", DType::Float32);
+    Var m = matrix("m", DType::Int64), v = vector("v", DType::Int64);
+    check({a, u, m, v}, {dot(a, u), dot(u, transpose(a)), dot(m, v)},
+          {NDArray::zeros(DType::Float32, {4, 0}), NDArray::zeros(DType::Float32, {0}),
+           NDArray::zeros(DType::Int64, {0, 3}), NDArray::zeros(DType::Int64, {3})},
+          0);
+  }
   SECTION("mixed dtypes and tensordot") {
     Var a = matrix("a", DType::Float32), v = vector("v", DType::Float64);
     Var m = matrix("m", DType::Int32), x = tensor3("x", DType::Float32);

@@ -175,6 +175,9 @@ void launch(void *function, unsigned gridX, unsigned gridY, unsigned gridZ,
 void synchronize();
 
 /// Copies between host and device memory (the host side contiguous bytes).
+/// copyToDevice may return before the device has the bytes (src may be
+/// reused at once): small uploads are staged in pinned memory and queued
+/// in order with the kernels (lib/Runtime/CUDA.cpp, Staging).
 void copyToDevice(uint64_t dst, const void *src, size_t bytes);
 void copyToHost(void *dst, uint64_t src, size_t bytes);
 void copyOnDevice(uint64_t dst, uint64_t src, size_t bytes);
