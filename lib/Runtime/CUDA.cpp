@@ -305,15 +305,23 @@ struct Staging {
       ring = static_cast<char *>(p);
     }
     const size_t size = (bytes + 255) / 256 * 256;
-    if (head + size > kSize)
-      head = 0;
-    // The regions of earlier laps this one overlaps must have been read.
-    while (!inFlight.empty() && inFlight.front().begin < head + size &&
-           inFlight.front().end > head) {
+    // In flight, oldest first: the last lap's regions from head on, then
+    // this lap's below head. The regions this one overlaps must have been
+    // read; wrapping around skips the end of the ring, whose regions are
+    // then the oldest and go first.
+    auto retireFront = [&] {
       check(fn.cuEventSynchronize(inFlight.front().event), "cuEventSynchronize");
       events.push_back(inFlight.front().event);
       inFlight.pop_front();
+    };
+    if (head + size > kSize) {
+      while (!inFlight.empty() && inFlight.front().begin >= head)
+        retireFront();
+      head = 0;
     }
+    while (!inFlight.empty() && inFlight.front().begin < head + size &&
+           inFlight.front().end > head)
+      retireFront();
     std::memcpy(ring + head, src, bytes);
     check(fn.cuMemcpyHtoDAsync_v2(dst, ring + head, bytes, nullptr), "cuMemcpyHtoDAsync");
     Handle e = nullptr;

@@ -135,20 +135,22 @@ struct Slot {
   bool fresh = false, downloaded = false;
 };
 
-/// The result shape of an element-wise step by NumPy's rule, or empty
-/// with `ok` false when the operands do not broadcast together.
-Shape broadcastShape(const std::vector<Shape> &shapes, int R, bool &ok) {
+/// The result shape of an element-wise step by Theano's rule (NumPy's,
+/// except that a dim of size 1 broadcasts only where its operand's type
+/// says so, as the reference kernels and the CPU check), with `ok` false
+/// when the operands do not broadcast together.
+Shape broadcastShape(const std::vector<Shape> &shapes,
+                     const std::vector<const TensorType *> &types, int R, bool &ok) {
   Shape out(R, 1);
-  ok = true;
   for (const Shape &s : shapes)
-    for (int j = 0; j < (int)s.size(); ++j) {
-      int64_t &d = out[R - s.size() + j];
-      if (s[j] == d || s[j] == 1)
-        continue;
-      if (d != 1)
-        ok = false;
-      d = s[j];
-    }
+    for (size_t j = 0; j < s.size(); ++j)
+      if (s[j] != 1)
+        out[R - s.size() + j] = s[j];
+  ok = true;
+  for (size_t k = 0; k < shapes.size(); ++k)
+    for (size_t j = 0; j < shapes[k].size(); ++j)
+      ok = ok && (shapes[k][j] == out[R - shapes[k].size() + j] ||
+                  (shapes[k][j] == 1 && types[k]->isBroadcastable((int)j)));
   return out;
 }
 
@@ -173,6 +175,10 @@ struct GemmLaunch {
   double alpha = 1, beta = 0;
   int64_t batch = 1;
   std::array<int64_t, 3> apart{};
+  /// What beta scales (read only when beta != 0): its strides (rows,
+  /// columns, batch entries).
+  uint64_t Cin = 0;
+  std::array<int64_t, 3> cin{};
 };
 
 void launchGemm(void *function, const GPUKernel &k, DType t, const GemmLaunch &g) {
@@ -192,6 +198,11 @@ void launchGemm(void *function, const GPUKernel &k, DType t, const GemmLaunch &g
   if (k.batched)
     for (int64_t v : {g.batch, g.apart[0], g.apart[1], g.apart[2]})
       args.i64(v);
+  args.pointer(g.Cin);
+  args.i64(g.cin[0]);
+  args.i64(g.cin[1]);
+  if (k.batched)
+    args.i64(g.cin[2]);
   cuda::launch(function, (unsigned)((g.N + k.tileN - 1) / k.tileN),
                (unsigned)((g.M + k.tileM - 1) / k.tileM), (unsigned)g.batch, k.blockSize, 0,
                args);
@@ -289,8 +300,10 @@ struct Call {
     if (step.producer) // a fused producer is evaluated first
       ops = evaluateNode(*step.producer, ops);
     std::vector<NDArray> rs = evaluateNode(*step.node, ops);
-    for (size_t r = 0; r < step.results.size(); ++r)
-      slots[step.results[r]].host = rs[r];
+    for (size_t r = 0; r < step.results.size(); ++r) {
+      const DType t = plan.values[step.results[r]].dtype; // a sum stored cast (Plan.cpp)
+      slots[step.results[r]].host = rs[r].dtype() == t ? rs[r] : rs[r].astype(t);
+    }
   }
   /// The shape of what a step computes per element (an element-wise
   /// step's result, a fused Reduce step's source): its operands' shapes
@@ -298,10 +311,13 @@ struct Call {
   /// kernel raises the user's error.
   Shape elementShape(const Step &step, int R) {
     std::vector<Shape> shapes;
-    for (int v : step.operands)
+    std::vector<const TensorType *> types;
+    for (int v : step.operands) {
       shapes.push_back(shapeOf(v));
+      types.push_back(plan.values[v].var.type());
+    }
     bool ok;
-    Shape shape = broadcastShape(shapes, R, ok);
+    Shape shape = broadcastShape(shapes, types, R, ok);
     if (!ok) {
       runOnHost(step);
       throw RuntimeError(std::string(step.node->name()) +
@@ -836,10 +852,11 @@ void Call::softmax(const Step &step, const Kernels &kernels) {
   launch(k, (rows + perBlock - 1) / perBlock, args);
 }
 
-/// out = alpha * A B + beta * out (out contiguous, M x N; A and B at their
-/// element 0, with the strides `ld`: A's rows, columns, B's rows, columns)
-/// as the sum of `pieces` products over K's pieces, computed at once into
-/// partial products (codegen::compileSplitKKernels).
+/// out = alpha * A B + beta * out (out contiguous, M x N, holding C when
+/// beta != 0; A and B at their element 0, with the strides `ld`: A's rows,
+/// columns, B's rows, columns) as the sum of `pieces` products over K's
+/// pieces, computed at once into partial products
+/// (codegen::compileSplitKKernels).
 void Call::splitK(uint64_t A, uint64_t B, const cuda::DeviceArray &out, int64_t M, int64_t N,
                   int64_t K, const std::array<int64_t, 4> &ld, double alpha, double beta,
                   int64_t pieces) {
@@ -908,13 +925,17 @@ void Call::product(const Step &step, const Kernels &kernels) {
     runOnHost(step); // the reference raises the user's error
     return;
   }
-  // When beta is 0, C is not read.
-  if (C && beta != 0) {
-    copyResult(r, *C);
-  } else {
-    newResult(r, outShape);
+  // The kernels read C where it is (a view, a broadcast row) and write a
+  // new result; when beta is 0, C is not read. The mma kernels read it at
+  // the result's (contiguous) strides (Gemm.h).
+  if (!C || beta == 0)
+    C = nullptr, beta = 0;
+  cuda::DeviceArray cContiguous;
+  if (C && k->tensorCores && !C->isContiguous()) {
+    cContiguous = gpu::contiguousCopy(*C);
+    C = &cContiguous;
   }
-  const cuda::DeviceArray &out = slots[r].device;
+  const cuda::DeviceArray &out = newResult(r, outShape);
   if (M == 0 || N == 0 || batch == 0)
     return;
   const int64_t ldaR = A.strides()[z], ldaC = A.strides()[z + 1];
@@ -941,6 +962,8 @@ void Call::product(const Step &step, const Kernels &kernels) {
     const int64_t pieces = std::min({(2 * S + blocks(k) - 1) / blocks(k),
                                      K / kSplitMinPiece, kSplitMaxPieces});
     if (pieces > 1) {
+      if (C) // the sum kernel adds beta times out
+        gpu::copyInto(out, *C);
       splitK(A.data(), B.data(), out, M, N, K, {ldaR, ldaC, ldbR, ldbC}, alpha, beta, pieces);
       return;
     }
@@ -959,6 +982,12 @@ void Call::product(const Step &step, const Kernels &kernels) {
       g.alpha = alpha, g.beta = beta;
       g.batch = std::min(kMaxGrid, batch - b0);
       g.apart = {sa, sb, strideC};
+      if (C) {
+        const Shape &cs = C->strides();
+        const int64_t ciR = cs[z], ciC = cs[z + 1], ciZ = k->batched ? cs[0] : 0;
+        g.Cin = C->data() + (b0 * ciZ + m0 * ciR) * size;
+        g.cin = {ciR, ciC, ciZ};
+      }
       launchGemm(x.functions.at(k->name), *k, out.dtype(), g);
     }
 }

@@ -182,6 +182,9 @@ struct Case {
   int64_t batchPad = 0; ///< extra elements between batch entries
   bool smallInts = false; ///< exact data: products and sums exact in float
   bool extraBlocks = false; ///< a grid one block larger in x and y
+  /// C_in, which beta scales (C itself holds NaN: it is only written): laid
+  /// out as C (0), one row broadcast down C (1), or column-major (2).
+  int cin = 0;
 
   std::string str() const {
     std::ostringstream os;
@@ -190,7 +193,8 @@ struct Case {
        << (negB ? " negB" : "") << (negC ? " negC" : "") << (generic ? " generic" : "")
        << " alpha=" << alpha << " beta=" << beta << (nanC ? " nanC" : "")
        << (nanAB ? " nanAB" : "") << " batch=" << batch << " batchPad=" << batchPad
-       << (smallInts ? " smallInts" : "") << (extraBlocks ? " extraBlocks" : "");
+       << (smallInts ? " smallInts" : "") << (extraBlocks ? " extraBlocks" : "")
+       << " cin=" << cin;
     return os.str();
   }
 };
@@ -235,6 +239,13 @@ Result runCase(GPUEmulator &emu, const GemmKernelSpec &spec, const Case &c, uint
   Buffer A(t, nb, c.M, c.K, la.bs, la.rs, la.cs, c.misalign);
   Buffer B(t, nb, c.K, c.N, lb.bs, lb.rs, lb.cs, c.misalign);
   Buffer C(t, nb, c.M, c.N, lc.bs, lc.rs, lc.cs, c.misalign);
+  // The mma paths read C_in at C's strides (Gemm.h).
+  const int cin = spec.path == Path::Tiled ? c.cin : 0;
+  Layout li = layoutOf(cin == 1 ? 1 : c.M, c.N, cin == 2, c.pad, c.negC, false,
+                       c.batchPad + 24);
+  if (cin == 1)
+    li.rs = 0;
+  Buffer Ci(t, nb, cin == 1 ? 1 : c.M, c.N, li.bs, li.rs, li.cs, c.misalign);
 
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> uni(-1, 1);
@@ -242,14 +253,16 @@ Result runCase(GPUEmulator &emu, const GemmKernelSpec &spec, const Case &c, uint
   auto value = [&] { return c.smallInts ? small(rng) / 8.0 : uni(rng); };
   // Every element of each buffer, guards included, gets a value: what the
   // reference reads is what was stored.
-  std::vector<double> a(A.hi - A.lo + 1), bv(B.hi - B.lo + 1), cv(C.hi - C.lo + 1);
+  std::vector<double> a(A.hi - A.lo + 1), bv(B.hi - B.lo + 1), cv(Ci.hi - Ci.lo + 1);
   for (int64_t i = A.lo; i <= A.hi; ++i)
     a[i - A.lo] = c.nanAB ? (A.setNaN(i), NAN) : A.set(i, value());
   for (int64_t i = B.lo; i <= B.hi; ++i)
     bv[i - B.lo] = c.nanAB ? (B.setNaN(i), NAN) : B.set(i, value());
+  for (int64_t i = Ci.lo; i <= Ci.hi; ++i)
+    cv[i - Ci.lo] = c.nanC ? (Ci.setNaN(i), NAN) : Ci.set(i, value());
   for (int64_t i = C.lo; i <= C.hi; ++i)
-    cv[i - C.lo] = c.nanC ? (C.setNaN(i), NAN) : C.set(i, value());
-  const std::vector<char> before = C.bytes;
+    C.setNaN(i);
+  const std::vector<char> before = C.bytes, cInBefore = Ci.bytes;
 
   GemmTiling tiling = gemmTiling(spec);
   unsigned gx = unsigned((c.N + tiling.blockN - 1) / tiling.blockN);
@@ -264,6 +277,9 @@ Result runCase(GPUEmulator &emu, const GemmKernelSpec &spec, const Case &c, uint
     args.insert(args.end(), {float(c.alpha), float(c.beta)});
   if (spec.batched)
     args.insert(args.end(), {c.batch, la.bs, lb.bs, lc.bs});
+  args.insert(args.end(), {(void *)Ci.base, li.rs, li.cs});
+  if (spec.batched)
+    args.push_back(li.bs);
   emu.launch(gemmKernelName(spec), {gx, gy, unsigned(nb)}, {unsigned(tiling.threads), 1, 1}, 0,
              args);
 
@@ -299,8 +315,9 @@ Result runCase(GPUEmulator &emu, const GemmKernelSpec &spec, const Case &c, uint
           mag *= std::fabs(c.alpha);
         }
         if (c.beta != 0) {
-          ref += c.beta * cv[ci - C.lo];
-          mag += std::fabs(c.beta * cv[ci - C.lo]);
+          const int64_t ii = z * li.bs + i * li.rs + j * li.cs - Ci.lo;
+          ref += c.beta * cv[ii];
+          mag += std::fabs(c.beta * cv[ii]);
         }
         double got = C.get(ci);
         double tol = (c.K + 2) * accEps * mag * 2 + outEps * std::fabs(ref) * 1.01;
@@ -321,6 +338,8 @@ Result runCase(GPUEmulator &emu, const GemmKernelSpec &spec, const Case &c, uint
       report("element " + std::to_string(i) + " outside C was written");
       break;
     }
+  if (Ci.bytes != cInBefore)
+    report("C_in was written");
   return res;
 }
 
@@ -342,6 +361,7 @@ std::vector<Case> smallShapeCases(bool batched) {
       c.beta = v % 4 == 0 ? 0 : v % 4 == 1 ? 0.5 : v % 4 == 2 ? -1 : 1;
       c.nanC = c.beta == 0 && v % 8 == 0;
       c.misalign = v % 7 == 3 ? 2 : v % 7 == 5 ? 1 : 0; // 8 bytes (f32) or 1 element off
+      c.cin = int(v / 3 % 3);
       if (batched)
         c.batch = 1 + v % 3, c.batchPad = v % 2;
       cs.push_back(c);
@@ -365,6 +385,9 @@ std::vector<Case> casesFor(const GemmKernelSpec &spec) {
     cs.push_back(c);
     c = Case{7, 7, 7, false, true};
     c.batch = 5, c.negA = c.negC = true, c.extraBlocks = true;
+    cs.push_back(c);
+    c = Case{37, 70, 45};
+    c.batch = 3, c.beta = 1, c.cin = 1; // a bias row for every product
     cs.push_back(c);
     return cs;
   }
@@ -391,6 +414,12 @@ std::vector<Case> casesFor(const GemmKernelSpec &spec) {
   cs.push_back(c);
   c = Case{66, 140, 19};
   c.generic = true, c.beta = 0.5; // no unit stride at all
+  cs.push_back(c);
+  c = Case{130, 136, 40};
+  c.beta = 1, c.cin = 1; // C_in a broadcast row (a bias): 16-byte reads of it
+  cs.push_back(c);
+  c = Case{130, 136, 40, true, false};
+  c.beta = -0.5, c.cin = 2; // C_in column-major: read element by element
   cs.push_back(c);
   c = Case{66, 140, 19, true, true};
   c.generic = true;

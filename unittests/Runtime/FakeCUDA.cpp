@@ -27,8 +27,8 @@
 //
 // Asynchronous uploads (cuMemcpyHtoDAsync) are queued, and read their
 // source only when the device would have to have done them: before the
-// next launch, synchronous copy or fill, or cuEventSynchronize /
-// cuCtxSynchronize. So a caller that overwrites the source (pinned memory)
+// next launch, synchronous copy, fill or free, or cuCtxSynchronize; and
+// cuEventSynchronize does those queued before the event was recorded. So a caller that overwrites the source (pinned memory)
 // before the copy is known to be done gets the new bytes, as it could on a
 // GPU. cuMemHostAlloc is plain host memory.
 //
@@ -40,6 +40,7 @@
 #include <cstdlib>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <map>
 #include <set>
@@ -87,22 +88,27 @@ std::map<std::pair<FakeModule *, std::string>, FakeFunction *> functionsOf;
 struct FakeEvent {
   bool recorded = false;
   std::chrono::steady_clock::time_point when;
+  uint64_t uploadsBefore = 0; ///< the uploads queued when it was recorded
 };
 std::set<FakeEvent *> events; // the live ones
 
-/// Uploads queued by cuMemcpyHtoDAsync, done in order by flushUploads().
+/// Uploads queued by cuMemcpyHtoDAsync (the n-th has sequence number n),
+/// done in order by flushUploads.
 struct Upload {
   void *dst;
   const void *src;
   size_t n;
 };
 std::mutex uploadsMutex;
-std::vector<Upload> uploads;
-void flushUploads() {
+std::deque<Upload> uploads;
+uint64_t uploadsQueued = 0, uploadsDone = 0;
+/// Does the uploads numbered below `upTo` (all of them by default).
+void flushUploads(uint64_t upTo = UINT64_MAX) {
   std::lock_guard<std::mutex> lock(uploadsMutex);
-  for (const Upload &u : uploads)
-    std::memcpy(u.dst, u.src, u.n);
-  uploads.clear();
+  for (; uploadsDone < upTo && !uploads.empty(); ++uploadsDone) {
+    std::memcpy(uploads.front().dst, uploads.front().src, uploads.front().n);
+    uploads.pop_front();
+  }
 }
 
 } // namespace
@@ -203,6 +209,7 @@ CUresult cuMemAlloc_v2(unsigned long long *p, size_t bytes) {
   return kSuccess;
 }
 CUresult cuMemFree_v2(unsigned long long p) {
+  flushUploads(); // as the real one, it waits for the device
   std::lock_guard<std::mutex> lock(mutex);
   auto it = live.find((uintptr_t)p);
   if (it == live.end())
@@ -220,6 +227,7 @@ CUresult cuMemcpyHtoD_v2(unsigned long long dst, const void *src, size_t n) {
 CUresult cuMemcpyHtoDAsync_v2(unsigned long long dst, const void *src, size_t n, void *) {
   std::lock_guard<std::mutex> lock(uploadsMutex);
   uploads.push_back({(void *)(uintptr_t)dst, src, n});
+  ++uploadsQueued;
   return kSuccess;
 }
 CUresult cuMemHostAlloc(void **p, size_t bytes, unsigned) {
@@ -341,12 +349,20 @@ CUresult cuEventRecord(void *e, void *stream) {
     return kInvalidHandle;
   fake->recorded = true;
   fake->when = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> queued(uploadsMutex);
+  fake->uploadsBefore = uploadsQueued;
   return kSuccess;
 }
 CUresult cuEventSynchronize(void *e) {
-  flushUploads();
-  std::lock_guard<std::mutex> lock(mutex);
-  return events.count((FakeEvent *)e) ? kSuccess : kInvalidHandle;
+  uint64_t upTo;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!events.count((FakeEvent *)e))
+      return kInvalidHandle;
+    upTo = ((FakeEvent *)e)->uploadsBefore;
+  }
+  flushUploads(upTo); // what was queued before the event, not after
+  return kSuccess;
 }
 CUresult cuEventElapsedTime(float *ms, void *start, void *end) {
   std::lock_guard<std::mutex> lock(mutex);

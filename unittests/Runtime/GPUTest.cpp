@@ -325,6 +325,25 @@ TEST_CASE("matrix products on the GPU agree with the CPU", "[gpu]") {
       CHECK(test::emulatedLaunches("small") > 0);
     }
   }
+  SECTION("gemm reads C where it is: a transposed view, a broadcast row") {
+    // The kernels read C_in apart from the C they write (Gemm.h): no copy
+    // of C first, except for the tensor cores' paths of a C that is not
+    // contiguous. A C that is also a factor is only read.
+    for (DType t : {DType::Float64, DType::Float32, DType::Float16}) {
+      INFO("dtype " << dtypeName(t));
+      const double tol = t == DType::Float64 ? 1e-12 : t == DType::Float32 ? 1e-5 : 2e-3;
+      Var a = matrix("a", t), b = matrix("b", t), c = matrix("c", t), r = vector("r", t);
+      NDArray av = wave(t, {70, 37}, 0.2), bv = wave(t, {37, 70}, 0.9);
+      NDArray cv = wave(t, {70, 70}, 1.7), rv = wave(t, {70}, 0.6);
+      Var alpha = constant(Scalar(0.5)), beta = constant(Scalar(-2.0));
+      compareOnGPU({a, b, c, r},
+                   {gemm(transpose(c), alpha, a, b, beta),
+                    gemm(alloc(r, {Operand(int64_t(70)), Operand(int64_t(70))}), alpha, a, b,
+                         constant(Scalar(1.0))),
+                    gemm(c, alpha, c, c, beta), gemm(c, alpha, transpose(c), c, beta)},
+                   {av, bv, cv, rv}, tol);
+    }
+  }
   SECTION("gemm with beta 0 reads no C; empty and mismatched products") {
     Var a = matrix("a", DType::Float32), b = matrix("b", DType::Float32),
         c = matrix("c", DType::Float32);
@@ -707,7 +726,45 @@ TEST_CASE("products no GEMM kernel computes are sums of products on the GPU", "[
     Function f = function({a, u}, {dot(a, u)}, o);
     CHECK_THROWS_WITH(f({wave(DType::Float32, {4, 3}, 0), wave(DType::Float32, {5}, 0)}),
                       Catch::Contains("dot: shapes (4, 3) and (5,) are not aligned"));
+    // A contracted axis of size 1 does not broadcast (its type does not
+    // say it may), for floats and integers alike.
+    CHECK_THROWS_WITH(f({wave(DType::Float32, {4, 1}, 0), wave(DType::Float32, {5}, 0)}),
+                      Catch::Contains("dot: shapes (4, 1) and (5,) are not aligned"));
+    Var m = matrix("m", DType::Int32), v = vector("v", DType::Int32);
+    Function g = function({m, v}, {dot(m, v)}, o);
+    CHECK_THROWS_WITH(g({ramp(DType::Int32, {3, 1}, 0), ramp(DType::Int32, {5}, 0)}),
+                      Catch::Contains("dot: shapes (3, 1) and (5,) are not aligned"));
   }
+  SECTION("a product of scalars stays on the host, in its dtype") {
+    Var a = scalar("a", DType::Int32), b = scalar("b", DType::Int32);
+    Var s = shared(NDArray::zeros(DType::Int32, {}), "s", {}, "cuda");
+    FunctionOptions o;
+    o.device = "cuda";
+    Function f = function({a, b}, {tensordot(a, b, 0) + s}, o);
+    std::vector<NDArray> r = f({NDArray::scalar(Scalar(int64_t(3))).astype(DType::Int32),
+                                NDArray::scalar(Scalar(int64_t(4))).astype(DType::Int32)});
+    CHECK(r[0].dtype() == DType::Int32);
+    CHECK(r[0].item().toInt() == 12);
+  }
+}
+
+TEST_CASE("a dim of size 1 broadcasts on the GPU only where its type says so", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  // As the reference kernels and the CPU: a matrix whose first dim has
+  // size 1 at run time is not a row.
+  Var x = matrix("x", DType::Float64), y = matrix("y", DType::Float64);
+  Var r = tensor(DType::Float64, {1, -1}, "r");
+  FunctionOptions c, o;
+  c.device = "cpu";
+  o.device = "cuda";
+  for (Function f : {function({x, y}, {x + y, sum(exp(x) * y, 1)}, c),
+                     function({x, y}, {x + y, sum(exp(x) * y, 1)}, o)})
+    CHECK_THROWS_WITH(f({wave(DType::Float64, {1, 3}, 0), wave(DType::Float64, {2, 3}, 0)}),
+                      Catch::Contains("a dimension of size 1 broadcasts only when its type says "
+                                      "so"));
+  compareOnGPU({r, y}, {r + y, sum(exp(r) * y, 1)},
+               {wave(DType::Float64, {1, 3}, 0), wave(DType::Float64, {2, 3}, 0.5)}, 1e-12);
 }
 
 TEST_CASE("float32 products with allow_tf32 round their factors to tf32", "[gpu]") {

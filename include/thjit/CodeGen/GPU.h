@@ -218,9 +218,10 @@ struct GPUKernel {
   GPUReducePart reducePart = GPUReducePart::None;
   /// Gemm kernels (ABI in lib/CodeGen/GPU/Gemm.h): the tile of C a block
   /// computes (the grid is ceil(N / tileN) x ceil(M / tileM) x batch), and
-  /// whether the kernel takes a batch.
+  /// whether the kernel takes a batch, and whether it is a tensor-core
+  /// path (which reads C_in at C's strides).
   int tileM = 0, tileN = 0;
-  bool batched = false;
+  bool batched = false, tensorCores = false;
 };
 
 /// The PTX of a graph for one architecture.

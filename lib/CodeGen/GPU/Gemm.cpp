@@ -238,6 +238,11 @@ private:
     return b.CreateGEP(memTy(), C, b.CreateAdd(b.CreateMul(gm, ldcR),
                                                 b.CreateMul(gn, ldcC)));
   }
+  /// Element (gm, gn) of C_in, which beta scales.
+  Value *cInPtr(Value *gm, Value *gn) {
+    return b.CreateGEP(memTy(), Cin, b.CreateAdd(b.CreateMul(gm, ldciR),
+                                                  b.CreateMul(gn, ldciC)));
+  }
 
   llvm::Module &m;
   llvm::LLVMContext &ctx;
@@ -250,7 +255,9 @@ private:
   Value *M = nullptr, *N = nullptr, *K = nullptr;
   Value *ldcR = nullptr, *ldcC = nullptr, *alpha = nullptr, *beta = nullptr;
   Value *C = nullptr;      ///< this batch's C
+  Value *Cin = nullptr, *ldciR = nullptr, *ldciC = nullptr; ///< this batch's C_in
   Value *cVecOK = nullptr; ///< Tiled: C's rows allow VL-element accesses
+  Value *cInVecOK = nullptr; ///< Tiled: and C_in's, or C_in is not read
   Value *numKT = nullptr;  ///< K tiles to multiply (0 when alpha == 0)
   Value *betaNZ = nullptr;
   Value *tid = nullptr;    ///< i32
@@ -626,7 +633,8 @@ Value *GemmEmitter::result(Value *a, Value *c) {
 }
 
 /// C for the thread's micro-tile (computeTiled's rows and columns): VL
-/// elements at a time where C allows it (cVecOK), else element by element.
+/// elements at a time where C and C_in allow it (cVecOK, cInVecOK), else
+/// element by element.
 void GemmEmitter::epilogueTiled(Value *m0, Value *n0, bool readC) {
   const int V = s.VL, H = s.H, W = H * V;
   llvm::Type *T = memTy();
@@ -643,10 +651,10 @@ void GemmEmitter::epilogueTiled(Value *m0, Value *n0, bool readC) {
       Value *whole = b.CreateAnd(rowIn, b.CreateICmpSLT(b.CreateAdd(gn, i64(V - 1)), N));
       auto elem = [&](int v) { return allocaAt(acc, i * W + h * V + v); };
       ifThen(
-          b.CreateAnd(cVecOK, whole),
+          b.CreateAnd(b.CreateAnd(cVecOK, cInVecOK), whole),
           [&] {
             Value *p = cPtr(gm, gn);
-            Value *cv = readC ? b.CreateAlignedLoad(vt, p, align) : nullptr;
+            Value *cv = readC ? b.CreateAlignedLoad(vt, cInPtr(gm, gn), align) : nullptr;
             Value *out = llvm::PoisonValue::get(vt);
             for (int v = 0; v < V; ++v)
               out = b.CreateInsertElement(
@@ -659,7 +667,8 @@ void GemmEmitter::epilogueTiled(Value *m0, Value *n0, bool readC) {
               Value *e = b.CreateAdd(gn, i64(v));
               ifThen(b.CreateAnd(rowIn, b.CreateICmpSLT(e, N)), [&] {
                 Value *p = cPtr(gm, e);
-                storeC(result(b.CreateLoad(T, elem(v)), readC ? loadC(p) : nullptr), p);
+                storeC(result(b.CreateLoad(T, elem(v)), readC ? loadC(cInPtr(gm, e)) : nullptr),
+                       p);
               });
             }
           });
@@ -687,7 +696,11 @@ void GemmEmitter::epilogueMMA(Value *m0, Value *n0, bool readC) {
         ifThen(b.CreateAnd(b.CreateICmpSLT(gm, M), b.CreateICmpSLT(gn, N)), [&] {
           Value *p = cPtr(gm, gn);
           Value *a = b.CreateLoad(b.getFloatTy(), allocaAt(acc, (i * NJ + j) * 4 + q));
-          storeC(result(a, readC ? loadC(p) : nullptr), p);
+          // C_in at C's strides: its own would take registers the mma
+          // kernels do not have to spare (ptxas would spill).
+          Value *in = b.CreateGEP(memTy(), Cin, b.CreateAdd(b.CreateMul(gm, ldcR),
+                                                             b.CreateMul(gn, ldcC)));
+          storeC(result(a, readC ? loadC(in) : nullptr), p);
         });
       }
 }
@@ -743,20 +756,24 @@ llvm::Function *GemmEmitter::emit(const std::string &name) {
   params.insert(params.end(), 2, accTy()); // alpha, beta
   if (spec.batched)
     params.insert(params.end(), 4, i64t); // batch, 3 batch strides
+  params.push_back(gptr);                 // C_in
+  params.insert(params.end(), spec.batched ? 3 : 2, i64t); // its strides
   fn = llvm::Function::Create(llvm::FunctionType::get(b.getVoidTy(), params, false),
                               llvm::Function::ExternalLinkage, name, &m);
   fn->setCallingConv(llvm::CallingConv::PTX_Kernel);
   fn->addFnAttr(llvm::Attribute::NoUnwind);
-  for (int p = 0; p < 3; ++p) {
+  const unsigned cInArg = spec.batched ? 18 : 14;
+  for (unsigned p : {0u, 1u, 2u, cInArg}) {
     fn->addParamAttr(p, llvm::Attribute::NoAlias);
-    if (p < 2)
+    if (p != 2)
       fn->addParamAttr(p, llvm::Attribute::ReadOnly); // ld.global.nc
   }
   static const char *names[] = {"A", "B", "C", "M", "N", "K", "lda_r", "lda_c",
                                 "ldb_r", "ldb_c", "ldc_r", "ldc_c", "alpha",
                                 "beta", "batch", "stride_a", "stride_b", "stride_c"};
+  static const char *cInNames[] = {"C_in", "ldci_r", "ldci_c", "stride_ci"};
   for (unsigned p = 0; p < fn->arg_size(); ++p)
-    fn->getArg(p)->setName(names[p]);
+    fn->getArg(p)->setName(p < cInArg ? names[p] : cInNames[p - cInArg]);
   // The block size, for ptxas's register allocation (.maxntid).
   llvm::NamedMDNode *ann = m.getOrInsertNamedMetadata("nvvm.annotations");
   ann->addOperand(llvm::MDNode::get(
@@ -790,6 +807,9 @@ llvm::Function *GemmEmitter::emit(const std::string &name) {
   Value *strideA = spec.batched ? fn->getArg(15) : nullptr;
   Value *strideB = spec.batched ? fn->getArg(16) : nullptr;
   Value *strideC = spec.batched ? fn->getArg(17) : nullptr;
+  Cin = fn->getArg(cInArg);
+  ldciR = fn->getArg(cInArg + 1), ldciC = fn->getArg(cInArg + 2);
+  Value *strideCi = spec.batched ? fn->getArg(cInArg + 3) : nullptr;
 
   tid = sreg(llvm::Intrinsic::nvvm_read_ptx_sreg_tid_x);
   acc = array(accTy(), numAcc(), "acc");
@@ -806,17 +826,23 @@ llvm::Function *GemmEmitter::emit(const std::string &name) {
   B.staged = array(b.getInt1Ty(), slots(), "stagedB");
   setupOperand(A, fn->getArg(6), fn->getArg(7), strideA);
   setupOperand(B, fn->getArg(8), fn->getArg(9), strideB);
+  betaNZ = b.CreateFCmpUNE(beta, llvm::ConstantFP::get(accTy(), 0.0));
   if (!mma()) {
-    // C is accessed VL elements at a time (16 bytes in the large kernels).
+    // C and C_in are accessed VL elements at a time (16 bytes in the large
+    // kernels) where their rows allow it.
     Value *zero = i64(0), *v = i64(s.VL);
-    Value *ok = b.CreateAnd(b.CreateICmpEQ(ldcC, i64(1)),
-                            b.CreateICmpEQ(b.CreateSRem(ldcR, v), zero));
-    ok = b.CreateAnd(ok, b.CreateICmpEQ(b.CreateAnd(b.CreatePtrToInt(C, i64t),
-                                                    i64(s.VL * s.smemBytes - 1)),
-                                        zero));
-    if (strideC)
-      ok = b.CreateAnd(ok, b.CreateICmpEQ(b.CreateSRem(strideC, v), zero));
-    cVecOK = ok;
+    auto vectorRows = [&](Value *ptr, Value *ldR, Value *ldC, Value *strideZ) {
+      Value *ok = b.CreateAnd(b.CreateICmpEQ(ldC, i64(1)),
+                              b.CreateICmpEQ(b.CreateSRem(ldR, v), zero));
+      ok = b.CreateAnd(ok, b.CreateICmpEQ(b.CreateAnd(b.CreatePtrToInt(ptr, i64t),
+                                                      i64(s.VL * s.smemBytes - 1)),
+                                          zero));
+      if (strideZ)
+        ok = b.CreateAnd(ok, b.CreateICmpEQ(b.CreateSRem(strideZ, v), zero));
+      return ok;
+    };
+    cVecOK = vectorRows(C, ldcR, ldcC, strideC);
+    cInVecOK = b.CreateOr(b.CreateNot(betaNZ), vectorRows(Cin, ldciR, ldciC, strideCi));
   }
   // As reference BLAS: alpha == 0 reads neither A nor B.
   Value *alphaZ = b.CreateFCmpOEQ(alpha, llvm::ConstantFP::get(accTy(), 0.0));
@@ -824,7 +850,6 @@ llvm::Function *GemmEmitter::emit(const std::string &name) {
   // No product (K == 0 or alpha == 0) is 0, even for an infinite alpha.
   alpha = b.CreateSelect(b.CreateICmpEQ(numKT, i64(0)),
                          llvm::ConstantFP::get(accTy(), 0.0), alpha);
-  betaNZ = b.CreateFCmpUNE(beta, llvm::ConstantFP::get(accTy(), 0.0));
 
   Value *tilesM = ceilDiv(M, s.BM), *tilesN = ceilDiv(N, s.BN);
   auto wide = [&](llvm::Intrinsic::ID id) { return b.CreateZExt(sreg(id), i64t); };
@@ -845,6 +870,7 @@ llvm::Function *GemmEmitter::emit(const std::string &name) {
       A.ptr = b.CreateGEP(memTy(), a, b.CreateMul(z, strideA));
       B.ptr = b.CreateGEP(memTy(), bp, b.CreateMul(z, strideB));
       C = b.CreateGEP(memTy(), fn->getArg(2), b.CreateMul(z, strideC));
+      Cin = b.CreateGEP(memTy(), fn->getArg(cInArg), b.CreateMul(z, strideCi));
     }
     tile(tm, tn);
   });
@@ -900,6 +926,7 @@ llvm::Function *emitGemmKernel(llvm::Module &m, const std::string &name,
   info.tileM = tiling.blockM;
   info.tileN = tiling.blockN;
   info.batched = spec.batched;
+  info.tensorCores = spec.path != Path::Tiled;
   return f;
 }
 

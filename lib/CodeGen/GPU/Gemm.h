@@ -43,19 +43,31 @@
 ///  15  stride_a   i64       product z reads A + z * stride_a,
 ///  16  stride_b   i64         B + z * stride_b
 ///  17  stride_c   i64         and writes C + z * stride_c
+///  then, at 14 (18 when batched):
+///      C_in       .u64      const T *, read only: what beta scales
+///      ldci_r     i64       element (i, j) of C_in is
+///      ldci_c     i64         C_in[i * ldci_r + j * ldci_c]
+///  batched kernels only:
+///      stride_ci  i64       product z reads C_in + z * stride_ci
+///  TensorCore and TF32 read C_in at C's strides (ldci_r and ldci_c must
+///  equal ldc_r and ldc_c): strides of its own would cost the registers
+///  those kernels do not have to spare.
 ///
 /// Strides are in elements, of any sign (a transposed operand is just its
 /// strides swapped); every index is computed in 64 bits. M, N, K (and batch)
 /// may be anything >= 0. The elements of C must not overlap one another
-/// (no zero strides in C when M, N > 1).
+/// (no zero strides in C when M, N > 1); C_in's may (a row broadcast down
+/// C has ldci_r = 0). C must not overlap C_in: for BLAS's C = alpha A B +
+/// beta C in place, copy C first or pass a C_in apart.
 ///
-/// Semantics, as reference BLAS: C = alpha * sum_k op(A)(i,k) op(B)(k,j)
-/// + beta * C. When beta == 0, C is never read (it may hold NaN). When
+/// Semantics, as reference BLAS with C's old value in C_in: C = alpha *
+/// sum_k op(A)(i,k) op(B)(k,j) + beta * C_in. C is only written. When beta
+/// == 0, C_in is never read (it may hold NaN, or be null). When
 /// alpha == 0, A and B are not read, and when K == 0 the product is 0, so
-/// then C = beta * C. Products accumulate with fused multiply-adds, in the
+/// then C = beta * C_in. Products accumulate with fused multiply-adds, in the
 /// accumulator type: float for Float16, BFloat16, TF32 and Float32, double
 /// for Float64. Outputs are stored in T: for Float16 and BFloat16, alpha *
-/// acc + beta * C is computed in float and rounded once (to nearest even).
+/// acc + beta * C_in is computed in float and rounded once (to nearest even).
 ///
 /// LAUNCH (gemmTiling() gives the numbers below; blockM x blockN is the
 /// tile of C one block computes):
@@ -117,10 +129,11 @@
 ///     elements at the edge of the matrix that is not wholly inside it is
 ///     read element by element. Otherwise every element is read alone, with
 ///     the same bounds checks.
-///   - C (Tiled only) is read and written VL elements at a time (VL = V:
-///     128 bits in the large kernels; VL = 2: 64 bits (f32) or 128 bits
-///     (f64) in the small ones) when ldc_c == 1, ldc_r and stride_c are
-///     multiples of VL and C is aligned to VL elements, else element by
+///   - C (Tiled only) is written, and C_in read, VL elements at a time
+///     (VL = V: 128 bits in the large kernels; VL = 2: 64 bits (f32) or
+///     128 bits (f64) in the small ones) when for both (C_in only when
+///     beta != 0) ld*_c == 1, ld*_r and the batch stride are multiples of
+///     VL and the pointer is aligned to VL elements, else element by
 ///     element.
 ///
 //===----------------------------------------------------------------------===//

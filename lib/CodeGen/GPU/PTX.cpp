@@ -636,13 +636,13 @@ PTXModule generatePTX(const Graph &g, const std::string &arch,
 
 std::string serializePTXModule(const PTXModule &m) {
   std::ostringstream os;
-  os << "thjit-ptx-module 1\n" << m.arch << ' ' << m.ptxVersion << '\n'
+  os << "thjit-ptx-module 2\n" << m.arch << ' ' << m.ptxVersion << '\n'
      << m.kernels.size() << '\n';
   for (const GPUKernel &k : m.kernels) {
     os << (int)k.kind << ' ' << k.name << ' ' << k.blockSize << ' ' << k.sharedBytes << ' '
        << k.step << ' ' << k.contiguous << ' ' << k.numOperands << ' ' << k.numResults << ' '
        << k.ndim << ' ' << (int)k.reducePart << ' ' << k.tileM << ' ' << k.tileN << ' '
-       << k.batched << ' ' << k.operandNdims.size();
+       << k.batched << ' ' << k.tensorCores << ' ' << k.operandNdims.size();
     for (int d : k.operandNdims)
       os << ' ' << d;
     os << '\n';
@@ -664,16 +664,17 @@ std::optional<PTXModule> parsePTXModule(const std::string &text) {
   PTXModule m;
   size_t count = 0;
   if (!(is >> magic >> version >> m.arch >> m.ptxVersion >> count) ||
-      magic != "thjit-ptx-module" || version != 1)
+      magic != "thjit-ptx-module" || version != 2)
     return std::nullopt;
   for (size_t i = 0; i < count; ++i) {
     GPUKernel k;
-    int kind, part, contiguous, batched;
+    int kind, part, contiguous, batched, tensorCores;
     size_t ndims;
     if (!(is >> kind >> k.name >> k.blockSize >> k.sharedBytes >> k.step >> contiguous >>
           k.numOperands >> k.numResults >> k.ndim >> part >> k.tileM >> k.tileN >> batched >>
-          ndims))
+          tensorCores >> ndims))
       return std::nullopt;
+    k.tensorCores = tensorCores;
     k.kind = GPUKernelKind(kind);
     k.reducePart = GPUReducePart(part);
     k.contiguous = contiguous;
