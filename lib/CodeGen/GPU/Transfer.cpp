@@ -224,7 +224,16 @@ bool anyOnGPU(const std::vector<Var> &shared) {
   return false;
 }
 
-Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice) {
+namespace {
+
+using VarSet = std::set<Var, VarLess>;
+
+/// transferToGPU's placement, where a layout node whose operand is in
+/// `uploaded` (a host value the GPU reads anyway) and whose result is in
+/// `needed` (read on the GPU, maybe through more views) counts as having
+/// its operand there; the values it uploads go to `uploads` (when given).
+Graph place(const Graph &g, const std::vector<bool> &onDevice, const VarSet &uploaded,
+            const VarSet &needed, VarSet *uploads) {
   // Each old value's new version on the host and on the GPU, made when
   // first needed.
   std::map<Var, Var, VarLess> host, gpu;
@@ -242,6 +251,8 @@ Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice) {
     auto it = gpu.find(v);
     if (it != gpu.end())
       return it->second;
+    if (uploads)
+      uploads->insert(v);
     return gpu[v] = gpuFromHost(host.at(v));
   };
   for (Node *n : g.nodes()) {
@@ -277,7 +288,11 @@ Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice) {
       gpu[n->result(0)] = makeOp(OpKind::SetSubtensor, setOperands, n->attrs())[0];
       continue;
     }
-    const bool there = runsOnGPU(*n, operandIn(*n, gpu));
+    // A view of a value uploaded anyway is taken there, whichever of its
+    // readers comes first (x.T and x both read on the GPU: x goes up once).
+    const bool view = isGPULayoutOp(*n) && operandIn(*n, uploaded) &&
+                      needed.count(n->result(0));
+    const bool there = runsOnGPU(*n, view || operandIn(*n, gpu));
     std::vector<Var> operands;
     for (int i = 0; i < n->numOperands(); ++i) {
       const Var &v = n->operand(i);
@@ -305,6 +320,27 @@ Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice) {
     outs.push_back(o < onDevice.size() && onDevice[o] ? onGPU(v) : onHost(v));
   }
   return Graph(g.inputs(), outs);
+}
+
+} // namespace
+
+Graph transferToGPU(const Graph &g, const std::vector<bool> &onDevice) {
+  // Placed in graph order, a view of a host value (x.T) read on the GPU
+  // before anything uploads the value itself is taken on the host and
+  // uploaded apart. So: place once to learn what goes up, then again with
+  // such views taken on the GPU, where their operand goes anyway.
+  VarSet uploaded;
+  place(g, onDevice, {}, {}, &uploaded);
+  // What the GPU reads: the uploads, and the operands of the views they
+  // are made from.
+  VarSet needed = uploaded;
+  const std::vector<Node *> &nodes = g.nodes();
+  for (auto n = nodes.rbegin(); n != nodes.rend(); ++n)
+    if (!(*n)->isLeaf() && isGPULayoutOp(**n) && needed.count((*n)->result(0)))
+      for (int i = 0; i < (*n)->numOperands(); ++i)
+        if (!readOnHost(**n, i))
+          needed.insert((*n)->operand(i));
+  return place(g, onDevice, uploaded, needed, nullptr);
 }
 
 } // namespace thjit::codegen
