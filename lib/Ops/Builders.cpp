@@ -263,6 +263,12 @@ Var tensor4(const std::string &name, std::optional<DType> dtype) {
   return leafOfRank(name, dtype, {U, U, U, U});
 }
 
+namespace {
+void (*cudaDeviceCheck)() = nullptr;
+} // namespace
+
+void setCUDADeviceCheck(void (*check)()) { cudaDeviceCheck = check; }
+
 Var shared(const NDArray &value, const std::string &name,
            const std::vector<bool> &broadcastable, const std::string &device) {
   if (!value.defined())
@@ -270,6 +276,8 @@ Var shared(const NDArray &value, const std::string &name,
   if (device != "cpu" && device != "cuda")
     throw ValueError("shared: unknown device '" + device +
                      "' (expected 'cpu' or 'cuda')");
+  if (device == "cuda" && cudaDeviceCheck) // at once, not at the first call
+    cudaDeviceCheck();
   std::vector<bool> bcast = broadcastable;
   if (bcast.empty())
     bcast.assign(value.ndim(), false);

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "thjit/Runtime/CUDA.h"
+#include "thjit/Ops/OpDef.h"
 #include "thjit/Support/Error.h"
 
 #include <algorithm>
@@ -350,6 +351,11 @@ Staging &staging() {
 bool available() { return driver().why.empty(); }
 std::string whyUnavailable() { return driver().why; }
 void requireDevice() { api(); }
+
+namespace {
+/// shared(value, ..., "cuda") checks for a device when it is made.
+const bool deviceCheckSet = (setCUDADeviceCheck(&requireDevice), true);
+} // namespace
 
 std::string DeviceInfo::arch() const {
   return "sm_" + std::to_string(major) + std::to_string(minor);

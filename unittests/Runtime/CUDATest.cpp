@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "thjit/CodeGen/GPU.h"
+#include "thjit/Ops/OpDef.h"
 #include "thjit/Runtime/CUDA.h"
 #include "thjit/thjit.h"
 
@@ -172,6 +173,18 @@ TEST_CASE("uploads queue through pinned memory, reused only once read", "[cuda]"
   }
   CHECK(wrong == 0);
   CHECK(bigOnDevice.toHost().repr() == big.repr());
+}
+
+TEST_CASE("shared(value, ..., \"cuda\") checks for a device at once", "[cuda]") {
+  // The runtime sets the check when it is linked in: here the fake
+  // device is there; a check that finds none raises when the variable is
+  // made, not at the first function that reads it.
+  CHECK_NOTHROW(shared(iota(DType::Float32, {3}), "ok", {}, "cuda"));
+  setCUDADeviceCheck([] { throw RuntimeError("no CUDA device: none here"); });
+  CHECK_THROWS_WITH(shared(iota(DType::Float32, {3}), "v", {}, "cuda"),
+                    Catch::Contains("no CUDA device: none here"));
+  CHECK_NOTHROW(shared(iota(DType::Float32, {3}), "host", {}, "cpu"));
+  setCUDADeviceCheck(&cuda::requireDevice);
 }
 
 TEST_CASE("PTX modules: loaded, kernels found, errors with the driver's log", "[cuda]") {

@@ -198,6 +198,13 @@ void splitTensordotAxes(const Attrs &attrs, std::vector<int> &axesA,
 /// to beta * C in one fused loop.
 Var productAsSum(const Node &product);
 
+/// What shared(value, ..., "cuda") calls to check that there is a device
+/// (it raises the runtime's error when there is none). The runtime, which
+/// the operations library cannot see, sets it when it is linked in
+/// (lib/Runtime/CUDA.cpp); unset, a shared variable on "cuda" is made and
+/// the first function that reads it raises.
+void setCUDADeviceCheck(void (*check)());
+
 /// Helpers the families share.
 /// The 64-bit type reference kernels compute in for a dtype: int64 (bool
 /// and signed ints), uint64, float64 (all floats) or complex128. Storing the

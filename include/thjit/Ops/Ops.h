@@ -83,8 +83,9 @@ Var tensor4(const std::string &name = "", std::optional<DType> dtype = {});
 /// A shared variable holding a copy of `value`; no dimension is
 /// broadcastable unless `broadcastable` says so (Theano's default).
 /// `device` "cuda" keeps the value in GPU memory between calls, and makes
-/// every function reading it run on the GPU (docs/gpu-backend.md); "cpu"
-/// (the default) in host memory.
+/// every function reading it run on the GPU (docs/gpu-backend.md); without
+/// a CUDA device, it raises the runtime's RuntimeError at once. "cpu" (the
+/// default) keeps it in host memory.
 Var shared(const NDArray &value, const std::string &name = "",
            const std::vector<bool> &broadcastable = {},
            const std::string &device = "cpu");
