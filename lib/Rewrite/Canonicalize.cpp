@@ -467,6 +467,29 @@ Result sumBroadcastFactor(const Node &n, const RewriteContext &) {
   return replaceWith(m ? mul(s, ck) : trueDiv(s, ck), n);
 }
 
+/// sum(sum(x, a), b) -> one sum of x over a and b's axes (in x's
+/// numbering) when the inner sum has no other reader and both keep their
+/// dims or both drop them: one reduction instead of two (the mean of a
+/// cost's row sums), added up in one accumulator.
+Result sumSum(const Node &n, const RewriteContext &ctx) {
+  const Node *inner = def(n.operand(0), OpKind::Sum);
+  if (!inner || ctx.numClients(n.operand(0)) != 1 ||
+      inner->attrs().keepdims != n.attrs().keepdims)
+    return {};
+  const Var &x = inner->operand(0);
+  const std::vector<int> &first = inner->attrs().axes;
+  std::vector<int> left; // x's axes in the inner sum's result
+  for (int i = 0; i < x.ndim(); ++i)
+    if (n.attrs().keepdims || !std::binary_search(first.begin(), first.end(), i))
+      left.push_back(i);
+  std::vector<int> axes = first;
+  for (int a : n.attrs().axes)
+    axes.push_back(left[a]);
+  std::sort(axes.begin(), axes.end());
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  return replaceWith(sum(x, Axes(axes), n.attrs().keepdims), n);
+}
+
 /// sum(alloc(v, sizes)) over axes where v is broadcast -> v * (the number
 /// of elements summed), for integer v or a finite constant (0 * inf would
 /// be NaN where an empty sum is 0).
@@ -711,6 +734,11 @@ const RewriteSet &makeSet() {
        sumBroadcastFactor,
        "sum(x * c) -> sum(x) * c, sum(x / c) -> sum(x) / c for c broadcast "
        "along the summed axes"},
+      {"sum_sum",
+       {OpKind::Sum},
+       sumSum,
+       "sum(sum(x, a), b) -> sum(x, a and b) when the inner sum has no other "
+       "reader"},
       {"sum_alloc",
        {OpKind::Sum},
        sumAlloc,
