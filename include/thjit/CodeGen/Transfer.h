@@ -42,7 +42,10 @@ bool readOnHost(const Node &n, int operand);
 /// GPU: results of nodes with a GPU lowering, shared variables whose device
 /// is "cuda", and gpu_from_host results. Nodes that only rearrange or copy
 /// memory, and arithmetic on scalars, go to the GPU only when an operand is
-/// there already (so slicing a host array never uploads all of it).
+/// there already (so slicing a host array never uploads all of it), or, for
+/// the former, when their operand goes up anyway and what they make is read
+/// there (x.T of an x the GPU also reads: x goes up once, whatever the
+/// order of the graph).
 /// inc_subtensor(x[index], y) of an x on the GPU (real, y of its dtype)
 /// becomes set_subtensor(x[index], x[index] + y) there. Each value crosses at most once
 /// each way (one transfer node per value and direction); constants are
