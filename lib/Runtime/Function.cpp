@@ -183,13 +183,14 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
     g.replaceAll(options.givens);
   }
   // The device: asked for, else where its shared variables live.
-  const bool gpuMode = impl->mode == "FAST_RUN" || impl->mode == "FAST_COMPILE";
+  const bool gpuMode =
+      impl->mode == "FAST_RUN" || impl->mode == "FAST_COMPILE" || impl->mode == "PROFILE";
   if (!options.device.empty()) {
     checkDevice(options.device, "function");
     if (options.device == "cuda" && !gpuMode)
       throw ValueError("function: mode " + impl->mode +
-                       " runs on the CPU only; use FAST_RUN or FAST_COMPILE "
-                       "with device='cuda'");
+                       " runs on the CPU only; use FAST_RUN, FAST_COMPILE or "
+                       "PROFILE with device='cuda'");
     impl->device = options.device;
   } else if (gpuMode) {
     impl->device = codegen::anyOnGPU(g.sharedVariables()) ? "cuda" : defaultDevice();
@@ -273,11 +274,15 @@ Function function(std::vector<Var> inputs, std::vector<Var> outputs,
     impl->native = codegen::compileForCPU(Graph(inputs, all), &objectCache());
   } else if (impl->mode == "PROFILE") {
     auto start = std::chrono::steady_clock::now();
-    impl->native = codegen::compileForCPU(impl->graph, &objectCache(), codegenOptions);
+    if (impl->device == "cuda")
+      impl->gpu = std::make_shared<GPUExecutable>(impl->graph, codegenOptions, &objectCache());
+    else
+      impl->native = codegen::compileForCPU(impl->graph, &objectCache(), codegenOptions);
     auto profile = std::make_shared<FunctionProfile>();
     profile->name = impl->name;
     profile->passes = impl->passStats;
     profile->native = impl->native;
+    profile->gpu = impl->gpu;
     profile->codegenSeconds = std::chrono::duration<double>(
                                   std::chrono::steady_clock::now() - start)
                                   .count();

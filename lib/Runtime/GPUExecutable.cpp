@@ -67,6 +67,11 @@ struct GPUExecutableImpl {
   /// Constants uploaded once.
   mutable std::mutex constantsMutex;
   mutable std::map<int, cuda::DeviceArray> constants;
+  /// PROFILE: an event recorded around every step, and each step's time.
+  bool profile = false;
+  mutable std::mutex profileMutex;
+  mutable std::vector<double> stepSeconds;
+  mutable int64_t calls = 0;
 
   void load() const {
     cuda::requireDevice();
@@ -82,6 +87,7 @@ GPUExecutable::GPUExecutable(const Graph &g, const codegen::CompileOptions &opti
                              const codegen::ObjectCache *cache)
     : impl(std::make_unique<GPUExecutableImpl>()) {
   impl->graph = g;
+  impl->profile = options.profile;
   impl->onGPU = codegen::nodesOnGPU(g);
   impl->plan = codegen::makePlan(g, options.updates, codegen::PlanTarget::GPU);
   impl->byValue = codegen::scalarsByValue(impl->plan, g);
@@ -103,6 +109,22 @@ GPUExecutable::GPUExecutable(const Graph &g, const codegen::CompileOptions &opti
 GPUExecutable::~GPUExecutable() = default;
 
 const std::string &GPUExecutable::ptx() const { return impl->ptx.ptx; }
+
+std::vector<codegen::StepProfile> GPUExecutable::stepProfile() const {
+  std::lock_guard<std::mutex> lock(impl->profileMutex);
+  std::vector<codegen::StepProfile> out;
+  for (size_t s = 0; s < impl->plan.steps.size(); ++s) {
+    const codegen::Step &step = impl->plan.steps[s];
+    codegen::StepProfile p;
+    p.node = codegen::userNode(step);
+    p.producer = step.producer;
+    p.generated = !impl->kernels[s].empty();
+    p.calls = impl->calls;
+    p.seconds = s < impl->stepSeconds.size() ? impl->stepSeconds[s] : 0;
+    out.push_back(p);
+  }
+  return out;
+}
 
 std::string GPUExecutable::plan() const {
   const codegen::Plan &plan = impl->plan;
@@ -1026,8 +1048,26 @@ std::vector<GPUResult> GPUExecutable::run(const std::vector<NDArray> &inputs,
   for (size_t i = 0; i < plan.constantValues.size(); ++i)
     slots[plan.constantValues[i]].host = plan.constants[i];
 
-  for (size_t s = 0; s < plan.steps.size(); ++s)
+  // PROFILE: events between the steps; their spans are read at the end
+  // (reading one waits for the device).
+  std::vector<cuda::Event> marks(x.profile ? plan.steps.size() + 1 : 0);
+  if (x.profile)
+    marks[0].record();
+  for (size_t s = 0; s < plan.steps.size(); ++s) {
     call.step(plan.steps[s], x.kernels[s]);
+    if (x.profile)
+      marks[s + 1].record();
+  }
+  if (x.profile) {
+    std::vector<double> spans(plan.steps.size());
+    for (size_t s = 0; s < spans.size(); ++s)
+      spans[s] = cuda::elapsedMs(marks[s], marks[s + 1]) * 1e-3;
+    std::lock_guard<std::mutex> lock(x.profileMutex);
+    x.stepSeconds.resize(spans.size(), 0);
+    for (size_t s = 0; s < spans.size(); ++s)
+      x.stepSeconds[s] += spans[s];
+    ++x.calls;
+  }
 
   // An element that failed (an integer to a negative power): the reference
   // evaluation of the whole call raises the error the user's code gets.

@@ -50,6 +50,11 @@ public:
   /// Its plan (`--emit=plan`): each step with its kernels, or why it has
   /// none (a view, or it runs on the host).
   std::string plan() const;
+  /// Compiled with options.profile: each step's time so far, summed over
+  /// the calls, as the device's events saw it (the span between events
+  /// recorded before and after the step: its kernels, or what a step on
+  /// the host took). Zeros otherwise.
+  std::vector<codegen::StepProfile> stepProfile() const;
 
 private:
   std::unique_ptr<GPUExecutableImpl> impl;

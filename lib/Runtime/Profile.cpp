@@ -1,5 +1,6 @@
 //===- Profile.cpp - The PROFILE mode's report ----------------------------===//
 #include "Profile.h"
+#include "GPUExecutable.h"
 #include "thjit/Support/Format.h"
 
 #include <algorithm>
@@ -31,6 +32,8 @@ std::string FunctionProfile::report() {
   std::vector<codegen::StepProfile> steps;
   if (native)
     steps = codegen::stepProfile(*native);
+  else if (gpu)
+    steps = gpu->stepProfile();
   int64_t n;
   double wall;
   {

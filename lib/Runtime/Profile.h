@@ -18,11 +18,14 @@
 
 namespace thjit {
 
+class GPUExecutable;
+
 struct FunctionProfile {
   std::string name;
   std::vector<PassStats> passes;
   double codegenSeconds = 0;
   std::shared_ptr<codegen::Executable> native;
+  std::shared_ptr<GPUExecutable> gpu; ///< a function on the GPU instead
   std::mutex mutex;
   int64_t calls = 0;
   double callSeconds = 0;

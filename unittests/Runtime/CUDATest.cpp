@@ -284,8 +284,8 @@ TEST_CASE("a failed GPU call changes no shared variable", "[cuda]") {
   } catch (const ValueError &err) {
     e = err.what();
   }
-  CHECK(e == "function: mode REFERENCE runs on the CPU only; use FAST_RUN or "
-             "FAST_COMPILE with device='cuda'");
+  CHECK(e == "function: mode REFERENCE runs on the CPU only; use FAST_RUN, "
+             "FAST_COMPILE or PROFILE with device='cuda'");
 }
 
 TEST_CASE("events time the default stream", "[cuda]") {

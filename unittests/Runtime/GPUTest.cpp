@@ -767,6 +767,40 @@ TEST_CASE("a dim of size 1 broadcasts on the GPU only where its type says so", "
                {wave(DType::Float64, {1, 3}, 0), wave(DType::Float64, {2, 3}, 0.5)}, 1e-12);
 }
 
+TEST_CASE("PROFILE mode times every step of a GPU function", "[gpu]") {
+  if (!test::gpuAvailable())
+    return;
+  // The function runs on the GPU (its kernels launch), agrees with the
+  // CPU, and its report has a line per step: kernels ("loop"), the host
+  // step of a complex value ("runtime"), each step's time from events.
+  Var x = matrix("x", DType::Float32), z = vector("z", DType::Complex64);
+  Var w = shared(wave(DType::Float32, {4, 4}, 0.3), "w", {}, "cuda");
+  std::vector<Var> outs{sum(tanh(dot(x, w)) * 2.0f), z * z};
+  FunctionOptions o;
+  o.device = "cuda";
+  o.mode = "PROFILE";
+  Function f = function({x, z}, outs, o);
+  FunctionOptions c;
+  c.device = "cpu";
+  Function cpu = function({x, z}, outs, c);
+  const std::vector<NDArray> args{wave(DType::Float32, {3, 4}, 0.1),
+                                  wave(DType::Complex64, {2}, 0.5)};
+  const int launches = test::gpuEmulated() ? test::emulatedLaunches("small") : 0;
+  for (int i = 0; i < 3; ++i) {
+    std::vector<NDArray> g = f(args), h = cpu(args);
+    checkClose(g[0], h[0], 1e-5);
+    CHECK(g[1].repr() == h[1].repr());
+  }
+  if (test::gpuEmulated())
+    CHECK(test::emulatedLaunches("small") == launches + 3); // the product, on the GPU
+  const std::string report = f.profileReport();
+  CHECK_THAT(report, Catch::Contains("Profile of function f: 3 calls"));
+  CHECK_THAT(report, Catch::Contains("loop     dot"));
+  CHECK_THAT(report, Catch::Contains("loop     sum"));
+  CHECK_THAT(report, Catch::Contains("runtime  mul"));
+  CHECK_THAT(report, !Catch::Contains("of which 0.00 in its steps"));
+}
+
 TEST_CASE("float32 products with allow_tf32 round their factors to tf32", "[gpu]") {
   {
     // The compile cache keeps the two settings apart.
